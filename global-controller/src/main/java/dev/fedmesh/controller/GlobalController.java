@@ -1,0 +1,153 @@
+package dev.fedmesh.controller;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.fedmesh.controller.admin.AdminServer;
+import dev.fedmesh.controller.federation.ConnectedAgents;
+import dev.fedmesh.controller.federation.FederationService;
+import dev.fedmesh.controller.model.MeshModel;
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.controller.store.EtcdMeshStore;
+import dev.fedmesh.controller.store.MeshWatcher;
+import dev.fedmesh.controller.xds.XdsPublisher;
+import io.etcd.jetcd.Client;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica of the global controller: federation server, etcd store and watch, mesh model, ADS,
+ * admin API. Replicas are active-active: each serves any agent and any proxy, and they agree
+ * because each builds its model from the same etcd.
+ */
+public final class GlobalController implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(GlobalController.class);
+
+  private final ControllerConfig config;
+  private final Client etcd;
+  private final ScheduledExecutorService modelExecutor;
+  private final ScheduledExecutorService scheduler;
+  private final MeshModel model;
+  private final MeshWatcher watcher;
+  private final XdsPublisher publisher;
+  private final ConnectedAgents agents;
+  private final Server grpcServer;
+  private final AdminServer admin;
+  private final HealthStatusManager health = new HealthStatusManager();
+
+  private GlobalController(ControllerConfig config) throws IOException {
+    this.config = config;
+    Clock clock = Clock.systemUTC();
+    etcd = Client.builder().endpoints(config.etcdEndpoints().toArray(String[]::new)).build();
+    modelExecutor = Executors.newSingleThreadScheduledExecutor(named("mesh-model"));
+    scheduler = Executors.newSingleThreadScheduledExecutor(named("controller-scheduler"));
+    publisher = new XdsPublisher(clock);
+    model =
+        new MeshModel(
+            modelExecutor,
+            System::nanoTime,
+            config.debounceQuiet(),
+            config.debounceMax(),
+            publisher::publish);
+    watcher = new MeshWatcher(etcd, model, scheduler);
+    agents = new ConnectedAgents(clock);
+    EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
+    grpcServer =
+        NettyServerBuilder.forAddress(config.xdsAddress())
+            .addService(new FederationService(store, config.replicaId(), agents))
+            .addService(publisher.service())
+            .addService(health.getHealthService())
+            .permitKeepAliveTime(10, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .build();
+    admin = new AdminServer(config.adminAddress(), this);
+  }
+
+  /** Starts a replica; its ports are bound when this returns. */
+  public static GlobalController start(ControllerConfig config) {
+    requireNonNull(config, "config");
+    GlobalController controller;
+    try {
+      controller = new GlobalController(config);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot bind admin " + config.adminAddress(), e);
+    }
+    try {
+      controller.watcher.start();
+      controller.grpcServer.start();
+      controller.admin.start();
+    } catch (IOException e) {
+      controller.close();
+      throw new UncheckedIOException("cannot bind xDS " + config.xdsAddress(), e);
+    }
+    log.info(
+        "controller {} serving xDS and federation on {}, admin on {}, etcd {}",
+        config.replicaId(),
+        controller.xdsAddress(),
+        controller.adminAddress(),
+        config.etcdEndpoints());
+    return controller;
+  }
+
+  public ControllerConfig config() {
+    return config;
+  }
+
+  public InetSocketAddress xdsAddress() {
+    return (InetSocketAddress) grpcServer.getListenSockets().get(0);
+  }
+
+  public InetSocketAddress adminAddress() {
+    return admin.address();
+  }
+
+  /** The mesh as last published to proxies. */
+  public MeshSnapshot mesh() {
+    return model.current();
+  }
+
+  public XdsPublisher xds() {
+    return publisher;
+  }
+
+  public ConnectedAgents agents() {
+    return agents;
+  }
+
+  /** Whether the model follows etcd (listed, and watching since). */
+  public boolean storeSynced() {
+    return watcher.isSynced();
+  }
+
+  @Override
+  public void close() {
+    admin.stop();
+    grpcServer.shutdownNow();
+    watcher.close();
+    try {
+      grpcServer.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    etcd.close();
+    modelExecutor.shutdownNow();
+    scheduler.shutdownNow();
+  }
+
+  private static java.util.concurrent.ThreadFactory named(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

@@ -1,0 +1,223 @@
+package dev.fedmesh.controller.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.fedmesh.controller.GlobalController;
+import dev.fedmesh.controller.configgen.ProxyContext;
+import dev.fedmesh.controller.configgen.ProxyRole;
+import dev.fedmesh.controller.configgen.XdsResources;
+import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.EndpointHealth;
+import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The controller's admin API over HTTP, for the CLI and for people with curl.
+ *
+ * <ul>
+ *   <li>{@code GET /healthz}: the process is up
+ *   <li>{@code GET /ready}: the model follows etcd (503 otherwise)
+ *   <li>{@code GET /status}: clusters, services and where they run, connected proxies (JSON)
+ *   <li>{@code GET /debug/resources?role=&cluster=&network=&region=&zone=}: the xDS resources a
+ *       proxy of that context is served (Envoy's JSON form)
+ * </ul>
+ */
+public final class AdminServer {
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .registerModule(new JavaTimeModule())
+          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+          .enable(SerializationFeature.INDENT_OUTPUT);
+  private static final JsonFormat.Printer PROTO_JSON =
+      JsonFormat.printer()
+          .usingTypeRegistry(
+              JsonFormat.TypeRegistry.newBuilder()
+                  .add(HttpConnectionManager.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
+                  .build());
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final GlobalController controller;
+
+  public AdminServer(InetSocketAddress address, GlobalController controller) throws IOException {
+    this.controller = controller;
+    this.server = HttpServer.create(address, 0);
+    this.executor =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "controller-admin");
+              thread.setDaemon(true);
+              return thread;
+            });
+    server.setExecutor(executor);
+    server.createContext("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
+    server.createContext("/ready", this::ready);
+    server.createContext("/status", exchange -> json(exchange, status()));
+    server.createContext("/debug/resources", this::resources);
+  }
+
+  public void start() {
+    server.start();
+  }
+
+  public InetSocketAddress address() {
+    return server.getAddress();
+  }
+
+  public void stop() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+
+  private void ready(HttpExchange exchange) throws IOException {
+    boolean ready = controller.storeSynced();
+    respond(
+        exchange, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not synced with etcd\n");
+  }
+
+  private Map<String, Object> status() {
+    MeshSnapshot mesh = controller.mesh();
+    Map<String, Object> status = new LinkedHashMap<>();
+    status.put("replica", controller.config().replicaId());
+    status.put("etcdSynced", controller.storeSynced());
+    status.put("revision", mesh.revision());
+    status.put("modelVersion", mesh.version());
+    List<Map<String, Object>> clusters = new ArrayList<>();
+    for (Map.Entry<ClusterName, ClusterState> entry : mesh.clusters().entrySet()) {
+      ClusterState state = entry.getValue();
+      Map<String, Object> cluster = new LinkedHashMap<>();
+      cluster.put("name", entry.getKey().value());
+      cluster.put("connected", state.connected());
+      cluster.put("network", state.info().network());
+      cluster.put("locality", state.info().locality().toString());
+      cluster.put("trustDomain", state.info().trustDomain());
+      cluster.put("gateways", state.info().gateways());
+      cluster.put("endpoints", mesh.endpointCount(entry.getKey()));
+      clusters.add(cluster);
+    }
+    status.put("clusters", clusters);
+    List<Map<String, Object>> services = new ArrayList<>();
+    for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> entry :
+        mesh.services().entrySet()) {
+      Map<String, Object> service = new LinkedHashMap<>();
+      service.put("name", entry.getKey().fqdn());
+      Map<String, Object> where = new LinkedHashMap<>();
+      for (ServiceEndpoints shard : entry.getValue().values()) {
+        long healthy =
+            shard.endpoints().stream().filter(e -> e.health() == EndpointHealth.HEALTHY).count();
+        where.put(
+            shard.cluster().value(),
+            Map.of(
+                "endpoints", shard.endpoints().size(),
+                "healthy", healthy,
+                "exported", shard.exported()));
+      }
+      service.put("clusters", where);
+      services.add(service);
+    }
+    status.put("services", services);
+    status.put("proxies", controller.xds().proxies());
+    status.put("connectedAgents", controller.agents().snapshot());
+    return status;
+  }
+
+  private void resources(HttpExchange exchange) throws IOException {
+    Map<String, String> query = query(exchange);
+    ProxyContext context;
+    try {
+      String roleName = query.getOrDefault("role", "grpc");
+      ProxyRole role =
+          ProxyRole.fromMetadata(roleName)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "role: '" + roleName + "' (expected: grpc, sidecar or gateway)"));
+      context =
+          new ProxyContext(
+              role,
+              query.getOrDefault("cluster", ""),
+              query.getOrDefault("network", ""),
+              Locality.of(query.getOrDefault("region", ""), query.getOrDefault("zone", "")));
+    } catch (IllegalArgumentException e) {
+      respond(exchange, 400, "text/plain", e.getMessage() + "\n");
+      return;
+    }
+    XdsResources resources = controller.xds().resourcesFor(context);
+    StringBuilder body = new StringBuilder("{\n");
+    appendAll(body, "listeners", resources.listeners().values());
+    body.append(",\n");
+    appendAll(body, "routes", resources.routes().values());
+    body.append(",\n");
+    appendAll(body, "clusters", resources.clusters().values());
+    body.append(",\n");
+    appendAll(body, "endpoints", resources.endpoints().values());
+    body.append("\n}\n");
+    respond(exchange, 200, "application/json", body.toString());
+  }
+
+  private static <T extends Message> void appendAll(
+      StringBuilder body, String name, Iterable<T> messages) throws InvalidProtocolBufferException {
+    body.append("\"").append(name).append("\": [");
+    boolean first = true;
+    for (T message : messages) {
+      body.append(first ? "\n" : ",\n").append(PROTO_JSON.print(message));
+      first = false;
+    }
+    body.append("]");
+  }
+
+  private static Map<String, String> query(HttpExchange exchange) {
+    Map<String, String> result = new HashMap<>();
+    String raw = exchange.getRequestURI().getRawQuery();
+    if (raw == null) {
+      return result;
+    }
+    for (String pair : raw.split("&")) {
+      int equals = pair.indexOf('=');
+      if (equals > 0) {
+        result.put(
+            URLDecoder.decode(pair.substring(0, equals), StandardCharsets.UTF_8),
+            URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8));
+      }
+    }
+    return result;
+  }
+
+  private static void json(HttpExchange exchange, Object value) throws IOException {
+    respond(exchange, 200, "application/json", JSON.writeValueAsString(value) + "\n");
+  }
+
+  private static void respond(HttpExchange exchange, int status, String contentType, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+}

@@ -1,0 +1,310 @@
+package dev.fedmesh.controller.configgen;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import com.google.protobuf.util.Durations;
+import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.Endpoint;
+import dev.fedmesh.model.EndpointHealth;
+import dev.fedmesh.model.GatewayAddress;
+import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.ServicePort;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Turns the mesh into one proxy's Envoy v3 resources. A pure function of its inputs: no I/O, no
+ * clock, the same snapshot and context always give equal protos, so tests build a snapshot in
+ * memory and assert on the result.
+ */
+public final class ConfigGenerator {
+  /** The router filter's name as Envoy and gRPC know it. */
+  static final String ROUTER_FILTER = "envoy.filters.http.router";
+
+  private static final ConfigSource ADS =
+      ConfigSource.newBuilder()
+          .setAds(AggregatedConfigSource.getDefaultInstance())
+          .setResourceApiVersion(ApiVersion.V3)
+          .build();
+
+  private ConfigGenerator() {}
+
+  public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy) {
+    SortedMap<String, Listener> listeners = new TreeMap<>();
+    SortedMap<String, RouteConfiguration> routes = new TreeMap<>();
+    SortedMap<String, Cluster> clusters = new TreeMap<>();
+    SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
+
+    for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
+        mesh.services().entrySet()) {
+      ServiceKey key = service.getKey();
+      for (ServicePort port : ports(service.getValue().values())) {
+        String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
+        clusters.put(clusterName, outboundCluster(clusterName));
+        endpoints.put(
+            clusterName,
+            loadAssignment(clusterName, mesh, proxy, service.getValue().values(), port));
+        if (proxy.role() == ProxyRole.PROXYLESS_GRPC) {
+          String hostPort = ResourceNames.hostPort(key, port.port());
+          listeners.put(hostPort, apiListener(hostPort));
+          routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
+        }
+      }
+    }
+    return new XdsResources(listeners, routes, clusters, endpoints);
+  }
+
+  /**
+   * The union of the ports every cluster declares, by port number; where clusters disagree on a
+   * port's name or protocol, the first cluster by name wins.
+   */
+  private static List<ServicePort> ports(Iterable<ServiceEndpoints> shards) {
+    SortedMap<Integer, ServicePort> byNumber = new TreeMap<>();
+    for (ServiceEndpoints shard : shards) {
+      for (ServicePort port : shard.ports()) {
+        byNumber.putIfAbsent(port.port(), port);
+      }
+    }
+    return List.copyOf(byNumber.values());
+  }
+
+  private static Listener apiListener(String hostPort) {
+    HttpConnectionManager manager =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(hostPort)
+            .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(hostPort))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(ROUTER_FILTER)
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .build();
+    return Listener.newBuilder()
+        .setName(hostPort)
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(manager)))
+        .build();
+  }
+
+  private static RouteConfiguration routeConfiguration(
+      String name, ServiceKey service, int port, String clusterName) {
+    return RouteConfiguration.newBuilder()
+        .setName(name)
+        .addVirtualHosts(
+            VirtualHost.newBuilder()
+                .setName(name)
+                .addAllDomains(domains(service, port))
+                .addRoutes(
+                    Route.newBuilder()
+                        .setMatch(RouteMatch.newBuilder().setPrefix(""))
+                        .setRoute(RouteAction.newBuilder().setCluster(clusterName))))
+        .build();
+  }
+
+  /** Every name a client in the service's namespace may use for it, with and without port. */
+  private static List<String> domains(ServiceKey service, int port) {
+    Set<String> hosts = new LinkedHashSet<>();
+    hosts.add(service.fqdn());
+    hosts.add(service.name() + "." + service.namespace() + ".svc");
+    hosts.add(service.name() + "." + service.namespace());
+    hosts.add(service.name());
+    List<String> domains = new ArrayList<>();
+    for (String host : hosts) {
+      domains.add(host);
+      domains.add(host + ":" + port);
+    }
+    return domains;
+  }
+
+  private static Cluster outboundCluster(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(
+            Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name))
+        .setConnectTimeout(Durations.fromSeconds(1))
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .build();
+  }
+
+  /** One weighted entry in a locality, before priorities are assigned. */
+  private record Candidate(
+      int level, Locality locality, String address, int port, int weight, HealthStatus health) {}
+
+  private static ClusterLoadAssignment loadAssignment(
+      String clusterName,
+      MeshSnapshot mesh,
+      ProxyContext proxy,
+      Iterable<ServiceEndpoints> shards,
+      ServicePort port) {
+    List<Candidate> candidates = new ArrayList<>();
+    for (ServiceEndpoints shard : shards) {
+      ClusterState cluster = mesh.clusters().get(shard.cluster());
+      if (reachesDirectly(proxy, cluster)) {
+        addDirect(candidates, proxy, cluster, shard, port);
+      } else {
+        addThroughGateways(candidates, proxy, cluster, shard);
+      }
+    }
+
+    // Envoy and gRPC need priorities 0..n with none skipped: renumber the levels in use.
+    int[] priorityOfLevel = new int[LocalityPriority.OTHER_REGION + 1];
+    int next = 0;
+    for (int level = 0; level < priorityOfLevel.length; level++) {
+      final int current = level;
+      if (candidates.stream().anyMatch(c -> c.level() == current)) {
+        priorityOfLevel[level] = next++;
+      }
+    }
+
+    SortedMap<String, LocalityLbEndpoints.Builder> groups = new TreeMap<>();
+    candidates.sort(
+        Comparator.comparingInt(Candidate::level)
+            .thenComparing(c -> c.locality().toString())
+            .thenComparing(Candidate::address)
+            .thenComparingInt(Candidate::port));
+    for (Candidate candidate : candidates) {
+      int priority = priorityOfLevel[candidate.level()];
+      LocalityLbEndpoints.Builder group =
+          groups.computeIfAbsent(
+              String.format("%03d|%s", priority, candidate.locality()),
+              ignored ->
+                  LocalityLbEndpoints.newBuilder()
+                      .setLocality(locality(candidate.locality()))
+                      .setPriority(priority));
+      group.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(
+                  io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                      .setAddress(socketAddress(candidate.address(), candidate.port())))
+              .setHealthStatus(candidate.health())
+              .setLoadBalancingWeight(UInt32Value.of(candidate.weight())));
+    }
+
+    ClusterLoadAssignment.Builder assignment =
+        ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
+    for (LocalityLbEndpoints.Builder group : groups.values()) {
+      int weight =
+          group.getLbEndpointsList().stream()
+              .filter(e -> e.getHealthStatus() == HealthStatus.HEALTHY)
+              .mapToInt(e -> e.getLoadBalancingWeight().getValue())
+              .sum();
+      // gRPC ignores localities without a weight; a locality whose endpoints are all unhealthy
+      // still needs one so that it is kept, and its health spills traffic to the next priority.
+      group.setLoadBalancingWeight(UInt32Value.of(Math.max(1, weight)));
+      assignment.addEndpoints(group);
+    }
+    return assignment.build();
+  }
+
+  private static boolean reachesDirectly(ProxyContext proxy, ClusterState cluster) {
+    return proxy.network().isEmpty()
+        || cluster == null
+        || cluster.info().network().equals(proxy.network());
+  }
+
+  private static void addDirect(
+      List<Candidate> candidates,
+      ProxyContext proxy,
+      ClusterState cluster,
+      ServiceEndpoints shard,
+      ServicePort port) {
+    Locality fallback = cluster == null ? Locality.UNKNOWN : cluster.info().locality();
+    for (Endpoint endpoint : shard.endpoints()) {
+      Locality locality = endpoint.locality().region().isEmpty() ? fallback : endpoint.locality();
+      candidates.add(
+          new Candidate(
+              LocalityPriority.level(proxy.locality(), locality),
+              locality,
+              endpoint.address(),
+              ServiceEndpoints.targetPort(endpoint, port),
+              endpoint.weight(),
+              health(endpoint.health())));
+    }
+  }
+
+  /**
+   * Endpoints on another network are reached through their cluster's east-west gateways: one entry
+   * per gateway, weighted by the cluster's healthy endpoint weight so that load spreads across
+   * clusters as it would across pods. Only exported services cross networks.
+   */
+  private static void addThroughGateways(
+      List<Candidate> candidates,
+      ProxyContext proxy,
+      ClusterState cluster,
+      ServiceEndpoints shard) {
+    if (!shard.exported() || cluster.info().gateways().isEmpty()) {
+      return;
+    }
+    int healthyWeight =
+        shard.endpoints().stream()
+            .filter(e -> e.health() == EndpointHealth.HEALTHY)
+            .mapToInt(Endpoint::weight)
+            .sum();
+    if (shard.endpoints().isEmpty()) {
+      return;
+    }
+    Locality locality = cluster.info().locality();
+    for (GatewayAddress gateway : cluster.info().gateways()) {
+      candidates.add(
+          new Candidate(
+              LocalityPriority.level(proxy.locality(), locality),
+              locality,
+              gateway.address(),
+              gateway.port(),
+              Math.max(1, healthyWeight),
+              healthyWeight > 0 ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY));
+    }
+  }
+
+  private static HealthStatus health(EndpointHealth health) {
+    return switch (health) {
+      case HEALTHY -> HealthStatus.HEALTHY;
+      case DRAINING -> HealthStatus.DRAINING;
+      case UNHEALTHY -> HealthStatus.UNHEALTHY;
+    };
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.Locality locality(Locality locality) {
+    return io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
+        .setRegion(locality.region())
+        .setZone(locality.zone())
+        .setSubZone(locality.subzone())
+        .build();
+  }
+
+  private static Address socketAddress(String address, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(address).setPortValue(port))
+        .build();
+  }
+}

@@ -1,0 +1,27 @@
+package dev.fedmesh.controller.configgen;
+
+import dev.fedmesh.model.Locality;
+
+/**
+ * Envoy's (and Istio's) locality failover rule: for a proxy in region R and zone Z, endpoints in
+ * R/Z come first, then the rest of R, then every other region. Levels left empty are skipped when
+ * priorities are assigned, since Envoy and gRPC require priorities to start at 0 and be contiguous.
+ */
+final class LocalityPriority {
+  static final int SAME_ZONE = 0;
+  static final int SAME_REGION = 1;
+  static final int OTHER_REGION = 2;
+
+  private LocalityPriority() {}
+
+  /** The level of an endpoint at {@code endpoint} for a proxy at {@code proxy}. */
+  static int level(Locality proxy, Locality endpoint) {
+    if (proxy.sameZone(endpoint)) {
+      return SAME_ZONE;
+    }
+    if (proxy.sameRegion(endpoint)) {
+      return SAME_REGION;
+    }
+    return OTHER_REGION;
+  }
+}

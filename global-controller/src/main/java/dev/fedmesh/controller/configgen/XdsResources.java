@@ -1,0 +1,24 @@
+package dev.fedmesh.controller.configgen;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.util.Collections;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/** The xDS resources of one proxy group, each type keyed and sorted by resource name. */
+public record XdsResources(
+    SortedMap<String, Listener> listeners,
+    SortedMap<String, RouteConfiguration> routes,
+    SortedMap<String, Cluster> clusters,
+    SortedMap<String, ClusterLoadAssignment> endpoints) {
+
+  public XdsResources {
+    listeners = Collections.unmodifiableSortedMap(new TreeMap<>(listeners));
+    routes = Collections.unmodifiableSortedMap(new TreeMap<>(routes));
+    clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
+    endpoints = Collections.unmodifiableSortedMap(new TreeMap<>(endpoints));
+  }
+}

@@ -1,0 +1,21 @@
+package dev.fedmesh.controller.model;
+
+import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+
+/** One change to the stored mesh, decoded from the store's watch. */
+public sealed interface MeshChange {
+  record ClusterPut(ClusterInfo info) implements MeshChange {}
+
+  record ClusterDeleted(ClusterName cluster) implements MeshChange {}
+
+  record SessionPut(ClusterName cluster) implements MeshChange {}
+
+  record SessionDeleted(ClusterName cluster) implements MeshChange {}
+
+  record ServicePut(ServiceEndpoints shard) implements MeshChange {}
+
+  record ServiceDeleted(ClusterName cluster, ServiceKey service) implements MeshChange {}
+}

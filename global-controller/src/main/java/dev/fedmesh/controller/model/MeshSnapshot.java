@@ -1,0 +1,61 @@
+package dev.fedmesh.controller.model;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The whole mesh at one moment, immutable, shared by every proxy's config generation.
+ *
+ * @param version increases with every snapshot the model publishes
+ * @param revision the etcd revision the snapshot reflects
+ * @param clusters member clusters by name
+ * @param services every service, with each cluster's shard of it
+ */
+public record MeshSnapshot(
+    long version,
+    long revision,
+    SortedMap<ClusterName, ClusterState> clusters,
+    SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services) {
+
+  public static final MeshSnapshot EMPTY =
+      new MeshSnapshot(0, 0, Collections.emptySortedMap(), Collections.emptySortedMap());
+
+  public MeshSnapshot {
+    requireNonNull(clusters, "clusters");
+    requireNonNull(services, "services");
+    clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
+    TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> copy = new TreeMap<>();
+    for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> entry :
+        services.entrySet()) {
+      if (!entry.getValue().isEmpty()) {
+        copy.put(
+            entry.getKey(), Collections.unmodifiableSortedMap(new TreeMap<>(entry.getValue())));
+      }
+    }
+    services = Collections.unmodifiableSortedMap(copy);
+  }
+
+  public Optional<ClusterState> cluster(ClusterName name) {
+    return Optional.ofNullable(clusters.get(name));
+  }
+
+  /** Number of endpoints, in any health, that {@code cluster} announces across all services. */
+  public int endpointCount(ClusterName cluster) {
+    int count = 0;
+    for (SortedMap<ClusterName, ServiceEndpoints> shards : services.values()) {
+      ServiceEndpoints shard = shards.get(cluster);
+      if (shard != null) {
+        count += shard.endpoints().size();
+      }
+    }
+    return count;
+  }
+}

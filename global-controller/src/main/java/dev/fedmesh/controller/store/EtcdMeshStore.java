@@ -1,0 +1,123 @@
+package dev.fedmesh.controller.store;
+
+import static dev.fedmesh.controller.store.StoreCodec.utf8;
+import static java.util.Objects.requireNonNull;
+
+import dev.fedmesh.model.ClusterInfo;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.PutOption;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The controller's writes to etcd: cluster sessions and, through them, each cluster's data. */
+public final class EtcdMeshStore {
+  private static final Logger log = LoggerFactory.getLogger(EtcdMeshStore.class);
+  private static final int MAX_CLAIM_ATTEMPTS = 5;
+
+  private final Client client;
+  private final String replicaId;
+  private final Duration sessionTtl;
+
+  public EtcdMeshStore(Client client, String replicaId, Duration sessionTtl) {
+    this.client = requireNonNull(client, "client");
+    this.replicaId = requireNonNull(replicaId, "replicaId");
+    this.sessionTtl = requireNonNull(sessionTtl, "sessionTtl");
+    if (sessionTtl.toSeconds() < 1) {
+      throw new IllegalArgumentException(
+          "sessionTtl: " + sessionTtl + " (expected: at least 1 second)");
+    }
+  }
+
+  /**
+   * Opens the cluster's session for a newly connected agent and stores the cluster's info. A
+   * session another stream held is taken over: the agent reconnected, and the old stream's writes
+   * will fail from now on.
+   */
+  public CompletableFuture<ClusterSession> openSession(ClusterInfo info) {
+    return client
+        .getLeaseClient()
+        .grant(sessionTtl.toSeconds())
+        .thenCompose(
+            grant -> {
+              long leaseId = grant.getID();
+              String token = replicaId + "/" + Long.toHexString(leaseId);
+              return claim(info, leaseId, token, 1)
+                  .thenApply(
+                      ignored ->
+                          new ClusterSession(
+                              client, info, leaseId, token, keepAlive(info, leaseId)));
+            });
+  }
+
+  private CompletableFuture<Void> claim(ClusterInfo info, long leaseId, String token, int attempt) {
+    ByteSequence sessionKey = utf8(KeyLayout.session(info.name()));
+    return client
+        .getKVClient()
+        .get(sessionKey)
+        .thenCompose(
+            current -> {
+              long modRevision =
+                  current.getKvs().isEmpty() ? 0 : current.getKvs().get(0).getModRevision();
+              if (!current.getKvs().isEmpty()) {
+                KeyValue previous = current.getKvs().get(0);
+                log.info(
+                    "cluster {}: taking over session {} (agent reconnected)",
+                    info.name(),
+                    previous.getValue());
+              }
+              return client
+                  .getKVClient()
+                  .txn()
+                  .If(new Cmp(sessionKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                  .Then(
+                      Op.put(
+                          sessionKey,
+                          utf8(token),
+                          PutOption.builder().withLeaseId(leaseId).build()),
+                      Op.put(
+                          utf8(KeyLayout.cluster(info.name())),
+                          StoreCodec.encode(info),
+                          PutOption.DEFAULT))
+                  .commit();
+            })
+        .thenCompose(
+            response -> {
+              if (response.isSucceeded()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              if (attempt >= MAX_CLAIM_ATTEMPTS) {
+                return CompletableFuture.failedFuture(new SessionLostException(info.name()));
+              }
+              return claim(info, leaseId, token, attempt + 1);
+            });
+  }
+
+  private io.etcd.jetcd.support.CloseableClient keepAlive(ClusterInfo info, long leaseId) {
+    return client
+        .getLeaseClient()
+        .keepAlive(
+            leaseId,
+            new StreamObserver<LeaseKeepAliveResponse>() {
+              @Override
+              public void onNext(LeaseKeepAliveResponse response) {}
+
+              @Override
+              public void onError(Throwable error) {
+                log.warn(
+                    "cluster {}: session keep-alive failed: {}", info.name(), error.toString());
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
+  }
+}

@@ -1,0 +1,188 @@
+package dev.fedmesh.controller.store;
+
+import static dev.fedmesh.controller.store.StoreCodec.utf8;
+import static java.util.Objects.requireNonNull;
+
+import dev.fedmesh.controller.model.MeshChange;
+import dev.fedmesh.controller.model.MeshModel;
+import dev.fedmesh.model.InvalidMessageException;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps a {@link MeshModel} in step with etcd: lists everything under {@code /fedmesh/v1/}, then
+ * watches from the revision after the listing. When the watch breaks for good (compaction while it
+ * was down, or an error jetcd does not retry itself) it lists again after a backoff. The model
+ * keeps its last state meanwhile, so proxies keep their config while etcd is away.
+ */
+public final class MeshWatcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MeshWatcher.class);
+  private static final Duration MIN_BACKOFF = Duration.ofMillis(100);
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+  private final Client client;
+  private final MeshModel model;
+  private final ScheduledExecutorService scheduler;
+  private final ByteSequence prefix = utf8(KeyLayout.ROOT);
+
+  private final Object lock = new Object();
+  private Watch.Watcher watcher;
+  private long lastRevision;
+  private Duration backoff = MIN_BACKOFF;
+  private volatile boolean synced;
+  private volatile boolean closed;
+
+  public MeshWatcher(Client client, MeshModel model, ScheduledExecutorService scheduler) {
+    this.client = requireNonNull(client, "client");
+    this.model = requireNonNull(model, "model");
+    this.scheduler = requireNonNull(scheduler, "scheduler");
+  }
+
+  /** Starts listing and watching; returns at once. */
+  public void start() {
+    relist();
+  }
+
+  /** Whether the model reflects a listing and an unbroken watch since. */
+  public boolean isSynced() {
+    return synced;
+  }
+
+  /** The newest etcd revision the model has seen. */
+  public long lastRevision() {
+    synchronized (lock) {
+      return lastRevision;
+    }
+  }
+
+  private void relist() {
+    if (closed) {
+      return;
+    }
+    client
+        .getKVClient()
+        .get(prefix, GetOption.builder().isPrefix(true).build())
+        .whenComplete(
+            (response, error) -> {
+              if (error != null) {
+                retryLater("list failed: " + error);
+                return;
+              }
+              List<MeshChange> listing = new ArrayList<>();
+              for (KeyValue kv : response.getKvs()) {
+                decodePut(kv).ifPresent(listing::add);
+              }
+              long revision = response.getHeader().getRevision();
+              model.replaceAll(revision, listing);
+              log.info("listed {} keys at revision {}", response.getKvs().size(), revision);
+              watchFrom(revision);
+            });
+  }
+
+  private void watchFrom(long listedRevision) {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      lastRevision = listedRevision;
+      backoff = MIN_BACKOFF;
+      WatchOption option =
+          WatchOption.builder().isPrefix(true).withRevision(listedRevision + 1).build();
+      watcher =
+          client
+              .getWatchClient()
+              .watch(prefix, option, Watch.listener(this::onWatch, this::onWatchError));
+      synced = true;
+    }
+  }
+
+  private void onWatch(WatchResponse response) {
+    List<MeshChange> changes = new ArrayList<>();
+    long revision = 0;
+    for (WatchEvent event : response.getEvents()) {
+      KeyValue kv = event.getKeyValue();
+      revision = Math.max(revision, kv.getModRevision());
+      if (event.getEventType() == WatchEvent.EventType.DELETE) {
+        StoreCodec.decodeDelete(kv.getKey().toString(StandardCharsets.UTF_8))
+            .ifPresent(changes::add);
+      } else if (event.getEventType() == WatchEvent.EventType.PUT) {
+        decodePut(kv).ifPresent(changes::add);
+      }
+    }
+    if (revision > 0) {
+      synchronized (lock) {
+        lastRevision = Math.max(lastRevision, revision);
+      }
+      model.apply(revision, changes);
+    }
+  }
+
+  private void onWatchError(Throwable error) {
+    synced = false;
+    closeWatcher();
+    if (error instanceof CompactedException) {
+      log.warn("watch compacted past revision {}; listing again", lastRevision());
+      relist();
+    } else {
+      retryLater("watch failed: " + error);
+    }
+  }
+
+  private void retryLater(String reason) {
+    synced = false;
+    if (closed) {
+      return;
+    }
+    Duration delay;
+    synchronized (lock) {
+      delay = backoff;
+      backoff =
+          backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
+              ? MAX_BACKOFF
+              : backoff.multipliedBy(2);
+    }
+    log.warn("{}; listing again in {} ms", reason, delay.toMillis());
+    scheduler.schedule(this::relist, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private Optional<MeshChange> decodePut(KeyValue kv) {
+    String key = kv.getKey().toString(StandardCharsets.UTF_8);
+    try {
+      return StoreCodec.decodePut(key, kv.getValue());
+    } catch (InvalidMessageException e) {
+      log.warn("ignoring invalid value at {}: {}", key, e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  private void closeWatcher() {
+    synchronized (lock) {
+      if (watcher != null) {
+        watcher.close();
+        watcher = null;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    closeWatcher();
+  }
+}

@@ -1,0 +1,106 @@
+package dev.fedmesh.controller.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import dev.fedmesh.controller.model.MeshChange;
+import dev.fedmesh.federation.v1.Hello;
+import dev.fedmesh.federation.v1.ServiceState;
+import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.FederationCodec;
+import dev.fedmesh.model.InvalidMessageException;
+import dev.fedmesh.model.ServiceEndpoints;
+import io.etcd.jetcd.ByteSequence;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * Values in etcd are the federation protocol's own messages as JSON, so an operator can read them
+ * with {@code etcdctl get --prefix /fedmesh/v1/}. Decoding validates as strictly as the federation
+ * server does: a value the controller would not accept from an agent is not accepted from etcd
+ * either.
+ */
+final class StoreCodec {
+  private static final JsonFormat.Printer PRINTER =
+      JsonFormat.printer().omittingInsignificantWhitespace();
+  private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
+
+  private StoreCodec() {}
+
+  static ByteSequence utf8(String text) {
+    return ByteSequence.from(text, StandardCharsets.UTF_8);
+  }
+
+  static ByteSequence encode(ClusterInfo info) {
+    return json(FederationCodec.hello(info));
+  }
+
+  static ByteSequence encode(ServiceEndpoints shard) {
+    return json(FederationCodec.serviceState(shard));
+  }
+
+  private static ByteSequence json(com.google.protobuf.MessageOrBuilder message) {
+    try {
+      return utf8(PRINTER.print(message));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print " + message.getClass().getSimpleName(), e);
+    }
+  }
+
+  /**
+   * The change a put of {@code value} at {@code key} means, or empty for keys outside the layout.
+   *
+   * @throws InvalidMessageException when the value does not decode or validate
+   */
+  static Optional<MeshChange> decodePut(String key, ByteSequence value)
+      throws InvalidMessageException {
+    Optional<KeyLayout.Parsed> parsed = KeyLayout.parse(key);
+    if (parsed.isEmpty()) {
+      return Optional.empty();
+    }
+    String json = value.toString(StandardCharsets.UTF_8);
+    try {
+      if (parsed.get() instanceof KeyLayout.ClusterKey cluster) {
+        Hello.Builder hello = Hello.newBuilder();
+        PARSER.merge(json, hello);
+        ClusterInfo info = FederationCodec.clusterInfo(hello.build());
+        if (!info.name().equals(cluster.cluster())) {
+          throw new InvalidMessageException(
+              java.util.List.of(
+                  "cluster: '" + info.name() + "' (expected: '" + cluster.cluster() + "')"));
+        }
+        return Optional.of(new MeshChange.ClusterPut(info));
+      }
+      if (parsed.get() instanceof KeyLayout.SessionKey session) {
+        return Optional.of(new MeshChange.SessionPut(session.cluster()));
+      }
+      KeyLayout.EndpointsKey endpoints = (KeyLayout.EndpointsKey) parsed.get();
+      ServiceState.Builder state = ServiceState.newBuilder();
+      PARSER.merge(json, state);
+      ServiceEndpoints shard = FederationCodec.serviceEndpoints(endpoints.cluster(), state.build());
+      if (!shard.service().equals(endpoints.service())) {
+        throw new InvalidMessageException(
+            java.util.List.of(
+                "service: '" + shard.service() + "' (expected: '" + endpoints.service() + "')"));
+      }
+      return Optional.of(new MeshChange.ServicePut(shard));
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidMessageException(java.util.List.of("value: " + e.getMessage()));
+    }
+  }
+
+  /** The change a delete at {@code key} means, or empty for keys outside the layout. */
+  static Optional<MeshChange> decodeDelete(String key) {
+    return KeyLayout.parse(key)
+        .map(
+            parsed -> {
+              if (parsed instanceof KeyLayout.ClusterKey cluster) {
+                return new MeshChange.ClusterDeleted(cluster.cluster());
+              }
+              if (parsed instanceof KeyLayout.SessionKey session) {
+                return new MeshChange.SessionDeleted(session.cluster());
+              }
+              KeyLayout.EndpointsKey endpoints = (KeyLayout.EndpointsKey) parsed;
+              return new MeshChange.ServiceDeleted(endpoints.cluster(), endpoints.service());
+            });
+  }
+}

@@ -1,0 +1,61 @@
+package dev.fedmesh.controller.xds;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import dev.fedmesh.controller.configgen.ProxyContext;
+import dev.fedmesh.controller.configgen.ProxyRole;
+import dev.fedmesh.model.Locality;
+import io.envoyproxy.envoy.config.core.v3.Node;
+
+/**
+ * Reads a {@link ProxyContext} from the xDS node a proxy sends. Metadata fields (strings):
+ *
+ * <ul>
+ *   <li>{@code FEDMESH_ROLE}: {@code grpc} (default), {@code sidecar} or {@code gateway}
+ *   <li>{@code FEDMESH_CLUSTER}: the member cluster; defaults to the node's {@code cluster}
+ *   <li>{@code NETWORK}: the proxy's network, as Istio names it; empty reaches everything directly
+ * </ul>
+ *
+ * The locality is the node's own {@code locality}.
+ */
+public final class ProxyContexts {
+  public static final String ROLE = "FEDMESH_ROLE";
+  public static final String CLUSTER = "FEDMESH_CLUSTER";
+  public static final String NETWORK = "NETWORK";
+
+  private ProxyContexts() {}
+
+  /**
+   * @throws IllegalArgumentException naming the field when the node's metadata is invalid
+   */
+  public static ProxyContext fromNode(Node node) {
+    Struct metadata = node.getMetadata();
+    String roleName = string(metadata, ROLE, ProxyRole.PROXYLESS_GRPC.metadataValue());
+    ProxyRole role =
+        ProxyRole.fromMetadata(roleName)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "node.metadata."
+                            + ROLE
+                            + ": '"
+                            + roleName
+                            + "' (expected: grpc, sidecar or gateway)"));
+    String cluster = string(metadata, CLUSTER, node.getCluster());
+    String network = string(metadata, NETWORK, "");
+    var locality = node.getLocality();
+    return new ProxyContext(
+        role,
+        cluster,
+        network,
+        new Locality(locality.getRegion(), locality.getZone(), locality.getSubZone()));
+  }
+
+  private static String string(Struct metadata, String field, String fallback) {
+    Value value = metadata.getFieldsOrDefault(field, null);
+    if (value == null || value.getKindCase() != Value.KindCase.STRING_VALUE) {
+      return fallback;
+    }
+    return value.getStringValue();
+  }
+}
