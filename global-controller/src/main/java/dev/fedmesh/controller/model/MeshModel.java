@@ -17,6 +17,8 @@ import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds {@link MeshSnapshot}s from the store's changes. Changes are applied as they come; the
@@ -26,6 +28,8 @@ import java.util.function.LongSupplier;
  * and {@link #apply}, which return at once.
  */
 public final class MeshModel {
+  private static final Logger log = LoggerFactory.getLogger(MeshModel.class);
+
   private final ScheduledExecutorService executor;
   private final Debouncer debouncer;
   private final Consumer<MeshSnapshot> publisher;
@@ -108,6 +112,17 @@ public final class MeshModel {
     MeshSnapshot snapshot =
         new MeshSnapshot(++version, revision, clusterStates, new TreeMap<>(services));
     current = snapshot;
-    publisher.accept(snapshot);
+    log.debug(
+        "publishing mesh version {} at revision {}: {} clusters, {} services",
+        snapshot.version(),
+        snapshot.revision(),
+        snapshot.clusters().size(),
+        snapshot.services().size());
+    try {
+      publisher.accept(snapshot);
+    } catch (RuntimeException e) {
+      // The model must keep going; the next change publishes again.
+      log.error("publishing mesh version {} failed", snapshot.version(), e);
+    }
   }
 }

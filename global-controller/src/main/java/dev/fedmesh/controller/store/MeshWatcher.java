@@ -125,6 +125,7 @@ public final class MeshWatcher implements AutoCloseable {
         decodePut(kv).ifPresent(changes::add);
       }
     }
+    log.debug("watch: {} events up to revision {}", response.getEvents().size(), revision);
     if (revision > 0) {
       synchronized (lock) {
         lastRevision = Math.max(lastRevision, revision);

@@ -1,12 +1,12 @@
 package dev.fedmesh.controller.xds;
 
-import com.google.protobuf.Message;
 import dev.fedmesh.controller.configgen.ConfigGenerator;
 import dev.fedmesh.controller.configgen.ProxyContext;
+import dev.fedmesh.controller.configgen.ResourceConsistency;
 import dev.fedmesh.controller.configgen.XdsResources;
 import dev.fedmesh.controller.model.MeshSnapshot;
+import io.envoyproxy.controlplane.cache.SimpleCache;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
@@ -19,12 +19,8 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -35,15 +31,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves the mesh over ADS (state-of-the-world and delta) through java-control-plane. Proxies with
  * equal {@link ProxyContext}s form a group that shares one cached snapshot, so a push costs one
- * config generation per group, not per proxy. Each resource type is versioned by a hash of its
- * content: a type whose resources did not change keeps its version and is not resent.
+ * config generation per group, not per proxy. Versions are content hashes (see {@link
+ * XdsSnapshot}): what did not change keeps its version and is not resent, and every replica gives
+ * equal config equal versions.
  */
 public final class XdsPublisher implements DiscoveryServerCallbacks {
   private static final Logger log = LoggerFactory.getLogger(XdsPublisher.class);
 
   private final Clock clock;
-  private final SimpleCache<String> cache =
-      new SimpleCache<>(node -> ProxyContexts.fromNode(node).groupKey());
+  private final SimpleCache<String, XdsSnapshot> cache =
+      new SimpleCache<>(node -> ProxyContexts.fromNode(node).groupKey()) {};
   private final V3DiscoveryServer server;
   private final Map<String, ProxyContext> groups = new ConcurrentHashMap<>();
   private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
@@ -103,42 +100,30 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
   private void update(ProxyContext context) {
     XdsResources resources = ConfigGenerator.generate(mesh, context);
-    Snapshot snapshot =
+    XdsSnapshot snapshot = new XdsSnapshot(resources);
+    List<String> problems = ResourceConsistency.problems(resources);
+    if (problems.isEmpty()
+        && resources.listeners().values().stream().noneMatch(l -> l.hasApiListener())) {
+      // java-control-plane's own check, where it applies (it cannot see into API listeners).
+      try {
         Snapshot.create(
-            resources.clusters().values(),
-            version(resources.clusters()),
-            resources.endpoints().values(),
-            version(resources.endpoints()),
-            resources.listeners().values(),
-            version(resources.listeners()),
-            resources.routes().values(),
-            version(resources.routes()),
-            List.of(),
-            "empty");
-    try {
-      snapshot.ensureConsistent();
-    } catch (SnapshotConsistencyException e) {
-      // A bug in config generation; serving it would make proxies wait forever for resources.
-      log.error(
-          "inconsistent snapshot for group {}, not served: {}", context.groupKey(), e.getMessage());
+                resources.clusters().values(),
+                resources.endpoints().values(),
+                resources.listeners().values(),
+                resources.routes().values(),
+                List.of(),
+                "consistency-check")
+            .ensureConsistent();
+      } catch (SnapshotConsistencyException e) {
+        problems = List.of(e.getMessage());
+      }
+    }
+    if (!problems.isEmpty()) {
+      // A bug in config generation; serving it would leave proxies waiting for resources.
+      log.error("inconsistent snapshot for group {}, not served: {}", context.groupKey(), problems);
       return;
     }
     cache.setSnapshot(context.groupKey(), snapshot);
-  }
-
-  /** A short content hash: equal resources give equal versions on every replica. */
-  static String version(Map<String, ? extends Message> resources) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      for (Map.Entry<String, ? extends Message> entry : resources.entrySet()) {
-        digest.update(entry.getKey().getBytes(StandardCharsets.UTF_8));
-        digest.update((byte) 0);
-        digest.update(entry.getValue().toByteArray());
-      }
-      return HexFormat.of().formatHex(digest.digest(), 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is always available", e);
-    }
   }
 
   @Override

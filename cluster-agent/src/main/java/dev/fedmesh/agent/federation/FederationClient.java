@@ -1,0 +1,256 @@
+package dev.fedmesh.agent.federation;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.fedmesh.federation.v1.AgentMessage;
+import dev.fedmesh.federation.v1.ControllerMessage;
+import dev.fedmesh.federation.v1.FederationGrpc;
+import dev.fedmesh.federation.v1.Heartbeat;
+import dev.fedmesh.federation.v1.InitialSyncComplete;
+import dev.fedmesh.federation.v1.ServiceWithdrawn;
+import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.FederationCodec;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's end of {@code Federation.Sync}: one stream to one controller replica at a time
+ * (trying the replicas in turn), carrying the cluster's state. On every (re)connect it says Hello,
+ * sends every service, then InitialSyncComplete; afterwards it sends a service's full state
+ * whenever it changes, and heartbeats. A broken stream is retried forever with {@link Backoff}.
+ *
+ * <p>All state is confined to {@code executor}.
+ */
+public final class FederationClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FederationClient.class);
+
+  private final List<FederationGrpc.FederationStub> stubs;
+  private int nextStub;
+  private final ClusterInfo cluster;
+  private final ScheduledExecutorService executor;
+  private final Backoff backoff;
+  private final Duration heartbeatInterval;
+
+  private Map<ServiceKey, ServiceEndpoints> desired;
+  private final Map<ServiceKey, ServiceEndpoints> sent = new HashMap<>();
+  private StreamObserver<AgentMessage> stream;
+  private ScheduledFuture<?> heartbeat;
+  private long generation;
+  private volatile long ackedGeneration;
+  private volatile long sentGeneration;
+  private volatile boolean welcomed;
+  private volatile String controllerReplica = "";
+  private boolean closed;
+
+  public FederationClient(
+      List<? extends Channel> controllers,
+      ClusterInfo cluster,
+      ScheduledExecutorService executor,
+      Backoff backoff,
+      Duration heartbeatInterval) {
+    if (controllers.isEmpty()) {
+      throw new IllegalArgumentException("controllers: none (expected: at least one)");
+    }
+    this.stubs = controllers.stream().map(FederationGrpc::newStub).toList();
+    this.cluster = requireNonNull(cluster, "cluster");
+    this.executor = requireNonNull(executor, "executor");
+    this.backoff = requireNonNull(backoff, "backoff");
+    this.heartbeatInterval = requireNonNull(heartbeatInterval, "heartbeatInterval");
+  }
+
+  /**
+   * The cluster's complete current services. The first call opens the stream: the agent never
+   * connects before it knows its state, or the controller would sweep what it has not yet sent.
+   */
+  public void update(Map<ServiceKey, ServiceEndpoints> services) {
+    Map<ServiceKey, ServiceEndpoints> copy = Map.copyOf(services);
+    executor.execute(
+        () -> {
+          boolean first = desired == null;
+          desired = copy;
+          if (first) {
+            connect();
+          } else if (stream != null) {
+            sendChanges();
+          }
+        });
+  }
+
+  /** Whether the controller welcomed the current stream. */
+  public boolean isConnected() {
+    return welcomed;
+  }
+
+  /** The replica the current stream is connected to, or empty. */
+  public String controllerReplica() {
+    return controllerReplica;
+  }
+
+  /** Whether the controller has stored everything sent on the current stream. */
+  public boolean isInSync() {
+    return welcomed && ackedGeneration == sentGeneration;
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    generation = 0;
+    ackedGeneration = 0;
+    sent.clear();
+    welcomed = false;
+    ResponseObserver responses = new ResponseObserver();
+    // Each attempt goes to the next replica: a replica that just failed is tried last.
+    FederationGrpc.FederationStub stub = stubs.get(nextStub);
+    nextStub = (nextStub + 1) % stubs.size();
+    stream = stub.sync(responses);
+    responses.bind(stream);
+    send(AgentMessage.newBuilder().setHello(FederationCodec.hello(cluster)));
+    sendChanges();
+    send(
+        AgentMessage.newBuilder().setInitialSyncComplete(InitialSyncComplete.getDefaultInstance()));
+    heartbeat =
+        executor.scheduleAtFixedRate(
+            () -> {
+              if (stream != null) {
+                send(AgentMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance()));
+              }
+            },
+            heartbeatInterval.toMillis(),
+            heartbeatInterval.toMillis(),
+            TimeUnit.MILLISECONDS);
+  }
+
+  /** Sends each service whose state differs from what this stream last sent. */
+  private void sendChanges() {
+    for (Map.Entry<ServiceKey, ServiceEndpoints> entry : desired.entrySet()) {
+      if (!entry.getValue().equals(sent.get(entry.getKey()))) {
+        send(AgentMessage.newBuilder().setService(FederationCodec.serviceState(entry.getValue())));
+        sent.put(entry.getKey(), entry.getValue());
+      }
+    }
+    for (ServiceKey key : Map.copyOf(sent).keySet()) {
+      if (!desired.containsKey(key)) {
+        send(
+            AgentMessage.newBuilder()
+                .setWithdrawn(
+                    ServiceWithdrawn.newBuilder()
+                        .setNamespace(key.namespace())
+                        .setName(key.name())));
+        sent.remove(key);
+      }
+    }
+  }
+
+  private void send(AgentMessage.Builder message) {
+    long next = ++generation;
+    sentGeneration = next;
+    stream.onNext(message.setGeneration(next).build());
+  }
+
+  private void streamEnded(StreamObserver<AgentMessage> ended, Status status) {
+    if (stream != ended) {
+      return;
+    }
+    stream = null;
+    welcomed = false;
+    controllerReplica = "";
+    if (heartbeat != null) {
+      heartbeat.cancel(false);
+    }
+    if (closed) {
+      return;
+    }
+    Duration delay = backoff.next();
+    log.warn(
+        "federation stream ended ({}: {}); reconnecting in {} ms",
+        status.getCode(),
+        status.getDescription(),
+        delay.toMillis());
+    executor.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Runs {@code task} on the executor; after {@link #close()} the executor may be gone. */
+  private void onExecutor(Runnable task) {
+    try {
+      executor.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+      log.debug("agent stopped; dropping a late stream event");
+    }
+  }
+
+  private final class ResponseObserver implements StreamObserver<ControllerMessage> {
+    private StreamObserver<AgentMessage> requests;
+
+    void bind(StreamObserver<AgentMessage> requests) {
+      this.requests = requests;
+    }
+
+    @Override
+    public void onNext(ControllerMessage message) {
+      switch (message.getKindCase()) {
+        case WELCOME -> {
+          controllerReplica = message.getWelcome().getControllerReplica();
+          welcomed = true;
+          onExecutor(backoff::reset);
+          log.info("connected to controller {}", controllerReplica);
+        }
+        case ACK -> {
+          long acked = message.getAck().getGeneration();
+          StreamObserver<AgentMessage> current = requests;
+          onExecutor(
+              () -> {
+                if (stream == current) {
+                  ackedGeneration = Math.max(ackedGeneration, acked);
+                }
+              });
+        }
+        case REFUSAL ->
+            log.warn(
+                "controller refused message {}: {}",
+                message.getRefusal().getGeneration(),
+                message.getRefusal().getReason());
+        default -> log.debug("ignoring controller message {}", message.getKindCase());
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      StreamObserver<AgentMessage> ended = requests;
+      onExecutor(() -> streamEnded(ended, Status.fromThrowable(error)));
+    }
+
+    @Override
+    public void onCompleted() {
+      StreamObserver<AgentMessage> ended = requests;
+      onExecutor(() -> streamEnded(ended, Status.UNAVAILABLE.withDescription("controller closed")));
+    }
+  }
+
+  @Override
+  public void close() {
+    onExecutor(
+        () -> {
+          closed = true;
+          if (heartbeat != null) {
+            heartbeat.cancel(false);
+          }
+          if (stream != null) {
+            stream.onCompleted();
+            stream = null;
+          }
+        });
+  }
+}

@@ -1,0 +1,2 @@
+/** The local lab's runtime: starts a real mesh on one machine, with no Docker. */
+package dev.fedmesh.lab;

@@ -1,0 +1,183 @@
+package dev.fedmesh.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fedmesh.agent.ClusterAgent;
+import dev.fedmesh.agent.source.FileEndpointSource;
+import dev.fedmesh.controller.ControllerConfig;
+import dev.fedmesh.controller.GlobalController;
+import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.Locality;
+import dev.fedmesh.testkit.EchoServer;
+import dev.fedmesh.testkit.EtcdExtension;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.xds.XdsNameResolverProvider;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole first path: an agent announces a gRPC server, the controller stores it in real etcd,
+ * builds xDS from its watch, and grpc-java's own xDS client, an implementation we did not write,
+ * routes {@code xds:///echo.default.svc.cluster.local:7070} to it.
+ */
+class FirstXdsPathIT {
+  private static final String TARGET = "xds:///echo.default.svc.cluster.local:7070";
+
+  @RegisterExtension static final EtcdExtension etcd = EtcdExtension.singleNode();
+
+  @TempDir Path temp;
+
+  private GlobalController controller;
+  private ClusterAgent agent;
+  private ManagedChannel channel;
+  private EchoServer first;
+  private EchoServer second;
+
+  @AfterEach
+  void stopEverything() throws InterruptedException {
+    if (channel != null) {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    if (agent != null) {
+      agent.close();
+    }
+    if (controller != null) {
+      controller.close();
+    }
+    if (first != null) {
+      first.close();
+    }
+    if (second != null) {
+      second.close();
+    }
+  }
+
+  @Test
+  void grpcXdsClientFollowsWhatTheAgentAnnounces() throws Exception {
+    controller =
+        GlobalController.start(
+            ControllerConfig.of(
+                    List.of(etcd.endpoints()),
+                    new InetSocketAddress("127.0.0.1", 0),
+                    new InetSocketAddress("127.0.0.1", 0))
+                .withReplicaId("replica-a"));
+    first = EchoServer.start("first", "127.0.0.1");
+    second = EchoServer.start("second", "127.0.0.1");
+
+    Path endpoints = temp.resolve("endpoints.yaml");
+    Files.writeString(endpoints, echoService(first));
+    ClusterInfo east =
+        new ClusterInfo(
+            ClusterName.of("east"),
+            "east",
+            Locality.of("us-east", "us-east-a"),
+            List.of(),
+            "fedmesh.local",
+            "test");
+    agent =
+        ClusterAgent.start(
+            east,
+            List.of("127.0.0.1:" + controller.xdsAddress().getPort()),
+            executor ->
+                new FileEndpointSource(
+                    endpoints, east.name(), east.locality(), executor, Duration.ofMillis(50)));
+
+    channel = xdsChannel(controller.xdsAddress().getPort());
+
+    await("the first server answers through xDS")
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> EchoServer.whoAnswers(channel, "hello"), "first"::equals);
+
+    Files.writeString(endpoints, echoService(first, second));
+    Set<String> answered = new HashSet<>();
+    await("both servers answer once the second is announced")
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              answered.add(EchoServer.whoAnswers(channel, "hello"));
+              assertThat(answered).containsExactlyInAnyOrder("first", "second");
+            });
+
+    Files.writeString(endpoints, echoService(second));
+    await("only the second answers once the first is withdrawn")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> tenCallsAnsweredBy("second"));
+    // The first server is still running: it is routing, not a dead server, that keeps it out.
+    for (int i = 0; i < 20; i++) {
+      assertThat(EchoServer.whoAnswers(channel, "call " + i)).isEqualTo("second");
+    }
+  }
+
+  private boolean tenCallsAnsweredBy(String name) {
+    for (int i = 0; i < 10; i++) {
+      if (!EchoServer.whoAnswers(channel, "probe " + i).equals(name)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String echoService(EchoServer... servers) {
+    StringBuilder yaml =
+        new StringBuilder(
+            """
+            services:
+              - name: echo
+                namespace: default
+                ports:
+                  - {name: grpc, port: 7070, protocol: grpc}
+                endpoints:
+            """);
+    for (EchoServer server : servers) {
+      yaml.append("      - {address: 127.0.0.1, ports: {grpc: ")
+          .append(server.port())
+          .append("}, pod: ")
+          .append(server.name())
+          .append("}\n");
+    }
+    return yaml.toString();
+  }
+
+  private static ManagedChannel xdsChannel(int controllerPort) {
+    Map<String, ?> bootstrap =
+        Map.of(
+            "xds_servers",
+            List.of(
+                Map.of(
+                    "server_uri", "127.0.0.1:" + controllerPort,
+                    "channel_creds", List.of(Map.of("type", "insecure")),
+                    "server_features", List.of("xds_v3"))),
+            "node",
+            Map.of(
+                "id",
+                "echo-client",
+                "cluster",
+                "east",
+                "locality",
+                Map.of("region", "us-east", "zone", "us-east-a"),
+                "metadata",
+                Map.of("FEDMESH_ROLE", "grpc")));
+    @SuppressWarnings("deprecation")
+    ManagedChannel channel =
+        ManagedChannelBuilder.forTarget(TARGET)
+            .nameResolverFactory(XdsNameResolverProvider.createForTest("xds", bootstrap))
+            .usePlaintext()
+            .build();
+    return channel;
+  }
+}
