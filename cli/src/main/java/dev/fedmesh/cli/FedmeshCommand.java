@@ -1,0 +1,35 @@
+package dev.fedmesh.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code fedmesh}: the command people use to run and inspect the mesh. */
+@Command(
+    name = "fedmesh",
+    mixinStandardHelpOptions = true,
+    versionProvider = FedmeshCommand.Version.class,
+    description = "fedmesh: a multi-cluster federated service mesh.",
+    subcommands = {LabCommand.class, CommandLine.HelpCommand.class})
+public final class FedmeshCommand {
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line, for {@code main} and for tests. */
+  static CommandLine commandLine() {
+    return new CommandLine(new FedmeshCommand())
+        .setExecutionExceptionHandler(
+            (exception, commandLine, parseResult) -> {
+              commandLine.getErr().println("fedmesh: " + exception.getMessage());
+              return 1;
+            });
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = FedmeshCommand.class.getPackage().getImplementationVersion();
+      return new String[] {"fedmesh " + (version == null ? "(development build)" : version)};
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package dev.fedmesh.controller.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A client of a controller replica's admin API, for the CLI and the lab. */
+public final class AdminClient {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final URI base;
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  /**
+   * @param address {@code host:port} of the admin API
+   */
+  public AdminClient(String address) {
+    this.base = URI.create("http://" + address);
+  }
+
+  /** Whether the replica is up and following etcd. */
+  public boolean ready() {
+    try {
+      return get("/ready").statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The replica's {@code /status} document. */
+  public JsonNode status() throws IOException {
+    return json("/status");
+  }
+
+  /** The xDS resources a proxy with the given context is served; see {@link AdminServer}. */
+  public JsonNode resources(String query) throws IOException {
+    return json("/debug/resources?" + query);
+  }
+
+  private JsonNode json(String path) throws IOException {
+    HttpResponse<String> response = get(path);
+    if (response.statusCode() != 200) {
+      throw new IOException(
+          base + path + ": HTTP " + response.statusCode() + ": " + response.body().strip());
+    }
+    return JSON.readTree(response.body());
+  }
+
+  private HttpResponse<String> get(String path) throws IOException {
+    try {
+      return http.send(
+          HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server).
+# Safe to run any number of times: it installs only what is missing.
+set -euo pipefail
+
+need=()
+if ! command -v etcd >/dev/null 2>&1 && [[ ! -x /usr/bin/etcd ]]; then
+  need+=(etcd-server)
+fi
+if ! command -v setsid >/dev/null 2>&1; then
+  need+=(util-linux)
+fi
+
+if [[ ${#need[@]} -eq 0 ]]; then
+  echo "install-deps: nothing to install"
+  exit 0
+fi
+
+sudo=""
+if [[ "$(id -u)" -ne 0 ]]; then
+  sudo="sudo"
+fi
+echo "install-deps: installing ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+# Debian's package may start an etcd service bound to the default ports; fedmesh starts its
+# own etcd processes on ports it chooses, so a packaged service is not needed.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+echo "install-deps: done ($(etcd --version 2>/dev/null | head -n1))"
