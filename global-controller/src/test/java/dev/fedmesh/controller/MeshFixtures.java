@@ -1,0 +1,86 @@
+package dev.fedmesh.controller;
+
+import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.Endpoint;
+import dev.fedmesh.model.EndpointHealth;
+import dev.fedmesh.model.GatewayAddress;
+import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.Protocol;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.ServicePort;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/** Builds {@link MeshSnapshot}s in memory for tests: clusters, then services in them. */
+public final class MeshFixtures {
+  public static final ServiceKey ECHO = ServiceKey.of("default", "echo");
+  public static final ServicePort GRPC_7070 = new ServicePort("grpc", 7070, Protocol.GRPC);
+
+  private final TreeMap<ClusterName, ClusterState> clusters = new TreeMap<>();
+  private final TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
+      new TreeMap<>();
+
+  public static MeshFixtures mesh() {
+    return new MeshFixtures();
+  }
+
+  public MeshFixtures cluster(
+      String name, String network, Locality locality, GatewayAddress... gateways) {
+    ClusterInfo info =
+        new ClusterInfo(
+            ClusterName.of(name), network, locality, List.of(gateways), "fedmesh.local", "test");
+    clusters.put(info.name(), new ClusterState(info, true));
+    return this;
+  }
+
+  public MeshFixtures disconnected(String name) {
+    ClusterState state = clusters.get(ClusterName.of(name));
+    clusters.put(state.info().name(), new ClusterState(state.info(), false));
+    return this;
+  }
+
+  /** Adds {@code cluster}'s shard of a service: one endpoint per address, on {@code targetPort}. */
+  public MeshFixtures service(
+      String cluster,
+      ServiceKey service,
+      ServicePort port,
+      boolean exported,
+      Endpoint... endpoints) {
+    services
+        .computeIfAbsent(service, key -> new TreeMap<>())
+        .put(
+            ClusterName.of(cluster),
+            new ServiceEndpoints(
+                ClusterName.of(cluster), service, List.of(port), exported, List.of(endpoints)));
+    return this;
+  }
+
+  public static Endpoint endpoint(String address, int port, Locality locality) {
+    return Endpoint.of(address, Map.of("grpc", port), locality);
+  }
+
+  public static Endpoint endpoint(
+      String address, int port, Locality locality, EndpointHealth health) {
+    return new Endpoint(
+        address, Map.of("grpc", port), locality, health, Map.of(), "default", 1, "");
+  }
+
+  public static List<Endpoint> endpoints(int count, String prefix, int port, Locality locality) {
+    List<Endpoint> list = new ArrayList<>();
+    for (int i = 1; i <= count; i++) {
+      list.add(endpoint(prefix + i, port, locality));
+    }
+    return list;
+  }
+
+  public MeshSnapshot build() {
+    return new MeshSnapshot(1, 1, clusters, services);
+  }
+}

@@ -1,0 +1,266 @@
+package dev.fedmesh.controller.configgen;
+
+import static dev.fedmesh.controller.MeshFixtures.ECHO;
+import static dev.fedmesh.controller.MeshFixtures.GRPC_7070;
+import static dev.fedmesh.controller.MeshFixtures.endpoint;
+import static dev.fedmesh.controller.MeshFixtures.mesh;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.Endpoint;
+import dev.fedmesh.model.EndpointHealth;
+import dev.fedmesh.model.GatewayAddress;
+import dev.fedmesh.model.Locality;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class ConfigGeneratorTest {
+  private static final Locality EAST_A = Locality.of("us-east", "us-east-a");
+  private static final Locality EAST_B = Locality.of("us-east", "us-east-b");
+  private static final Locality WEST_A = Locality.of("us-west", "us-west-a");
+  private static final Locality CENTRAL_A = Locality.of("eu-central", "eu-central-a");
+  private static final String ECHO_CLUSTER = "outbound|7070||echo.default.svc.cluster.local";
+  private static final String ECHO_HOST_PORT = "echo.default.svc.cluster.local:7070";
+
+  private static ProxyContext grpcClient(String cluster, String network, Locality locality) {
+    return new ProxyContext(ProxyRole.PROXYLESS_GRPC, cluster, network, locality);
+  }
+
+  @Test
+  void singleClusterGivesGrpcClientsAnApiListenerRoutesAClusterAndEndpoints() throws Exception {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 50051, EAST_A))
+            .build();
+
+    XdsResources resources = ConfigGenerator.generate(snapshot, grpcClient("east", "east", EAST_A));
+
+    assertThat(resources.listeners()).containsOnlyKeys(ECHO_HOST_PORT);
+    Listener listener = resources.listeners().get(ECHO_HOST_PORT);
+    HttpConnectionManager manager =
+        listener.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
+    assertThat(manager.getRds().getRouteConfigName()).isEqualTo(ECHO_HOST_PORT);
+    assertThat(manager.getRds().getConfigSource().hasAds()).isTrue();
+    assertThat(manager.getHttpFiltersList()).hasSize(1);
+    assertThat(manager.getHttpFilters(0).getTypedConfig().is(Router.class)).isTrue();
+
+    RouteConfiguration routes = resources.routes().get(ECHO_HOST_PORT);
+    assertThat(routes.getVirtualHostsList()).hasSize(1);
+    assertThat(routes.getVirtualHosts(0).getDomainsList())
+        .contains(ECHO_HOST_PORT, "echo.default.svc.cluster.local", "echo", "echo:7070");
+    assertThat(routes.getVirtualHosts(0).getRoutes(0).getRoute().getCluster())
+        .isEqualTo(ECHO_CLUSTER);
+
+    Cluster cluster = resources.clusters().get(ECHO_CLUSTER);
+    assertThat(cluster.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
+    assertThat(cluster.getEdsClusterConfig().getServiceName()).isEqualTo(ECHO_CLUSTER);
+    assertThat(cluster.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
+
+    ClusterLoadAssignment assignment = resources.endpoints().get(ECHO_CLUSTER);
+    assertThat(assignment.getEndpointsList()).hasSize(1);
+    LocalityLbEndpoints locality = assignment.getEndpoints(0);
+    assertThat(locality.getPriority()).isZero();
+    assertThat(locality.getLocality().getZone()).isEqualTo("us-east-a");
+    assertThat(locality.getLoadBalancingWeight().getValue()).isEqualTo(1);
+    assertThat(addresses(locality)).containsExactly("10.1.0.1:50051");
+    assertThat(ResourceConsistency.problems(resources)).isEmpty();
+  }
+
+  @Test
+  void prioritiesFollowZoneThenRegionThenOtherRegions() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .cluster("west", "mesh", WEST_A)
+            .cluster("central", "mesh", CENTRAL_A)
+            .service(
+                "east",
+                ECHO,
+                GRPC_7070,
+                true,
+                endpoint("10.1.0.1", 8080, EAST_A),
+                endpoint("10.1.0.2", 8080, EAST_B))
+            .service("west", ECHO, GRPC_7070, true, endpoint("10.2.0.1", 8080, WEST_A))
+            .service("central", ECHO, GRPC_7070, true, endpoint("10.3.0.1", 8080, CENTRAL_A))
+            .build();
+
+    Map<Integer, List<String>> fromEastA =
+        byPriority(ConfigGenerator.generate(snapshot, grpcClient("east", "mesh", EAST_A)));
+    Map<Integer, List<String>> fromWest =
+        byPriority(ConfigGenerator.generate(snapshot, grpcClient("west", "mesh", WEST_A)));
+
+    assertThat(fromEastA)
+        .containsExactly(
+            Map.entry(0, List.of("10.1.0.1:8080")),
+            Map.entry(1, List.of("10.1.0.2:8080")),
+            Map.entry(2, List.of("10.3.0.1:8080", "10.2.0.1:8080")));
+    // No endpoint shares the west proxy's region but its own: the levels close up, as Envoy
+    // and gRPC require priorities without gaps.
+    assertThat(fromWest)
+        .containsExactly(
+            Map.entry(0, List.of("10.2.0.1:8080")),
+            Map.entry(1, List.of("10.3.0.1:8080", "10.1.0.1:8080", "10.1.0.2:8080")));
+  }
+
+  @Test
+  void aProxyWithoutLocalitySeesEveryEndpointAtPriorityZero() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .cluster("west", "mesh", WEST_A)
+            .service("east", ECHO, GRPC_7070, true, endpoint("10.1.0.1", 8080, EAST_A))
+            .service("west", ECHO, GRPC_7070, true, endpoint("10.2.0.1", 8080, WEST_A))
+            .build();
+
+    Map<Integer, List<String>> priorities =
+        byPriority(ConfigGenerator.generate(snapshot, grpcClient("", "", Locality.UNKNOWN)));
+
+    assertThat(priorities).containsOnlyKeys(0);
+    assertThat(priorities.get(0)).containsExactlyInAnyOrder("10.1.0.1:8080", "10.2.0.1:8080");
+  }
+
+  @Test
+  void endpointsOnAnotherNetworkCollapseToTheirGatewayWeightedByHealthyCount() {
+    Locality centralB = Locality.of("eu-central", "eu-central-b");
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "net-east", EAST_A)
+            .cluster("central", "net-central", CENTRAL_A, new GatewayAddress("127.3.0.1", 15443))
+            .service("east", ECHO, GRPC_7070, true, endpoint("127.1.0.5", 8080, EAST_A))
+            .service(
+                "central",
+                ECHO,
+                GRPC_7070,
+                true,
+                endpoint("127.3.1.1", 8080, CENTRAL_A),
+                endpoint("127.3.1.2", 8080, centralB),
+                endpoint("127.3.1.3", 8080, CENTRAL_A),
+                endpoint("127.3.1.4", 8080, CENTRAL_A, EndpointHealth.UNHEALTHY))
+            .build();
+
+    ClusterLoadAssignment assignment =
+        ConfigGenerator.generate(snapshot, grpcClient("east", "net-east", EAST_A))
+            .endpoints()
+            .get(ECHO_CLUSTER);
+
+    assertThat(assignment.getEndpointsList()).hasSize(2);
+    LocalityLbEndpoints remote = assignment.getEndpoints(1);
+    assertThat(remote.getPriority()).isEqualTo(1);
+    assertThat(addresses(remote)).containsExactly("127.3.0.1:15443");
+    assertThat(remote.getLbEndpoints(0).getLoadBalancingWeight().getValue()).isEqualTo(3);
+    assertThat(remote.getLoadBalancingWeight().getValue()).isEqualTo(3);
+    assertThat(remote.getLocality().getRegion()).isEqualTo("eu-central");
+  }
+
+  @Test
+  void unexportedServicesDoNotCrossNetworks() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "net-east", EAST_A)
+            .cluster("central", "net-central", CENTRAL_A, new GatewayAddress("127.3.0.1", 15443))
+            .service("central", ECHO, GRPC_7070, false, endpoint("127.3.1.1", 8080, CENTRAL_A))
+            .build();
+
+    ClusterLoadAssignment fromEast =
+        ConfigGenerator.generate(snapshot, grpcClient("east", "net-east", EAST_A))
+            .endpoints()
+            .get(ECHO_CLUSTER);
+    ClusterLoadAssignment fromCentral =
+        ConfigGenerator.generate(snapshot, grpcClient("central", "net-central", CENTRAL_A))
+            .endpoints()
+            .get(ECHO_CLUSTER);
+
+    assertThat(fromEast.getEndpointsList()).isEmpty();
+    assertThat(addresses(fromCentral.getEndpoints(0))).containsExactly("127.3.1.1:8080");
+  }
+
+  @Test
+  void endpointHealthFollowsTheEndpointSliceConditions() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service(
+                "east",
+                ECHO,
+                GRPC_7070,
+                false,
+                endpoint("10.1.0.1", 8080, EAST_A, EndpointHealth.HEALTHY),
+                endpoint("10.1.0.2", 8080, EAST_A, EndpointHealth.DRAINING),
+                endpoint("10.1.0.3", 8080, EAST_A, EndpointHealth.UNHEALTHY))
+            .build();
+
+    LocalityLbEndpoints locality =
+        ConfigGenerator.generate(snapshot, grpcClient("east", "east", EAST_A))
+            .endpoints()
+            .get(ECHO_CLUSTER)
+            .getEndpoints(0);
+
+    assertThat(locality.getLbEndpointsList())
+        .extracting(LbEndpoint::getHealthStatus)
+        .containsExactly(HealthStatus.HEALTHY, HealthStatus.DRAINING, HealthStatus.UNHEALTHY);
+    // Only healthy endpoints count toward the locality's share of traffic.
+    assertThat(locality.getLoadBalancingWeight().getValue()).isEqualTo(1);
+  }
+
+  @Test
+  void sidecarsAndGatewaysGetClustersAndEndpointsButNoApiListeners() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 8080, EAST_A))
+            .build();
+
+    XdsResources sidecar =
+        ConfigGenerator.generate(
+            snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A));
+
+    assertThat(sidecar.listeners()).isEmpty();
+    assertThat(sidecar.clusters()).containsOnlyKeys(ECHO_CLUSTER);
+    assertThat(sidecar.endpoints()).containsOnlyKeys(ECHO_CLUSTER);
+  }
+
+  @Test
+  void theSameInputsAlwaysGiveEqualResources() {
+    List<Endpoint> endpoints =
+        List.of(endpoint("10.1.0.2", 8080, EAST_B), endpoint("10.1.0.1", 8080, EAST_A));
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoints.toArray(Endpoint[]::new))
+            .build();
+    ProxyContext proxy = grpcClient("east", "east", EAST_A);
+
+    assertThat(ConfigGenerator.generate(snapshot, proxy))
+        .isEqualTo(ConfigGenerator.generate(snapshot, proxy));
+  }
+
+  private static Map<Integer, List<String>> byPriority(XdsResources resources) {
+    ClusterLoadAssignment assignment = resources.endpoints().get(ECHO_CLUSTER);
+    return assignment.getEndpointsList().stream()
+        .collect(
+            Collectors.groupingBy(
+                LocalityLbEndpoints::getPriority,
+                TreeMap::new,
+                Collectors.flatMapping(l -> addresses(l).stream(), Collectors.toList())));
+  }
+
+  private static List<String> addresses(LocalityLbEndpoints locality) {
+    return locality.getLbEndpointsList().stream()
+        .map(e -> e.getEndpoint().getAddress().getSocketAddress())
+        .map(a -> a.getAddress() + ":" + a.getPortValue())
+        .toList();
+  }
+}
