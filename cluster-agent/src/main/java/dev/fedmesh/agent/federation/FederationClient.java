@@ -192,6 +192,8 @@ public final class FederationClient implements AutoCloseable {
   }
 
   private final class ResponseObserver implements StreamObserver<ControllerMessage> {
+    // Set by connect() on the executor, possibly after gRPC has already called back (a call on a
+    // failing channel can fail before sync() returns): read it only inside tasks on the executor.
     private StreamObserver<AgentMessage> requests;
 
     void bind(StreamObserver<AgentMessage> requests) {
@@ -209,10 +211,9 @@ public final class FederationClient implements AutoCloseable {
         }
         case ACK -> {
           long acked = message.getAck().getGeneration();
-          StreamObserver<AgentMessage> current = requests;
           onExecutor(
               () -> {
-                if (stream == current) {
+                if (stream == requests) {
                   ackedGeneration = Math.max(ackedGeneration, acked);
                 }
               });
@@ -228,14 +229,13 @@ public final class FederationClient implements AutoCloseable {
 
     @Override
     public void onError(Throwable error) {
-      StreamObserver<AgentMessage> ended = requests;
-      onExecutor(() -> streamEnded(ended, Status.fromThrowable(error)));
+      onExecutor(() -> streamEnded(requests, Status.fromThrowable(error)));
     }
 
     @Override
     public void onCompleted() {
-      StreamObserver<AgentMessage> ended = requests;
-      onExecutor(() -> streamEnded(ended, Status.UNAVAILABLE.withDescription("controller closed")));
+      onExecutor(
+          () -> streamEnded(requests, Status.UNAVAILABLE.withDescription("controller closed")));
     }
   }
 
@@ -244,6 +244,7 @@ public final class FederationClient implements AutoCloseable {
     onExecutor(
         () -> {
           closed = true;
+          welcomed = false;
           if (heartbeat != null) {
             heartbeat.cancel(false);
           }

@@ -1,9 +1,12 @@
 package dev.fedmesh.agent.source;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Endpoint;
@@ -46,7 +49,10 @@ public final class EndpointsFile {
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          // An empty list item or map value ("- " or "version:") would otherwise reach validation
+          // as null and escape parse() as a NullPointerException.
+          .setDefaultSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL));
 
   private EndpointsFile() {}
 
@@ -59,6 +65,12 @@ public final class EndpointsFile {
     Document document;
     try {
       document = YAML.readValue(yaml, Document.class);
+    } catch (UnrecognizedPropertyException e) {
+      List<String> known = new ArrayList<>();
+      e.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
+      java.util.Collections.sort(known);
+      throw new InvalidMessageException(
+          List.of(path(e) + ": unknown field (expected: one of " + String.join(", ", known) + ")"));
     } catch (JsonMappingException e) {
       throw new InvalidMessageException(List.of(path(e) + ": " + e.getOriginalMessage()));
     } catch (IOException e) {
@@ -119,6 +131,10 @@ public final class EndpointsFile {
       try {
         if (endpoint.address == null) {
           throw new IllegalArgumentException("address: missing (expected: an IP address)");
+        }
+        if (endpoint.region == null && endpoint.zone != null) {
+          throw new IllegalArgumentException(
+              "zone: '" + endpoint.zone + "' (expected: a region when a zone is given)");
         }
         Locality locality =
             endpoint.region == null

@@ -59,6 +59,15 @@ public final class FileEndpointSource implements EndpointSource {
   }
 
   private void check(Listener listener) {
+    try {
+      read(listener);
+    } catch (RuntimeException e) {
+      // A scheduled task that throws is never run again: keep watching whatever went wrong.
+      report(file + ": " + e);
+    }
+  }
+
+  private void read(Listener listener) {
     String content;
     try {
       content = Files.readString(file, StandardCharsets.UTF_8);
