@@ -60,8 +60,13 @@ public final class AgentMain implements Callable<Integer> {
       description = "YAML file of services and endpoints, re-read when it changes.")
   Path endpointsFile;
 
+  @Option(
+      names = "--token-file",
+      description = "File holding this agent's token for the controller (default: none).")
+  Path tokenFile;
+
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() throws Exception {
     ClusterInfo info;
     try {
       List<GatewayAddress> gatewayAddresses = new ArrayList<>();
@@ -93,10 +98,19 @@ public final class AgentMain implements Callable<Integer> {
           spec.commandLine(),
           "--endpoints-file: '" + endpointsFile + "' (expected: a readable file)");
     }
+    String token = "";
+    if (tokenFile != null) {
+      if (!Files.isReadable(tokenFile)) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--token-file: '" + tokenFile + "' (expected: a readable file)");
+      }
+      token = Files.readString(tokenFile).strip();
+    }
     ClusterAgent agent =
         ClusterAgent.start(
             info,
             controllers,
+            token,
             executor ->
                 new FileEndpointSource(
                     endpointsFile, info.name(), info.locality(), executor, Duration.ofMillis(200)));

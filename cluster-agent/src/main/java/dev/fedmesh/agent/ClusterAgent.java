@@ -7,7 +7,9 @@ import dev.fedmesh.agent.federation.FederationClient;
 import dev.fedmesh.agent.source.EndpointSource;
 import dev.fedmesh.model.ClusterInfo;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +31,7 @@ public final class ClusterAgent implements AutoCloseable {
   private ClusterAgent(
       ClusterInfo cluster,
       List<String> controllers,
+      String token,
       Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
     executor =
         Executors.newSingleThreadScheduledExecutor(
@@ -43,6 +46,7 @@ public final class ClusterAgent implements AutoCloseable {
                 target ->
                     NettyChannelBuilder.forTarget(target)
                         .usePlaintext()
+                        .intercept(bearer(token))
                         .keepAliveTime(10, TimeUnit.SECONDS)
                         .keepAliveTimeout(5, TimeUnit.SECONDS)
                         .build())
@@ -67,13 +71,35 @@ public final class ClusterAgent implements AutoCloseable {
       ClusterInfo cluster,
       List<String> controllers,
       Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
+    return start(cluster, controllers, "", sourceFactory);
+  }
+
+  /**
+   * Like {@link #start(ClusterInfo, List, Function)}, authenticating to the controllers with {@code
+   * token} (sent as {@code authorization: Bearer <token>}; empty sends none).
+   */
+  public static ClusterAgent start(
+      ClusterInfo cluster,
+      List<String> controllers,
+      String token,
+      Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
     requireNonNull(cluster, "cluster");
+    requireNonNull(token, "token");
     if (controllers.isEmpty()) {
       throw new IllegalArgumentException("controllers: none (expected: at least one address)");
     }
-    ClusterAgent agent = new ClusterAgent(cluster, List.copyOf(controllers), sourceFactory);
+    ClusterAgent agent = new ClusterAgent(cluster, List.copyOf(controllers), token, sourceFactory);
     agent.source.start(agent.client::update);
     return agent;
+  }
+
+  private static io.grpc.ClientInterceptor bearer(String token) {
+    Metadata headers = new Metadata();
+    if (!token.isEmpty()) {
+      headers.put(
+          Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    }
+    return MetadataUtils.newAttachHeadersInterceptor(headers);
   }
 
   public FederationClient federation() {

@@ -2,20 +2,26 @@ package dev.fedmesh.controller;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.controller.model.FailoverOrder;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 
 /**
- * How a controller replica runs.
+ * How a controller replica runs. Build one with {@link #builder}; every field but etcd and the
+ * listen addresses has a default.
  *
  * @param etcdEndpoints etcd client URLs
  * @param xdsAddress where ADS and the federation service listen (plaintext; Istio's 15010)
  * @param adminAddress where the admin API and metrics listen (Istio's 15014)
- * @param replicaId this replica's name, unique among replicas
- * @param sessionTtl how long a cluster's session outlives its agent's last keep-alive
- * @param debounceQuiet how long the model waits for a burst of changes to end before pushing
- * @param debounceMax the longest a change waits for a push, however busy the store is
+ * @param replicaId this replica's name, unique among replicas (default {@code controller-<pid>})
+ * @param sessionTtl how long a cluster's session outlives its agent's last keep-alive (10 s)
+ * @param debounceQuiet how long a burst of changes must be quiet before a push (20 ms)
+ * @param debounceMax the longest a change waits for a push, however busy the store is (200 ms)
+ * @param livenessGrace how long a disconnected cluster's endpoints keep their priority (60 s)
+ * @param livenessExpiry how long after disconnecting its endpoints stop being served (24 h)
+ * @param failover the region failover order (default: none, other regions share one level)
+ * @param agentTokens who may speak for which cluster; {@link AgentTokens#OPEN} lets anyone
  */
 public record ControllerConfig(
     List<String> etcdEndpoints,
@@ -24,7 +30,11 @@ public record ControllerConfig(
     String replicaId,
     Duration sessionTtl,
     Duration debounceQuiet,
-    Duration debounceMax) {
+    Duration debounceMax,
+    Duration livenessGrace,
+    Duration livenessExpiry,
+    FailoverOrder failover,
+    AgentTokens agentTokens) {
 
   public ControllerConfig {
     etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -34,29 +44,121 @@ public record ControllerConfig(
     requireNonNull(sessionTtl, "sessionTtl");
     requireNonNull(debounceQuiet, "debounceQuiet");
     requireNonNull(debounceMax, "debounceMax");
+    requireNonNull(livenessGrace, "livenessGrace");
+    requireNonNull(livenessExpiry, "livenessExpiry");
+    requireNonNull(failover, "failover");
+    requireNonNull(agentTokens, "agentTokens");
     if (etcdEndpoints.isEmpty()) {
       throw new IllegalArgumentException("etcd: none given (expected: at least one client URL)");
     }
     if (replicaId.isBlank()) {
       throw new IllegalArgumentException("replicaId: '' (expected: a name unique among replicas)");
     }
+    if (sessionTtl.toSeconds() < 1) {
+      throw new IllegalArgumentException(
+          "sessionTtl: " + sessionTtl + " (expected: at least 1 second)");
+    }
+    if (livenessExpiry.compareTo(livenessGrace) < 0) {
+      throw new IllegalArgumentException(
+          "livenessExpiry: "
+              + livenessExpiry
+              + " (expected: >= livenessGrace "
+              + livenessGrace
+              + ")");
+    }
+  }
+
+  public static Builder builder(
+      List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
+    return new Builder(etcdEndpoints, xdsAddress, adminAddress);
   }
 
   /** Defaults for everything but where etcd is and where to listen. */
   public static ControllerConfig of(
       List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
-    return new ControllerConfig(
-        etcdEndpoints,
-        xdsAddress,
-        adminAddress,
-        "controller-" + ProcessHandle.current().pid(),
-        Duration.ofSeconds(10),
-        Duration.ofMillis(20),
-        Duration.ofMillis(200));
+    return builder(etcdEndpoints, xdsAddress, adminAddress).build();
   }
 
   public ControllerConfig withReplicaId(String replicaId) {
-    return new ControllerConfig(
-        etcdEndpoints, xdsAddress, adminAddress, replicaId, sessionTtl, debounceQuiet, debounceMax);
+    return toBuilder().replicaId(replicaId).build();
+  }
+
+  public Builder toBuilder() {
+    return new Builder(etcdEndpoints, xdsAddress, adminAddress)
+        .replicaId(replicaId)
+        .sessionTtl(sessionTtl)
+        .debounce(debounceQuiet, debounceMax)
+        .liveness(livenessGrace, livenessExpiry)
+        .failover(failover)
+        .agentTokens(agentTokens);
+  }
+
+  /** Builds a {@link ControllerConfig}. */
+  public static final class Builder {
+    private final List<String> etcdEndpoints;
+    private final InetSocketAddress xdsAddress;
+    private final InetSocketAddress adminAddress;
+    private String replicaId = "controller-" + ProcessHandle.current().pid();
+    private Duration sessionTtl = Duration.ofSeconds(10);
+    private Duration debounceQuiet = Duration.ofMillis(20);
+    private Duration debounceMax = Duration.ofMillis(200);
+    private Duration livenessGrace = Duration.ofSeconds(60);
+    private Duration livenessExpiry = Duration.ofHours(24);
+    private FailoverOrder failover = FailoverOrder.NONE;
+    private AgentTokens agentTokens = AgentTokens.OPEN;
+
+    private Builder(
+        List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
+      this.etcdEndpoints = etcdEndpoints;
+      this.xdsAddress = xdsAddress;
+      this.adminAddress = adminAddress;
+    }
+
+    public Builder replicaId(String replicaId) {
+      this.replicaId = replicaId;
+      return this;
+    }
+
+    public Builder sessionTtl(Duration sessionTtl) {
+      this.sessionTtl = sessionTtl;
+      return this;
+    }
+
+    public Builder debounce(Duration quiet, Duration max) {
+      this.debounceQuiet = quiet;
+      this.debounceMax = max;
+      return this;
+    }
+
+    public Builder liveness(Duration grace, Duration expiry) {
+      this.livenessGrace = grace;
+      this.livenessExpiry = expiry;
+      return this;
+    }
+
+    public Builder failover(FailoverOrder failover) {
+      this.failover = failover;
+      return this;
+    }
+
+    public Builder agentTokens(AgentTokens agentTokens) {
+      this.agentTokens = agentTokens;
+      return this;
+    }
+
+    public ControllerConfig build() {
+      return new ControllerConfig(
+          etcdEndpoints,
+          xdsAddress,
+          adminAddress,
+          replicaId,
+          sessionTtl,
+          debounceQuiet,
+          debounceMax,
+          livenessGrace,
+          livenessExpiry,
+          failover,
+          agentTokens);
+    }
   }
 }

@@ -54,16 +54,23 @@ public final class GlobalController implements AutoCloseable {
     model =
         new MeshModel(
             modelExecutor,
+            clock,
             System::nanoTime,
-            config.debounceQuiet(),
-            config.debounceMax(),
+            new MeshModel.Settings(
+                config.debounceQuiet(),
+                config.debounceMax(),
+                config.livenessGrace(),
+                config.livenessExpiry(),
+                config.failover()),
             publisher::publish);
     watcher = new MeshWatcher(etcd, model, scheduler);
     agents = new ConnectedAgents(clock);
     EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
     grpcServer =
         NettyServerBuilder.forAddress(config.xdsAddress())
-            .addService(new FederationService(store, config.replicaId(), agents))
+            .addService(
+                new FederationService(store, config.replicaId(), agents)
+                    .authenticated(config.agentTokens()))
             .addService(publisher.service())
             .addService(health.getHealthService())
             .permitKeepAliveTime(10, TimeUnit.SECONDS)

@@ -1,6 +1,8 @@
 package dev.fedmesh.controller;
 
 import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.FailoverOrder;
+import dev.fedmesh.controller.model.Liveness;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
@@ -12,7 +14,9 @@ import dev.fedmesh.model.Protocol;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -23,7 +27,10 @@ public final class MeshFixtures {
   public static final ServiceKey ECHO = ServiceKey.of("default", "echo");
   public static final ServicePort GRPC_7070 = new ServicePort("grpc", 7070, Protocol.GRPC);
 
+  private static final Instant SINCE = Instant.parse("2026-01-01T00:00:00Z");
+
   private final TreeMap<ClusterName, ClusterState> clusters = new TreeMap<>();
+  private final Map<String, List<String>> failover = new LinkedHashMap<>();
   private final TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
       new TreeMap<>();
 
@@ -36,13 +43,18 @@ public final class MeshFixtures {
     ClusterInfo info =
         new ClusterInfo(
             ClusterName.of(name), network, locality, List.of(gateways), "fedmesh.local", "test");
-    clusters.put(info.name(), new ClusterState(info, true));
+    clusters.put(info.name(), new ClusterState(info, Liveness.CONNECTED, SINCE));
     return this;
   }
 
-  public MeshFixtures disconnected(String name) {
+  public MeshFixtures liveness(String name, Liveness liveness) {
     ClusterState state = clusters.get(ClusterName.of(name));
-    clusters.put(state.info().name(), new ClusterState(state.info(), false));
+    clusters.put(state.info().name(), new ClusterState(state.info(), liveness, SINCE));
+    return this;
+  }
+
+  public MeshFixtures failover(String region, String... order) {
+    failover.put(region, List.of(order));
     return this;
   }
 
@@ -81,6 +93,6 @@ public final class MeshFixtures {
   }
 
   public MeshSnapshot build() {
-    return new MeshSnapshot(1, 1, clusters, services);
+    return new MeshSnapshot(1, 1, clusters, services, new FailoverOrder(failover));
   }
 }

@@ -112,6 +112,8 @@ public final class AdminServer {
       Map<String, Object> cluster = new LinkedHashMap<>();
       cluster.put("name", entry.getKey().value());
       cluster.put("connected", state.connected());
+      cluster.put("liveness", state.liveness().name());
+      cluster.put("since", state.since());
       cluster.put("network", state.info().network());
       cluster.put("locality", state.info().locality().toString());
       cluster.put("trustDomain", state.info().trustDomain());

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.Liveness;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Endpoint;
@@ -52,7 +53,7 @@ public final class ConfigGenerator {
   /** The router filter's name as Envoy and gRPC know it. */
   static final String ROUTER_FILTER = "envoy.filters.http.router";
 
-  private static final ConfigSource ADS =
+  static final ConfigSource ADS =
       ConfigSource.newBuilder()
           .setAds(AggregatedConfigSource.getDefaultInstance())
           .setResourceApiVersion(ApiVersion.V3)
@@ -66,12 +67,24 @@ public final class ConfigGenerator {
     SortedMap<String, Cluster> clusters = new TreeMap<>();
     SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
 
+    if (proxy.role() == ProxyRole.GATEWAY) {
+      GatewayConfig.generate(mesh, proxy, listeners, clusters, endpoints);
+      return new XdsResources(listeners, routes, clusters, endpoints);
+    }
+    ClusterName own = clusterNameOrNull(proxy.cluster());
+    String trustDomain =
+        own == null ? "" : mesh.cluster(own).map(state -> state.info().trustDomain()).orElse("");
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       ServiceKey key = service.getKey();
       for (ServicePort port : ports(service.getValue().values())) {
         String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
-        clusters.put(clusterName, outboundCluster(clusterName));
+        Cluster.Builder cluster = outboundCluster(clusterName);
+        if (proxy.role() == ProxyRole.SIDECAR) {
+          cluster.setTransportSocket(
+              MeshTls.upstream(ResourceNames.gatewaySni(key, port.port(), ""), trustDomain));
+        }
+        clusters.put(clusterName, cluster.build());
         endpoints.put(
             clusterName,
             loadAssignment(clusterName, mesh, proxy, service.getValue().values(), port));
@@ -85,11 +98,19 @@ public final class ConfigGenerator {
     return new XdsResources(listeners, routes, clusters, endpoints);
   }
 
+  private static ClusterName clusterNameOrNull(String name) {
+    try {
+      return name.isEmpty() ? null : ClusterName.of(name);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
   /**
    * The union of the ports every cluster declares, by port number; where clusters disagree on a
    * port's name or protocol, the first cluster by name wins.
    */
-  private static List<ServicePort> ports(Iterable<ServiceEndpoints> shards) {
+  static List<ServicePort> ports(Iterable<ServiceEndpoints> shards) {
     SortedMap<Integer, ServicePort> byNumber = new TreeMap<>();
     for (ServiceEndpoints shard : shards) {
       for (ServicePort port : shard.ports()) {
@@ -126,7 +147,10 @@ public final class ConfigGenerator {
                 .addRoutes(
                     Route.newBuilder()
                         .setMatch(RouteMatch.newBuilder().setPrefix(""))
-                        .setRoute(RouteAction.newBuilder().setCluster(clusterName))))
+                        .setRoute(
+                            RouteAction.newBuilder()
+                                .setCluster(clusterName)
+                                .setRetryPolicy(TrafficDefaults.grpcRetries()))))
         .build();
   }
 
@@ -145,7 +169,8 @@ public final class ConfigGenerator {
     return domains;
   }
 
-  private static Cluster outboundCluster(String name) {
+  /** An EDS cluster over ADS with the mesh's default resilience settings. */
+  static Cluster.Builder outboundCluster(String name) {
     return Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.EDS)
@@ -153,14 +178,15 @@ public final class ConfigGenerator {
             Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name))
         .setConnectTimeout(Durations.fromSeconds(1))
         .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .build();
+        .setOutlierDetection(TrafficDefaults.outlierDetection())
+        .setCircuitBreakers(TrafficDefaults.circuitBreakers());
   }
 
   /** One weighted entry in a locality, before priorities are assigned. */
   private record Candidate(
       int level, Locality locality, String address, int port, int weight, HealthStatus health) {}
 
-  private static ClusterLoadAssignment loadAssignment(
+  static ClusterLoadAssignment loadAssignment(
       String clusterName,
       MeshSnapshot mesh,
       ProxyContext proxy,
@@ -169,22 +195,23 @@ public final class ConfigGenerator {
     List<Candidate> candidates = new ArrayList<>();
     for (ServiceEndpoints shard : shards) {
       ClusterState cluster = mesh.clusters().get(shard.cluster());
+      if (cluster != null && !cluster.liveness().served()) {
+        continue;
+      }
       if (reachesDirectly(proxy, cluster)) {
-        addDirect(candidates, proxy, cluster, shard, port);
+        addDirect(candidates, mesh, proxy, cluster, shard, port);
       } else {
-        addThroughGateways(candidates, proxy, cluster, shard);
+        addThroughGateways(candidates, mesh, proxy, cluster, shard);
       }
     }
 
     // Envoy and gRPC need priorities 0..n with none skipped: renumber the levels in use.
-    int[] priorityOfLevel = new int[LocalityPriority.OTHER_REGION + 1];
-    int next = 0;
-    for (int level = 0; level < priorityOfLevel.length; level++) {
-      final int current = level;
-      if (candidates.stream().anyMatch(c -> c.level() == current)) {
-        priorityOfLevel[level] = next++;
-      }
-    }
+    Map<Integer, Integer> priorityOfLevel = new TreeMap<>();
+    candidates.stream()
+        .map(Candidate::level)
+        .sorted()
+        .distinct()
+        .forEach(level -> priorityOfLevel.put(level, priorityOfLevel.size()));
 
     SortedMap<String, LocalityLbEndpoints.Builder> groups = new TreeMap<>();
     candidates.sort(
@@ -193,7 +220,7 @@ public final class ConfigGenerator {
             .thenComparing(Candidate::address)
             .thenComparingInt(Candidate::port));
     for (Candidate candidate : candidates) {
-      int priority = priorityOfLevel[candidate.level()];
+      int priority = priorityOfLevel.get(candidate.level());
       LocalityLbEndpoints.Builder group =
           groups.computeIfAbsent(
               String.format("%03d|%s", priority, candidate.locality()),
@@ -234,6 +261,7 @@ public final class ConfigGenerator {
 
   private static void addDirect(
       List<Candidate> candidates,
+      MeshSnapshot mesh,
       ProxyContext proxy,
       ClusterState cluster,
       ServiceEndpoints shard,
@@ -243,7 +271,7 @@ public final class ConfigGenerator {
       Locality locality = endpoint.locality().region().isEmpty() ? fallback : endpoint.locality();
       candidates.add(
           new Candidate(
-              LocalityPriority.level(proxy.locality(), locality),
+              LocalityPriority.level(proxy.locality(), locality, mesh.failover(), demoted(cluster)),
               locality,
               endpoint.address(),
               ServiceEndpoints.targetPort(endpoint, port),
@@ -259,6 +287,7 @@ public final class ConfigGenerator {
    */
   private static void addThroughGateways(
       List<Candidate> candidates,
+      MeshSnapshot mesh,
       ProxyContext proxy,
       ClusterState cluster,
       ServiceEndpoints shard) {
@@ -277,13 +306,17 @@ public final class ConfigGenerator {
     for (GatewayAddress gateway : cluster.info().gateways()) {
       candidates.add(
           new Candidate(
-              LocalityPriority.level(proxy.locality(), locality),
+              LocalityPriority.level(proxy.locality(), locality, mesh.failover(), demoted(cluster)),
               locality,
               gateway.address(),
               gateway.port(),
               Math.max(1, healthyWeight),
               healthyWeight > 0 ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY));
     }
+  }
+
+  private static boolean demoted(ClusterState cluster) {
+    return cluster != null && cluster.liveness() == Liveness.DEMOTED;
   }
 
   private static HealthStatus health(EndpointHealth health) {

@@ -2,6 +2,8 @@ package dev.fedmesh.controller.federation;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.controller.AgentTokens;
+import dev.fedmesh.controller.store.ClusterClaimedException;
 import dev.fedmesh.controller.store.ClusterSession;
 import dev.fedmesh.controller.store.EtcdMeshStore;
 import dev.fedmesh.controller.store.SessionLostException;
@@ -47,12 +49,19 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     this.agents = requireNonNull(agents, "agents");
   }
 
+  /** The service with agent authentication in front of it, to add to a gRPC server. */
+  public io.grpc.ServerServiceDefinition authenticated(AgentTokens tokens) {
+    return io.grpc.ServerInterceptors.intercept(this, new AgentAuthInterceptor(tokens));
+  }
+
   @Override
   public StreamObserver<AgentMessage> sync(StreamObserver<ControllerMessage> responses) {
     ServerCallStreamObserver<ControllerMessage> call =
         (ServerCallStreamObserver<ControllerMessage>) responses;
     call.disableAutoRequest();
-    AgentStream stream = new AgentStream(call);
+    AgentTokens.Identity identity = AgentAuthInterceptor.IDENTITY.get();
+    AgentStream stream =
+        new AgentStream(call, identity == null ? AgentTokens.Identity.ANONYMOUS : identity);
     call.request(1);
     return stream;
   }
@@ -65,8 +74,11 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     private boolean finished;
     private boolean sessionEnded;
 
-    AgentStream(ServerCallStreamObserver<ControllerMessage> call) {
+    private final AgentTokens.Identity identity;
+
+    AgentStream(ServerCallStreamObserver<ControllerMessage> call, AgentTokens.Identity identity) {
       this.call = call;
+      this.identity = identity;
     }
 
     @Override
@@ -137,8 +149,20 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
         refuseAndClose(generation, e.getMessage());
         return CompletableFuture.completedFuture(null);
       }
+      if (!identity.mayServe(info.name())) {
+        refuseAndClose(
+            generation,
+            "hello.cluster: '"
+                + info.name()
+                + "' (expected: a cluster agent '"
+                + identity.name()
+                + "' may speak for, "
+                + identity.clusters()
+                + ")");
+        return CompletableFuture.completedFuture(null);
+      }
       return store
-          .openSession(info)
+          .openSession(info, identity.name())
           .thenAccept(
               opened -> {
                 session = opened;
@@ -233,10 +257,18 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
           error instanceof CompletionException && error.getCause() != null
               ? error.getCause()
               : error;
-      Status status =
-          cause instanceof SessionLostException
-              ? Status.ABORTED.withDescription(cause.getMessage())
-              : Status.UNAVAILABLE.withDescription("store write failed: " + cause);
+      Status status;
+      if (cause instanceof SessionLostException) {
+        status = Status.ABORTED.withDescription(cause.getMessage());
+      } else if (cause instanceof ClusterClaimedException) {
+        status = Status.PERMISSION_DENIED.withDescription(cause.getMessage());
+        send(
+            ControllerMessage.newBuilder()
+                .setRefusal(Refusal.newBuilder().setReason(cause.getMessage()).setFatal(true))
+                .build());
+      } else {
+        status = Status.UNAVAILABLE.withDescription("store write failed: " + cause);
+      }
       log.warn("closing stream of {}: {}", clusterName(), status.getDescription());
       synchronized (this) {
         if (!finished) {

@@ -6,7 +6,9 @@ import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -15,6 +17,8 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -31,8 +35,12 @@ public final class MeshModel {
   private static final Logger log = LoggerFactory.getLogger(MeshModel.class);
 
   private final ScheduledExecutorService executor;
+  private final Clock clock;
+  private final Settings settings;
   private final Debouncer debouncer;
   private final Consumer<MeshSnapshot> publisher;
+  private final Map<ClusterName, Instant> disconnectedSince = new HashMap<>();
+  private ScheduledFuture<?> livenessTimer;
 
   private final Map<ClusterName, ClusterInfo> clusters = new HashMap<>();
   private final Set<ClusterName> sessions = new HashSet<>();
@@ -42,15 +50,51 @@ public final class MeshModel {
   private long version;
   private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
 
-  public MeshModel(
-      ScheduledExecutorService executor,
-      LongSupplier nanoTime,
+  /**
+   * How the model publishes.
+   *
+   * @param quietPeriod how long a burst of changes must be quiet before it is published
+   * @param maxDelay the longest a change waits to be published
+   * @param livenessGrace how long a disconnected cluster's endpoints are served as before
+   * @param livenessExpiry how long after disconnecting its endpoints stop being served at all
+   * @param failover the region failover order config generation applies
+   */
+  public record Settings(
       Duration quietPeriod,
       Duration maxDelay,
+      Duration livenessGrace,
+      Duration livenessExpiry,
+      FailoverOrder failover) {
+    public Settings {
+      requireNonNull(quietPeriod, "quietPeriod");
+      requireNonNull(maxDelay, "maxDelay");
+      requireNonNull(livenessGrace, "livenessGrace");
+      requireNonNull(livenessExpiry, "livenessExpiry");
+      requireNonNull(failover, "failover");
+      if (livenessExpiry.compareTo(livenessGrace) < 0) {
+        throw new IllegalArgumentException(
+            "livenessExpiry: "
+                + livenessExpiry
+                + " (expected: >= the grace period "
+                + livenessGrace
+                + ")");
+      }
+    }
+  }
+
+  public MeshModel(
+      ScheduledExecutorService executor,
+      Clock clock,
+      LongSupplier nanoTime,
+      Settings settings,
       Consumer<MeshSnapshot> publisher) {
     this.executor = requireNonNull(executor, "executor");
+    this.clock = requireNonNull(clock, "clock");
+    this.settings = requireNonNull(settings, "settings");
     this.publisher = requireNonNull(publisher, "publisher");
-    this.debouncer = new Debouncer(executor, nanoTime, quietPeriod, maxDelay, this::publish);
+    this.debouncer =
+        new Debouncer(
+            executor, nanoTime, settings.quietPeriod(), settings.maxDelay(), this::publish);
   }
 
   /** The last published snapshot. */
@@ -66,6 +110,7 @@ public final class MeshModel {
           sessions.clear();
           services.clear();
           listing.forEach(this::applyOne);
+          disconnectedSince.keySet().removeIf(sessions::contains);
           this.revision = revision;
           debouncer.signal();
         });
@@ -86,10 +131,13 @@ public final class MeshModel {
       clusters.put(put.info().name(), put.info());
     } else if (change instanceof MeshChange.ClusterDeleted deleted) {
       clusters.remove(deleted.cluster());
+      disconnectedSince.remove(deleted.cluster());
     } else if (change instanceof MeshChange.SessionPut put) {
       sessions.add(put.cluster());
+      disconnectedSince.remove(put.cluster());
     } else if (change instanceof MeshChange.SessionDeleted deleted) {
       sessions.remove(deleted.cluster());
+      disconnectedSince.put(deleted.cluster(), clock.instant());
     } else if (change instanceof MeshChange.ServicePut put) {
       services
           .computeIfAbsent(put.shard().service(), key -> new TreeMap<>())
@@ -105,12 +153,53 @@ public final class MeshModel {
     }
   }
 
+  /** Publishes again when the next cluster changes liveness, even if nothing else changes. */
+  private void scheduleLivenessCheck(Instant now, Instant at) {
+    if (livenessTimer != null) {
+      livenessTimer.cancel(false);
+      livenessTimer = null;
+    }
+    if (at != null) {
+      long delay = Math.max(0, Duration.between(now, at).toNanos());
+      livenessTimer = executor.schedule(debouncer::signal, delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
   private void publish() {
+    Instant now = clock.instant();
     TreeMap<ClusterName, ClusterState> clusterStates = new TreeMap<>();
-    clusters.forEach(
-        (name, info) -> clusterStates.put(name, new ClusterState(info, sessions.contains(name))));
+    Instant nextTransition = null;
+    for (Map.Entry<ClusterName, ClusterInfo> entry : clusters.entrySet()) {
+      ClusterName name = entry.getKey();
+      if (sessions.contains(name)) {
+        clusterStates.put(name, new ClusterState(entry.getValue(), Liveness.CONNECTED, now));
+        continue;
+      }
+      // A cluster seen without a session (at start-up, say) counts as disconnected from then.
+      Instant since = disconnectedSince.computeIfAbsent(name, ignored -> now);
+      Instant demoted = since.plus(settings.livenessGrace());
+      Instant expired = since.plus(settings.livenessExpiry());
+      Liveness liveness;
+      Instant next;
+      if (now.isBefore(demoted)) {
+        liveness = Liveness.GRACE;
+        next = demoted;
+      } else if (now.isBefore(expired)) {
+        liveness = Liveness.DEMOTED;
+        next = expired;
+      } else {
+        liveness = Liveness.EXPIRED;
+        next = null;
+      }
+      clusterStates.put(name, new ClusterState(entry.getValue(), liveness, since));
+      if (next != null && (nextTransition == null || next.isBefore(nextTransition))) {
+        nextTransition = next;
+      }
+    }
+    scheduleLivenessCheck(now, nextTransition);
     MeshSnapshot snapshot =
-        new MeshSnapshot(++version, revision, clusterStates, new TreeMap<>(services));
+        new MeshSnapshot(
+            ++version, revision, clusterStates, new TreeMap<>(services), settings.failover());
     current = snapshot;
     log.debug(
         "publishing mesh version {} at revision {}: {} clusters, {} services",

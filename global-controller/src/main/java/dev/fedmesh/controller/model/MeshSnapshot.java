@@ -18,18 +18,22 @@ import java.util.TreeMap;
  * @param revision the etcd revision the snapshot reflects
  * @param clusters member clusters by name
  * @param services every service, with each cluster's shard of it
+ * @param failover the order in which regions fail over to other regions
  */
 public record MeshSnapshot(
     long version,
     long revision,
     SortedMap<ClusterName, ClusterState> clusters,
-    SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services) {
+    SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services,
+    FailoverOrder failover) {
 
   public static final MeshSnapshot EMPTY =
-      new MeshSnapshot(0, 0, Collections.emptySortedMap(), Collections.emptySortedMap());
+      new MeshSnapshot(
+          0, 0, Collections.emptySortedMap(), Collections.emptySortedMap(), FailoverOrder.NONE);
 
   public MeshSnapshot {
     requireNonNull(clusters, "clusters");
+    requireNonNull(failover, "failover");
     requireNonNull(services, "services");
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
     TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> copy = new TreeMap<>();

@@ -13,6 +13,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
 import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
@@ -39,17 +40,18 @@ public final class EtcdMeshStore {
 
   /**
    * Opens the cluster's session for a newly connected agent and stores the cluster's info. A
-   * session another stream held is taken over: the agent reconnected, and the old stream's writes
-   * will fail from now on.
+   * session another stream of the same agent identity held is taken over: the agent reconnected,
+   * and the old stream's writes fail from now on. A live session of another identity is not: the
+   * open fails with {@link ClusterClaimedException}.
    */
-  public CompletableFuture<ClusterSession> openSession(ClusterInfo info) {
+  public CompletableFuture<ClusterSession> openSession(ClusterInfo info, String agentIdentity) {
     return client
         .getLeaseClient()
         .grant(sessionTtl.toSeconds())
         .thenCompose(
             grant -> {
               long leaseId = grant.getID();
-              String token = replicaId + "/" + Long.toHexString(leaseId);
+              String token = agentIdentity + "@" + replicaId + "/" + Long.toHexString(leaseId);
               return claim(info, leaseId, token, 1)
                   .thenApply(
                       ignored ->
@@ -69,6 +71,12 @@ public final class EtcdMeshStore {
                   current.getKvs().isEmpty() ? 0 : current.getKvs().get(0).getModRevision();
               if (!current.getKvs().isEmpty()) {
                 KeyValue previous = current.getKvs().get(0);
+                String holder = holderOf(previous.getValue().toString(StandardCharsets.UTF_8));
+                String claimant = holderOf(token);
+                if (!holder.equals(claimant)) {
+                  return CompletableFuture.failedFuture(
+                      new ClusterClaimedException(info.name(), holder, claimant));
+                }
                 log.info(
                     "cluster {}: taking over session {} (agent reconnected)",
                     info.name(),
@@ -99,6 +107,12 @@ public final class EtcdMeshStore {
               }
               return claim(info, leaseId, token, attempt + 1);
             });
+  }
+
+  /** The agent identity in a session token {@code <identity>@<replica>/<lease>}. */
+  private static String holderOf(String sessionToken) {
+    int at = sessionToken.lastIndexOf('@');
+    return at < 0 ? "" : sessionToken.substring(0, at);
   }
 
   private io.etcd.jetcd.support.CloseableClient keepAlive(ClusterInfo info, long leaseId) {

@@ -6,11 +6,13 @@ import static dev.fedmesh.controller.MeshFixtures.endpoint;
 import static dev.fedmesh.controller.MeshFixtures.mesh;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fedmesh.controller.model.Liveness;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.model.Endpoint;
 import dev.fedmesh.model.EndpointHealth;
 import dev.fedmesh.model.GatewayAddress;
 import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.ServiceKey;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -19,7 +21,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -245,6 +250,177 @@ class ConfigGeneratorTest {
 
     assertThat(ConfigGenerator.generate(snapshot, proxy))
         .isEqualTo(ConfigGenerator.generate(snapshot, proxy));
+  }
+
+  @Test
+  void otherRegionsComeInTheConfiguredFailoverOrder() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .cluster("west", "mesh", WEST_A)
+            .cluster("central", "mesh", CENTRAL_A)
+            .cluster("south", "mesh", Locality.of("sa-east", "sa-east-a"))
+            .service("west", ECHO, GRPC_7070, true, endpoint("10.2.0.1", 8080, WEST_A))
+            .service("central", ECHO, GRPC_7070, true, endpoint("10.3.0.1", 8080, CENTRAL_A))
+            .service(
+                "south",
+                ECHO,
+                GRPC_7070,
+                true,
+                endpoint("10.4.0.1", 8080, Locality.of("sa-east", "a")))
+            .failover("us-east", "central-does-not-exist", "us-west", "eu-central")
+            .build();
+
+    Map<Integer, List<String>> fromEast =
+        byPriority(ConfigGenerator.generate(snapshot, grpcClient("east", "mesh", EAST_A)));
+
+    // us-west before eu-central as configured; sa-east is not listed, so it comes last.
+    assertThat(fromEast)
+        .containsExactly(
+            Map.entry(0, List.of("10.2.0.1:8080")),
+            Map.entry(1, List.of("10.3.0.1:8080")),
+            Map.entry(2, List.of("10.4.0.1:8080")));
+  }
+
+  @Test
+  void aClusterPastItsGraceDropsBelowEverythingAndAnExpiredOneIsNotServed() {
+    MeshSnapshot demoted =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .cluster("central", "mesh", CENTRAL_A)
+            .service("east", ECHO, GRPC_7070, true, endpoint("10.1.0.1", 8080, EAST_A))
+            .service("central", ECHO, GRPC_7070, true, endpoint("10.3.0.1", 8080, CENTRAL_A))
+            .liveness("east", Liveness.DEMOTED)
+            .build();
+    MeshSnapshot inGrace =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .service("east", ECHO, GRPC_7070, true, endpoint("10.1.0.1", 8080, EAST_A))
+            .liveness("east", Liveness.GRACE)
+            .build();
+    MeshSnapshot expired =
+        mesh()
+            .cluster("east", "mesh", EAST_A)
+            .service("east", ECHO, GRPC_7070, true, endpoint("10.1.0.1", 8080, EAST_A))
+            .liveness("east", Liveness.EXPIRED)
+            .build();
+    ProxyContext proxy = grpcClient("east", "mesh", EAST_A);
+
+    assertThat(byPriority(ConfigGenerator.generate(demoted, proxy)))
+        .containsExactly(
+            Map.entry(0, List.of("10.3.0.1:8080")), Map.entry(1, List.of("10.1.0.1:8080")));
+    assertThat(byPriority(ConfigGenerator.generate(inGrace, proxy)))
+        .containsExactly(Map.entry(0, List.of("10.1.0.1:8080")));
+    assertThat(
+            ConfigGenerator.generate(expired, proxy)
+                .endpoints()
+                .get(ECHO_CLUSTER)
+                .getEndpointsList())
+        .isEmpty();
+  }
+
+  @Test
+  void sidecarClustersOriginateMutualTlsWithTheSniThatNamesTheService() throws Exception {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 8080, EAST_A))
+            .build();
+
+    Cluster cluster =
+        ConfigGenerator.generate(
+                snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A))
+            .clusters()
+            .get(ECHO_CLUSTER);
+
+    UpstreamTlsContext tls =
+        cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(tls.getSni()).isEqualTo("outbound_.7070_._.echo.default.svc.cluster.local");
+    assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+        .isEqualTo("default");
+    assertThat(
+            tls.getCommonTlsContext()
+                .getCombinedValidationContext()
+                .getValidationContextSdsSecretConfig()
+                .getName())
+        .isEqualTo("ROOTCA");
+    assertThat(
+            tls.getCommonTlsContext()
+                .getCombinedValidationContext()
+                .getDefaultValidationContext()
+                .getMatchTypedSubjectAltNames(0)
+                .getMatcher()
+                .getPrefix())
+        .isEqualTo("spiffe://fedmesh.local/");
+  }
+
+  @Test
+  void everyOutboundClusterDetectsOutliersAndRoutesRetryUnavailable() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 8080, EAST_A))
+            .build();
+
+    XdsResources resources = ConfigGenerator.generate(snapshot, grpcClient("east", "east", EAST_A));
+
+    Cluster cluster = resources.clusters().get(ECHO_CLUSTER);
+    assertThat(cluster.getOutlierDetection().getConsecutiveGatewayFailure().getValue())
+        .isEqualTo(2);
+    assertThat(cluster.getOutlierDetection().getMaxEjectionPercent().getValue()).isEqualTo(100);
+    assertThat(
+            cluster
+                .getCircuitBreakers()
+                .getThresholds(0)
+                .getRetryBudget()
+                .getBudgetPercent()
+                .getValue())
+        .isEqualTo(20.0);
+    assertThat(
+            resources
+                .routes()
+                .get(ECHO_HOST_PORT)
+                .getVirtualHosts(0)
+                .getRoutes(0)
+                .getRoute()
+                .getRetryPolicy()
+                .getRetryOn())
+        .isEqualTo("unavailable");
+  }
+
+  @Test
+  void theGatewayPassesEachExportedLocalServiceThroughBySni() throws Exception {
+    ServiceKey internal = ServiceKey.of("default", "internal");
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("west", "net-west", WEST_A, new GatewayAddress("127.2.0.1", 15443))
+            .cluster("central", "net-central", CENTRAL_A, new GatewayAddress("127.3.0.1", 15443))
+            .service("west", ECHO, GRPC_7070, true, endpoint("127.2.1.1", 8080, WEST_A))
+            .service("west", internal, GRPC_7070, false, endpoint("127.2.1.2", 8080, WEST_A))
+            .service("central", ECHO, GRPC_7070, true, endpoint("127.3.1.1", 8080, CENTRAL_A))
+            .build();
+
+    XdsResources gateway =
+        ConfigGenerator.generate(
+            snapshot, new ProxyContext(ProxyRole.GATEWAY, "west", "net-west", WEST_A));
+
+    String sni = "outbound_.7070_._.echo.default.svc.cluster.local";
+    Listener listener = gateway.listeners().get("0.0.0.0_15443");
+    assertThat(listener.getAddress().getSocketAddress().getPortValue()).isEqualTo(15443);
+    assertThat(listener.getListenerFilters(0).getTypedConfig().is(TlsInspector.class)).isTrue();
+    assertThat(listener.getFilterChainsList())
+        .singleElement()
+        .satisfies(
+            chain -> {
+              assertThat(chain.getFilterChainMatch().getServerNamesList()).containsExactly(sni);
+              assertThat(chain.getFilters(0).getTypedConfig().unpack(TcpProxy.class).getCluster())
+                  .isEqualTo(sni);
+            });
+    assertThat(gateway.clusters()).containsOnlyKeys(sni);
+    // Only the gateway's own cluster's endpoints: central's copy is central's gateway's business.
+    assertThat(addresses(gateway.endpoints().get(sni).getEndpoints(0)))
+        .containsExactly("127.2.1.1:8080");
+    assertThat(ResourceConsistency.problems(gateway)).isEmpty();
   }
 
   private static Map<Integer, List<String>> byPriority(XdsResources resources) {

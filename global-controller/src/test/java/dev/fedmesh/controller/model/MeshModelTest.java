@@ -24,9 +24,14 @@ class MeshModelTest {
   private final MeshModel model =
       new MeshModel(
           clock.scheduler(),
+          clock.clock(),
           clock.nanoTime(),
-          Duration.ofMillis(20),
-          Duration.ofMillis(200),
+          new MeshModel.Settings(
+              Duration.ofMillis(20),
+              Duration.ofMillis(200),
+              Duration.ofSeconds(30),
+              Duration.ofMinutes(10),
+              FailoverOrder.NONE),
           published::add);
 
   private static ClusterInfo east() {
@@ -67,7 +72,27 @@ class MeshModelTest {
 
     MeshSnapshot snapshot = model.current();
     assertThat(snapshot.clusters().get(EAST).connected()).isFalse();
+    assertThat(snapshot.clusters().get(EAST).liveness()).isEqualTo(Liveness.GRACE);
     assertThat(snapshot.endpointCount(EAST)).isEqualTo(1);
+  }
+
+  @Test
+  void aDisconnectedClusterIsDemotedAfterTheGraceAndExpiredAfterTheExpiryWithNoOtherChange() {
+    model.apply(2, List.of(new MeshChange.ClusterPut(east()), new MeshChange.SessionPut(EAST)));
+    clock.forward(Duration.ofMillis(50));
+    model.apply(3, List.of(new MeshChange.SessionDeleted(EAST)));
+    clock.forward(Duration.ofMillis(50));
+    assertThat(model.current().clusters().get(EAST).liveness()).isEqualTo(Liveness.GRACE);
+
+    clock.forward(Duration.ofSeconds(30));
+    assertThat(model.current().clusters().get(EAST).liveness()).isEqualTo(Liveness.DEMOTED);
+
+    clock.forward(Duration.ofMinutes(10));
+    assertThat(model.current().clusters().get(EAST).liveness()).isEqualTo(Liveness.EXPIRED);
+
+    model.apply(4, List.of(new MeshChange.SessionPut(EAST)));
+    clock.forward(Duration.ofMillis(50));
+    assertThat(model.current().clusters().get(EAST).liveness()).isEqualTo(Liveness.CONNECTED);
   }
 
   @Test
