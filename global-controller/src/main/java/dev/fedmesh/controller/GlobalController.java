@@ -43,6 +43,8 @@ public final class GlobalController implements AutoCloseable {
   private final Server grpcServer;
   private final AdminServer admin;
   private final HealthStatusManager health = new HealthStatusManager();
+  private final ControllerMetrics metrics;
+  private volatile boolean storeReachable = true;
 
   private GlobalController(ControllerConfig config) throws IOException {
     this.config = config;
@@ -50,7 +52,8 @@ public final class GlobalController implements AutoCloseable {
     etcd = Client.builder().endpoints(config.etcdEndpoints().toArray(String[]::new)).build();
     modelExecutor = Executors.newSingleThreadScheduledExecutor(named("mesh-model"));
     scheduler = Executors.newSingleThreadScheduledExecutor(named("controller-scheduler"));
-    publisher = new XdsPublisher(clock);
+    metrics = new ControllerMetrics();
+    publisher = new XdsPublisher(clock, System::nanoTime, metrics);
     model =
         new MeshModel(
             modelExecutor,
@@ -90,6 +93,7 @@ public final class GlobalController implements AutoCloseable {
     }
     try {
       controller.watcher.start();
+      controller.scheduler.scheduleWithFixedDelay(controller::probeStore, 0, 2, TimeUnit.SECONDS);
       controller.grpcServer.start();
       controller.admin.start();
     } catch (IOException e) {
@@ -130,9 +134,42 @@ public final class GlobalController implements AutoCloseable {
     return agents;
   }
 
-  /** Whether the model follows etcd (listed, and watching since). */
+  public ControllerMetrics metrics() {
+    return metrics;
+  }
+
+  /** Whether the model follows etcd: listed, watching since, and etcd answered recently. */
   public boolean storeSynced() {
-    return watcher.isSynced();
+    return watcher.isSynced() && storeReachable;
+  }
+
+  /**
+   * Asks etcd for its current revision: whether it answers is the store's health, and how far the
+   * model's watch trails it is the watch lag.
+   */
+  private void probeStore() {
+    etcd.getKVClient()
+        .get(
+            io.etcd.jetcd.ByteSequence.from(
+                "/fedmesh/v1/", java.nio.charset.StandardCharsets.UTF_8),
+            io.etcd.jetcd.options.GetOption.builder().withCountOnly(true).isPrefix(true).build())
+        .orTimeout(1500, TimeUnit.MILLISECONDS)
+        .whenComplete(
+            (response, error) -> {
+              boolean reachable = error == null;
+              if (reachable != storeReachable) {
+                log.warn(
+                    reachable
+                        ? "etcd reachable again"
+                        : "etcd unreachable; serving the last model to proxies");
+              }
+              storeReachable = reachable;
+              metrics.storeSynced.set(storeSynced() ? 1 : 0);
+              if (reachable) {
+                metrics.watchLagRevisions.set(
+                    Math.max(0, response.getHeader().getRevision() - watcher.lastRevision()));
+              }
+            });
   }
 
   @Override

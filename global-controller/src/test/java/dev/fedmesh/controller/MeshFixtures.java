@@ -93,6 +93,6 @@ public final class MeshFixtures {
   }
 
   public MeshSnapshot build() {
-    return new MeshSnapshot(1, 1, clusters, services, new FailoverOrder(failover));
+    return new MeshSnapshot(1, 1, clusters, services, new FailoverOrder(failover), 0);
   }
 }

@@ -8,6 +8,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.fedmesh.controller.ControllerMetrics;
 import dev.fedmesh.controller.GlobalController;
 import dev.fedmesh.controller.configgen.ProxyContext;
 import dev.fedmesh.controller.configgen.ProxyRole;
@@ -41,6 +42,8 @@ import java.util.concurrent.Executors;
  *   <li>{@code GET /healthz}: the process is up
  *   <li>{@code GET /ready}: the model follows etcd (503 otherwise)
  *   <li>{@code GET /status}: clusters, services and where they run, connected proxies (JSON)
+ *   <li>{@code GET /proxies}: every connected proxy's xDS stream, per type (JSON)
+ *   <li>{@code GET /metrics}: Prometheus metrics
  *   <li>{@code GET /debug/resources?role=&cluster=&network=&region=&zone=}: the xDS resources a
  *       proxy of that context is served (Envoy's JSON form)
  * </ul>
@@ -78,6 +81,8 @@ public final class AdminServer {
     server.createContext("/ready", this::ready);
     server.createContext("/status", exchange -> json(exchange, status()));
     server.createContext("/debug/resources", this::resources);
+    server.createContext("/proxies", exchange -> json(exchange, controller.xds().proxies()));
+    server.createContext("/metrics", this::metrics);
   }
 
   public void start() {
@@ -91,6 +96,16 @@ public final class AdminServer {
   public void stop() {
     server.stop(0);
     executor.shutdownNow();
+  }
+
+  private void metrics(HttpExchange exchange) throws IOException {
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    controller.metrics().write(body);
+    exchange.getResponseHeaders().set("Content-Type", ControllerMetrics.contentType());
+    exchange.sendResponseHeaders(200, body.size());
+    try (OutputStream out = exchange.getResponseBody()) {
+      body.writeTo(out);
+    }
   }
 
   private void ready(HttpExchange exchange) throws IOException {

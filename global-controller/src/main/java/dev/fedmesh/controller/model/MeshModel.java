@@ -36,6 +36,7 @@ public final class MeshModel {
 
   private final ScheduledExecutorService executor;
   private final Clock clock;
+  private final LongSupplier nanoTime;
   private final Settings settings;
   private final Debouncer debouncer;
   private final Consumer<MeshSnapshot> publisher;
@@ -48,6 +49,7 @@ public final class MeshModel {
       new HashMap<>();
   private long revision;
   private long version;
+  private long firstChangeNanos;
   private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
 
   /**
@@ -92,6 +94,7 @@ public final class MeshModel {
     this.clock = requireNonNull(clock, "clock");
     this.settings = requireNonNull(settings, "settings");
     this.publisher = requireNonNull(publisher, "publisher");
+    this.nanoTime = nanoTime;
     this.debouncer =
         new Debouncer(
             executor, nanoTime, settings.quietPeriod(), settings.maxDelay(), this::publish);
@@ -112,7 +115,7 @@ public final class MeshModel {
           listing.forEach(this::applyOne);
           disconnectedSince.keySet().removeIf(sessions::contains);
           this.revision = revision;
-          debouncer.signal();
+          changed();
         });
   }
 
@@ -122,7 +125,7 @@ public final class MeshModel {
         () -> {
           changes.forEach(this::applyOne);
           this.revision = Math.max(this.revision, revision);
-          debouncer.signal();
+          changed();
         });
   }
 
@@ -151,6 +154,13 @@ public final class MeshModel {
         }
       }
     }
+  }
+
+  private void changed() {
+    if (firstChangeNanos == 0) {
+      firstChangeNanos = nanoTime.getAsLong();
+    }
+    debouncer.signal();
   }
 
   /** Publishes again when the next cluster changes liveness, even if nothing else changes. */
@@ -199,7 +209,13 @@ public final class MeshModel {
     scheduleLivenessCheck(now, nextTransition);
     MeshSnapshot snapshot =
         new MeshSnapshot(
-            ++version, revision, clusterStates, new TreeMap<>(services), settings.failover());
+            ++version,
+            revision,
+            clusterStates,
+            new TreeMap<>(services),
+            settings.failover(),
+            firstChangeNanos);
+    firstChangeNanos = 0;
     current = snapshot;
     log.debug(
         "publishing mesh version {} at revision {}: {} clusters, {} services",

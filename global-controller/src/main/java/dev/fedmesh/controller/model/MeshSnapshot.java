@@ -19,17 +19,20 @@ import java.util.TreeMap;
  * @param clusters member clusters by name
  * @param services every service, with each cluster's shard of it
  * @param failover the order in which regions fail over to other regions
+ * @param changedAtNanos when (on the model's nano clock) the oldest change this snapshot is the
+ *     first to carry was seen, or 0 when it carries no change; convergence is measured from it
  */
 public record MeshSnapshot(
     long version,
     long revision,
     SortedMap<ClusterName, ClusterState> clusters,
     SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services,
-    FailoverOrder failover) {
+    FailoverOrder failover,
+    long changedAtNanos) {
 
   public static final MeshSnapshot EMPTY =
       new MeshSnapshot(
-          0, 0, Collections.emptySortedMap(), Collections.emptySortedMap(), FailoverOrder.NONE);
+          0, 0, Collections.emptySortedMap(), Collections.emptySortedMap(), FailoverOrder.NONE, 0);
 
   public MeshSnapshot {
     requireNonNull(clusters, "clusters");

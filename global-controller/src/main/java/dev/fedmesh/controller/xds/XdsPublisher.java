@@ -1,10 +1,12 @@
 package dev.fedmesh.controller.xds;
 
+import dev.fedmesh.controller.ControllerMetrics;
 import dev.fedmesh.controller.configgen.ConfigGenerator;
 import dev.fedmesh.controller.configgen.ProxyContext;
 import dev.fedmesh.controller.configgen.ResourceConsistency;
 import dev.fedmesh.controller.configgen.XdsResources;
 import dev.fedmesh.controller.model.MeshSnapshot;
+import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.SimpleCache;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
@@ -21,10 +23,14 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,35 +40,56 @@ import org.slf4j.LoggerFactory;
  * config generation per group, not per proxy. Versions are content hashes (see {@link
  * XdsSnapshot}): what did not change keeps its version and is not resent, and every replica gives
  * equal config equal versions.
+ *
+ * <p>It also keeps, per stream, what was sent and what the proxy answered (for {@code fedmesh
+ * proxy-status}), and measures convergence: from the model seeing a change to the moment every
+ * proxy it affects has acknowledged the versions that carry it.
  */
 public final class XdsPublisher implements DiscoveryServerCallbacks {
   private static final Logger log = LoggerFactory.getLogger(XdsPublisher.class);
+  private static final Map<Resources.ResourceType, String> TYPES =
+      Map.of(
+          Resources.ResourceType.CLUSTER, Resources.V3.CLUSTER_TYPE_URL,
+          Resources.ResourceType.ENDPOINT, Resources.V3.ENDPOINT_TYPE_URL,
+          Resources.ResourceType.LISTENER, Resources.V3.LISTENER_TYPE_URL,
+          Resources.ResourceType.ROUTE, Resources.V3.ROUTE_TYPE_URL);
 
   private final Clock clock;
+  private final LongSupplier nanoTime;
+  private final ControllerMetrics metrics;
   private final SimpleCache<String, XdsSnapshot> cache =
       new SimpleCache<>(node -> ProxyContexts.fromNode(node).groupKey()) {};
   private final V3DiscoveryServer server;
   private final Map<String, ProxyContext> groups = new ConcurrentHashMap<>();
   private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
+  private final Map<String, Convergence> converging = new HashMap<>();
   private MeshSnapshot mesh = MeshSnapshot.EMPTY;
 
-  public XdsPublisher(Clock clock) {
+  public XdsPublisher(Clock clock, LongSupplier nanoTime, ControllerMetrics metrics) {
     this.clock = clock;
+    this.nanoTime = nanoTime;
+    this.metrics = metrics;
     this.server = new V3DiscoveryServer(List.of(this), cache);
+    metrics.gauge(
+        "fedmesh_xds_connected_proxies", "Proxies with an open ADS stream", this::connectedProxies);
+    metrics.gauge("fedmesh_xds_proxy_groups", "Proxy groups sharing a snapshot", groups::size);
   }
 
   /** The ADS service, to add to the controller's gRPC server. */
   public ServerServiceDefinition service() {
     return ServerInterceptors.intercept(
-        server.getAggregatedDiscoveryServiceImpl(), new NodeStickyInterceptor());
+        server.getAggregatedDiscoveryServiceImpl(),
+        new XdsStreamInterceptor(size -> metrics.oversizedResponses.inc()));
   }
 
   /** Regenerates every known group's snapshot from {@code snapshot}. */
   public synchronized void publish(MeshSnapshot snapshot) {
+    long start = nanoTime.getAsLong();
     this.mesh = snapshot;
     for (ProxyContext context : groups.values()) {
-      update(context);
+      update(context, snapshot.changedAtNanos() == 0 ? start : snapshot.changedAtNanos());
     }
+    metrics.pushSeconds.observe((nanoTime.getAsLong() - start) / 1e9);
   }
 
   /** The resources a proxy with {@code context} is served now (for admin and debugging). */
@@ -94,13 +121,15 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     }
     if (groups.putIfAbsent(context.groupKey(), context) == null) {
       log.info("new proxy group {}", context.groupKey());
-      update(context);
+      update(context, 0);
     }
   }
 
-  private void update(ProxyContext context) {
+  private void update(ProxyContext context, long changedAtNanos) {
+    long start = nanoTime.getAsLong();
     XdsResources resources = ConfigGenerator.generate(mesh, context);
     XdsSnapshot snapshot = new XdsSnapshot(resources);
+    metrics.generationSeconds.observe((nanoTime.getAsLong() - start) / 1e9);
     List<String> problems = ResourceConsistency.problems(resources);
     if (problems.isEmpty()
         && resources.listeners().values().stream().noneMatch(l -> l.hasApiListener())) {
@@ -123,8 +152,44 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       log.error("inconsistent snapshot for group {}, not served: {}", context.groupKey(), problems);
       return;
     }
-    cache.setSnapshot(context.groupKey(), snapshot);
+    String group = context.groupKey();
+    if (changedAtNanos != 0) {
+      Set<Long> members = new HashSet<>();
+      streams.forEach(
+          (id, stream) -> {
+            if (group.equals(stream.group)) {
+              members.add(id);
+            }
+          });
+      Convergence previous = converging.get(group);
+      // A change not yet converged keeps its start: we measure from the oldest unconverged one.
+      long since = previous == null ? changedAtNanos : Math.min(previous.since, changedAtNanos);
+      converging.put(group, new Convergence(since, snapshot, members));
+    }
+    cache.setSnapshot(group, snapshot);
+    if (changedAtNanos != 0) {
+      checkConvergence(group);
+    }
   }
+
+  /** Drops streams of {@code group} that already hold the current versions. */
+  private void checkConvergence(String group) {
+    Convergence pending = converging.get(group);
+    if (pending == null) {
+      return;
+    }
+    pending.streams.removeIf(
+        id -> {
+          StreamState stream = streams.get(id);
+          return stream == null || stream.holds(pending.snapshot);
+        });
+    if (pending.streams.isEmpty()) {
+      converging.remove(group);
+      metrics.convergenceSeconds.observe((nanoTime.getAsLong() - pending.since) / 1e9);
+    }
+  }
+
+  private record Convergence(long since, XdsSnapshot snapshot, Set<Long> streams) {}
 
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
@@ -133,23 +198,47 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
   @Override
   public void onStreamClose(long streamId, String typeUrl) {
-    streams.remove(streamId);
+    streamEnded(streamId);
   }
 
   @Override
   public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
-    streams.remove(streamId);
+    streamEnded(streamId);
+  }
+
+  private void streamEnded(long streamId) {
+    StreamState stream = streams.remove(streamId);
+    if (stream != null && stream.group != null) {
+      synchronized (this) {
+        checkConvergence(stream.group);
+      }
+    }
   }
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
     ensureGroup(request.getNode());
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
-    stream.onRequest(
-        request.getNode(),
-        request.getTypeUrl(),
-        request.getResponseNonce(),
-        request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    boolean answered =
+        stream.onRequest(
+            request.getNode(),
+            request.getTypeUrl(),
+            request.getResourceNamesList(),
+            request.getResponseNonce(),
+            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    if (request.hasErrorDetail() && answered) {
+      metrics.nacks.labelValues(shortType(request.getTypeUrl())).inc();
+      log.warn(
+          "proxy {} rejected {}: {}",
+          request.getNode().getId(),
+          shortType(request.getTypeUrl()),
+          request.getErrorDetail().getMessage());
+    }
+    if (answered && stream.group != null) {
+      synchronized (this) {
+        checkConvergence(stream.group);
+      }
+    }
   }
 
   @Override
@@ -157,16 +246,22 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       throws RequestException {
     ensureGroup(request.getNode());
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
-    stream.onRequest(
-        request.getNode(),
-        request.getTypeUrl(),
-        request.getResponseNonce(),
-        request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    boolean answered =
+        stream.onRequest(
+            request.getNode(),
+            request.getTypeUrl(),
+            null,
+            request.getResponseNonce(),
+            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    if (request.hasErrorDetail() && answered) {
+      metrics.nacks.labelValues(shortType(request.getTypeUrl())).inc();
+    }
   }
 
   @Override
   public void onV3StreamResponse(
       long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    metrics.pushes.labelValues(shortType(response.getTypeUrl())).inc();
     StreamState stream = streams.get(streamId);
     if (stream != null) {
       stream.onResponse(response.getTypeUrl(), response.getVersionInfo(), response.getNonce());
@@ -176,11 +271,17 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   @Override
   public void onV3StreamDeltaResponse(
       long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    metrics.pushes.labelValues(shortType(response.getTypeUrl())).inc();
     StreamState stream = streams.get(streamId);
     if (stream != null) {
       stream.onResponse(
           response.getTypeUrl(), response.getSystemVersionInfo(), response.getNonce());
     }
+  }
+
+  /** {@code type.googleapis.com/envoy.config.cluster.v3.Cluster} → {@code Cluster}. */
+  static String shortType(String typeUrl) {
+    return typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
   }
 
   /** Per-stream bookkeeping; updated from gRPC threads, one stream's calls never overlap. */
@@ -189,19 +290,24 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private volatile String nodeId;
     private volatile String group;
     private final Map<String, ProxyStatus.TypeStatus> types = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> requestedNames = new ConcurrentHashMap<>();
 
     StreamState(Instant connectedAt) {
       this.connectedAt = connectedAt;
     }
 
-    void onRequest(Node node, String typeUrl, String nonce, String error) {
+    /** Records a request; returns whether it answered (ACK or NACK) the latest response. */
+    boolean onRequest(Node node, String typeUrl, List<String> names, String nonce, String error) {
       if (nodeId == null && node != null) {
         nodeId = node.getId();
         group = ProxyContexts.fromNode(node).groupKey();
       }
+      if (names != null) {
+        requestedNames.put(typeUrl, List.copyOf(names));
+      }
       ProxyStatus.TypeStatus sent = types.getOrDefault(typeUrl, empty());
       if (nonce.isEmpty() || !nonce.equals(sent.sentNonce())) {
-        return; // an initial request, or an answer to a response that has been superseded
+        return false; // an initial request, or an answer to a response that has been superseded
       }
       types.put(
           typeUrl,
@@ -218,6 +324,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
                   sent.ackedVersion(),
                   sent.sentVersion(),
                   error));
+      return true;
     }
 
     void onResponse(String typeUrl, String version, String nonce) {
@@ -230,6 +337,27 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
               previous.ackedVersion(),
               previous.nackedVersion(),
               previous.nackError()));
+    }
+
+    /**
+     * Whether the proxy has acknowledged, for every type it watches, what {@code snapshot} holds.
+     */
+    boolean holds(XdsSnapshot snapshot) {
+      for (Map.Entry<Resources.ResourceType, String> entry : TYPES.entrySet()) {
+        Resources.ResourceType type = entry.getKey();
+        String typeUrl = entry.getValue();
+        List<String> names = requestedNames.get(typeUrl);
+        if (names == null) {
+          continue; // the proxy does not watch this type
+        }
+        String expected = snapshot.version(type, names);
+        ProxyStatus.TypeStatus status = types.get(typeUrl);
+        String acked = status == null ? "" : status.ackedVersion();
+        if (!expected.equals(acked)) {
+          return false;
+        }
+      }
+      return true;
     }
 
     ProxyStatus status() {
