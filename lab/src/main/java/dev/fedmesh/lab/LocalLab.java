@@ -175,6 +175,15 @@ public final class LocalLab {
     return stopped;
   }
 
+  /** The controller admin address of the lab in {@code dir}, if one was started there. */
+  public static Optional<String> controllerAdmin(Path dir) {
+    try {
+      return LabState.read(dir.toAbsolutePath()).map(LabState::controllerAdmin);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
   /** Prints each lab process and whether it is running. */
   public void status() throws IOException {
     Optional<LabState> state = LabState.read(dir);

@@ -38,6 +38,11 @@ public final class AdminClient {
     return json("/status");
   }
 
+  /** The replica's {@code /proxies} document: every connected proxy's stream status. */
+  public JsonNode proxies() throws IOException {
+    return json("/proxies");
+  }
+
   /** The xDS resources a proxy with the given context is served; see {@link AdminServer}. */
   public JsonNode resources(String query) throws IOException {
     return json("/debug/resources?" + query);
@@ -57,6 +62,14 @@ public final class AdminClient {
       return http.send(
           HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(5)).build(),
           HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot reach the controller's admin API at "
+              + base.getAuthority()
+              + " ("
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+              + "); is the controller running? (--controller host:port)",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);

@@ -1,0 +1,71 @@
+package dev.fedmesh.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fedmesh.controller.admin.AdminClient;
+import java.io.PrintWriter;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code fedmesh status}: the mesh as a controller replica sees it. */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = "Shows clusters (connected, since, network, locality, endpoints) and services.")
+final class StatusCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ControllerOptions options = new ControllerOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    JsonNode status = new AdminClient(options.adminAddress()).status();
+    PrintWriter out = spec.commandLine().getOut();
+    if (options.printStructured(status, out)) {
+      return 0;
+    }
+    out.printf(
+        "controller %s  etcd %s  revision %d%n%n",
+        status.path("replica").asText(),
+        status.path("etcdSynced").asBoolean() ? "in sync" : "NOT IN SYNC (serving last state)",
+        status.path("revision").asLong());
+    out.printf(
+        "%-12s %-10s %-9s %-22s %-14s %-24s %s%n",
+        "CLUSTER", "CONNECTED", "LIVENESS", "SINCE", "NETWORK", "LOCALITY", "ENDPOINTS");
+    for (JsonNode cluster : status.path("clusters")) {
+      out.printf(
+          "%-12s %-10s %-9s %-22s %-14s %-24s %d%n",
+          cluster.path("name").asText(),
+          cluster.path("connected").asBoolean() ? "yes" : "no",
+          cluster.path("liveness").asText(),
+          cluster.path("since").asText().replaceFirst("\\.\\d+Z$", "Z"),
+          cluster.path("network").asText(),
+          cluster.path("locality").asText(),
+          cluster.path("endpoints").asInt());
+    }
+    out.printf("%n%-48s %s%n", "SERVICE", "CLUSTERS (healthy/endpoints)");
+    for (JsonNode service : status.path("services")) {
+      StringBuilder where = new StringBuilder();
+      Iterator<Map.Entry<String, JsonNode>> clusters = service.path("clusters").fields();
+      while (clusters.hasNext()) {
+        Map.Entry<String, JsonNode> entry = clusters.next();
+        if (where.length() > 0) {
+          where.append("  ");
+        }
+        where
+            .append(entry.getKey())
+            .append(' ')
+            .append(entry.getValue().path("healthy").asInt())
+            .append('/')
+            .append(entry.getValue().path("endpoints").asInt())
+            .append(entry.getValue().path("exported").asBoolean() ? " exported" : "");
+      }
+      out.printf("%-48s %s%n", service.path("name").asText(), where);
+    }
+    out.flush();
+    return 0;
+  }
+}
