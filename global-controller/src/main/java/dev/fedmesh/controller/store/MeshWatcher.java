@@ -90,6 +90,10 @@ public final class MeshWatcher implements AutoCloseable {
               }
               long revision = response.getHeader().getRevision();
               model.replaceAll(revision, listing);
+              synchronized (lock) {
+                lastRevision = revision;
+                backoff = MIN_BACKOFF;
+              }
               log.info("listed {} keys at revision {}", response.getKvs().size(), revision);
               watchFrom(revision);
             });
@@ -100,8 +104,7 @@ public final class MeshWatcher implements AutoCloseable {
       if (closed) {
         return;
       }
-      lastRevision = listedRevision;
-      backoff = MIN_BACKOFF;
+      lastRevision = Math.max(lastRevision, listedRevision);
       WatchOption option =
           WatchOption.builder().isPrefix(true).withRevision(listedRevision + 1).build();
       watcher =
@@ -113,6 +116,10 @@ public final class MeshWatcher implements AutoCloseable {
   }
 
   private void onWatch(WatchResponse response) {
+    synchronized (lock) {
+      backoff = MIN_BACKOFF;
+    }
+    synced = true;
     List<MeshChange> changes = new ArrayList<>();
     long revision = 0;
     for (WatchEvent event : response.getEvents()) {
@@ -138,14 +145,22 @@ public final class MeshWatcher implements AutoCloseable {
     synced = false;
     closeWatcher();
     if (error instanceof CompactedException) {
+      // The history after our revision is gone: only a fresh listing can tell what changed.
       log.warn("watch compacted past revision {}; listing again", lastRevision());
       relist();
     } else {
-      retryLater("watch failed: " + error);
+      long resumeAt = lastRevision();
+      retryLater(
+          "watch failed (" + error + "); resuming after revision " + resumeAt,
+          () -> watchFrom(resumeAt));
     }
   }
 
   private void retryLater(String reason) {
+    retryLater(reason + "; listing again", this::relist);
+  }
+
+  private void retryLater(String reason, Runnable retry) {
     synced = false;
     if (closed) {
       return;
@@ -158,8 +173,8 @@ public final class MeshWatcher implements AutoCloseable {
               ? MAX_BACKOFF
               : backoff.multipliedBy(2);
     }
-    log.warn("{}; listing again in {} ms", reason, delay.toMillis());
-    scheduler.schedule(this::relist, delay.toMillis(), TimeUnit.MILLISECONDS);
+    log.warn("{} in {} ms", reason, delay.toMillis());
+    scheduler.schedule(retry, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private Optional<MeshChange> decodePut(KeyValue kv) {
