@@ -13,15 +13,12 @@ import dev.fedmesh.model.Locality;
 import dev.fedmesh.testkit.EchoServer;
 import dev.fedmesh.testkit.EtcdExtension;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.xds.XdsNameResolverProvider;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -154,30 +151,6 @@ class FirstXdsPathIT {
   }
 
   private static ManagedChannel xdsChannel(int controllerPort) {
-    Map<String, ?> bootstrap =
-        Map.of(
-            "xds_servers",
-            List.of(
-                Map.of(
-                    "server_uri", "127.0.0.1:" + controllerPort,
-                    "channel_creds", List.of(Map.of("type", "insecure")),
-                    "server_features", List.of("xds_v3"))),
-            "node",
-            Map.of(
-                "id",
-                "echo-client",
-                "cluster",
-                "east",
-                "locality",
-                Map.of("region", "us-east", "zone", "us-east-a"),
-                "metadata",
-                Map.of("FEDMESH_ROLE", "grpc")));
-    @SuppressWarnings("deprecation")
-    ManagedChannel channel =
-        ManagedChannelBuilder.forTarget(TARGET)
-            .nameResolverFactory(XdsNameResolverProvider.createForTest("xds", bootstrap))
-            .usePlaintext()
-            .build();
-    return channel;
+    return XdsClients.channel(TARGET, controllerPort, "echo-client", "us-east", "us-east-a");
   }
 }
