@@ -25,12 +25,19 @@ public final class JavaProcess implements AutoCloseable {
   }
 
   public static JavaProcess start(String name, Path logDir, String mainClass, List<String> args) {
+    return start(name, logDir, mainClass, args, List.of());
+  }
+
+  /** Like {@link #start(String, Path, String, List)}, with extra JVM options (later ones win). */
+  public static JavaProcess start(
+      String name, Path logDir, String mainClass, List<String> args, List<String> jvmOptions) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dfedmesh.log.level=INFO");
+    command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass);

@@ -62,6 +62,16 @@ public final class ConfigGenerator {
   private ConfigGenerator() {}
 
   public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy) {
+    return generate(mesh, proxy, ServiceMemo.NONE);
+  }
+
+  /**
+   * Like {@link #generate(MeshSnapshot, ProxyContext)}, taking each service's resources from {@code
+   * memo} where it has them: a service's resources depend only on its own shards, the clusters and
+   * the failover order, so a memo keyed on those saves regenerating unchanged services. The result
+   * is the same with or without a memo.
+   */
+  public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy, ServiceMemo memo) {
     SortedMap<String, Listener> listeners = new TreeMap<>();
     SortedMap<String, RouteConfiguration> routes = new TreeMap<>();
     SortedMap<String, Cluster> clusters = new TreeMap<>();
@@ -71,28 +81,47 @@ public final class ConfigGenerator {
       GatewayConfig.generate(mesh, proxy, listeners, clusters, endpoints);
       return new XdsResources(listeners, routes, clusters, endpoints);
     }
+    for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
+        mesh.services().entrySet()) {
+      XdsResources resources =
+          memo.resources(
+              service.getKey(),
+              service.getValue(),
+              () -> generateService(mesh, proxy, service.getKey(), service.getValue()));
+      listeners.putAll(resources.listeners());
+      routes.putAll(resources.routes());
+      clusters.putAll(resources.clusters());
+      endpoints.putAll(resources.endpoints());
+    }
+    return new XdsResources(listeners, routes, clusters, endpoints);
+  }
+
+  /** The resources of one service for one proxy: a function of the service's own shards. */
+  public static XdsResources generateService(
+      MeshSnapshot mesh,
+      ProxyContext proxy,
+      ServiceKey key,
+      SortedMap<ClusterName, ServiceEndpoints> shards) {
+    SortedMap<String, Listener> listeners = new TreeMap<>();
+    SortedMap<String, RouteConfiguration> routes = new TreeMap<>();
+    SortedMap<String, Cluster> clusters = new TreeMap<>();
+    SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
     ClusterName own = clusterNameOrNull(proxy.cluster());
     String trustDomain =
         own == null ? "" : mesh.cluster(own).map(state -> state.info().trustDomain()).orElse("");
-    for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
-        mesh.services().entrySet()) {
-      ServiceKey key = service.getKey();
-      for (ServicePort port : ports(service.getValue().values())) {
-        String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
-        Cluster.Builder cluster = outboundCluster(clusterName);
-        if (proxy.role() == ProxyRole.SIDECAR) {
-          cluster.setTransportSocket(
-              MeshTls.upstream(ResourceNames.gatewaySni(key, port.port(), ""), trustDomain));
-        }
-        clusters.put(clusterName, cluster.build());
-        endpoints.put(
-            clusterName,
-            loadAssignment(clusterName, mesh, proxy, service.getValue().values(), port));
-        if (proxy.role() == ProxyRole.PROXYLESS_GRPC) {
-          String hostPort = ResourceNames.hostPort(key, port.port());
-          listeners.put(hostPort, apiListener(hostPort));
-          routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
-        }
+    for (ServicePort port : ports(shards.values())) {
+      String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
+      Cluster.Builder cluster = outboundCluster(clusterName);
+      if (proxy.role() == ProxyRole.SIDECAR) {
+        cluster.setTransportSocket(
+            MeshTls.upstream(ResourceNames.gatewaySni(key, port.port(), ""), trustDomain));
+      }
+      clusters.put(clusterName, cluster.build());
+      endpoints.put(clusterName, loadAssignment(clusterName, mesh, proxy, shards.values(), port));
+      if (proxy.role() == ProxyRole.PROXYLESS_GRPC) {
+        String hostPort = ResourceNames.hostPort(key, port.port());
+        listeners.put(hostPort, apiListener(hostPort));
+        routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
       }
     }
     return new XdsResources(listeners, routes, clusters, endpoints);

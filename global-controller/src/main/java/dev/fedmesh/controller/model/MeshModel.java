@@ -9,6 +9,7 @@ import dev.fedmesh.model.ServiceKey;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -41,6 +42,7 @@ public final class MeshModel {
   private final Debouncer debouncer;
   private final Consumer<MeshSnapshot> publisher;
   private final Map<ClusterName, Instant> disconnectedSince = new HashMap<>();
+  private final Map<ClusterName, Instant> connectedSince = new HashMap<>();
   private ScheduledFuture<?> livenessTimer;
 
   private final Map<ClusterName, ClusterInfo> clusters = new HashMap<>();
@@ -136,21 +138,30 @@ public final class MeshModel {
       clusters.remove(deleted.cluster());
       disconnectedSince.remove(deleted.cluster());
     } else if (change instanceof MeshChange.SessionPut put) {
-      sessions.add(put.cluster());
+      if (sessions.add(put.cluster())) {
+        connectedSince.put(put.cluster(), clock.instant());
+      }
       disconnectedSince.remove(put.cluster());
     } else if (change instanceof MeshChange.SessionDeleted deleted) {
       sessions.remove(deleted.cluster());
+      connectedSince.remove(deleted.cluster());
       disconnectedSince.put(deleted.cluster(), clock.instant());
     } else if (change instanceof MeshChange.ServicePut put) {
-      services
-          .computeIfAbsent(put.shard().service(), key -> new TreeMap<>())
-          .put(put.shard().cluster(), put.shard());
+      // Copy on write: a service's shard map is never changed once published, so an unchanged
+      // service is the same object in consecutive snapshots and its config can be reused.
+      SortedMap<ClusterName, ServiceEndpoints> shards =
+          new TreeMap<>(services.getOrDefault(put.shard().service(), new TreeMap<>()));
+      shards.put(put.shard().cluster(), put.shard());
+      services.put(put.shard().service(), Collections.unmodifiableSortedMap(shards));
     } else if (change instanceof MeshChange.ServiceDeleted deleted) {
-      SortedMap<ClusterName, ServiceEndpoints> shards = services.get(deleted.service());
-      if (shards != null) {
+      SortedMap<ClusterName, ServiceEndpoints> previous = services.get(deleted.service());
+      if (previous != null && previous.containsKey(deleted.cluster())) {
+        SortedMap<ClusterName, ServiceEndpoints> shards = new TreeMap<>(previous);
         shards.remove(deleted.cluster());
         if (shards.isEmpty()) {
           services.remove(deleted.service());
+        } else {
+          services.put(deleted.service(), Collections.unmodifiableSortedMap(shards));
         }
       }
     }
@@ -182,7 +193,8 @@ public final class MeshModel {
     for (Map.Entry<ClusterName, ClusterInfo> entry : clusters.entrySet()) {
       ClusterName name = entry.getKey();
       if (sessions.contains(name)) {
-        clusterStates.put(name, new ClusterState(entry.getValue(), Liveness.CONNECTED, now));
+        Instant since = connectedSince.computeIfAbsent(name, ignored -> now);
+        clusterStates.put(name, new ClusterState(entry.getValue(), Liveness.CONNECTED, since));
         continue;
       }
       // A cluster seen without a session (at start-up, say) counts as disconnected from then.

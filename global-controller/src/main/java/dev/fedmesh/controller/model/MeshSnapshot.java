@@ -39,12 +39,13 @@ public record MeshSnapshot(
     requireNonNull(failover, "failover");
     requireNonNull(services, "services");
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
+    // Each service's shard map is kept as given (the model never changes one once published),
+    // so that unchanged services are identical objects from one snapshot to the next.
     TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> copy = new TreeMap<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> entry :
         services.entrySet()) {
       if (!entry.getValue().isEmpty()) {
-        copy.put(
-            entry.getKey(), Collections.unmodifiableSortedMap(new TreeMap<>(entry.getValue())));
+        copy.put(entry.getKey(), entry.getValue());
       }
     }
     services = Collections.unmodifiableSortedMap(copy);

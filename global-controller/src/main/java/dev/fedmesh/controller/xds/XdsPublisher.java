@@ -1,18 +1,25 @@
 package dev.fedmesh.controller.xds;
 
+import com.google.protobuf.Message;
 import dev.fedmesh.controller.ControllerMetrics;
 import dev.fedmesh.controller.configgen.ConfigGenerator;
 import dev.fedmesh.controller.configgen.ProxyContext;
+import dev.fedmesh.controller.configgen.ProxyRole;
 import dev.fedmesh.controller.configgen.ResourceConsistency;
 import dev.fedmesh.controller.configgen.XdsResources;
 import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.SimpleCache;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -23,11 +30,15 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -63,13 +74,17 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private final Map<String, ProxyContext> groups = new ConcurrentHashMap<>();
   private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
   private final Map<String, Convergence> converging = new HashMap<>();
+  private final Map<String, GroupState> groupStates = new HashMap<>();
   private MeshSnapshot mesh = MeshSnapshot.EMPTY;
 
   public XdsPublisher(Clock clock, LongSupplier nanoTime, ControllerMetrics metrics) {
     this.clock = clock;
     this.nanoTime = nanoTime;
     this.metrics = metrics;
-    this.server = new V3DiscoveryServer(List.of(this), cache);
+    // The cached serializer packs each resource into an Any once, not once per proxy.
+    this.server =
+        new V3DiscoveryServer(
+            List.of(this), cache, new DefaultExecutorGroup(), new CachedProtoResourcesSerializer());
     metrics.gauge(
         "fedmesh_xds_connected_proxies", "Proxies with an open ADS stream", this::connectedProxies);
     metrics.gauge("fedmesh_xds_proxy_groups", "Proxy groups sharing a snapshot", groups::size);
@@ -112,46 +127,50 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     return (int) streams.values().stream().filter(s -> s.nodeId != null).count();
   }
 
-  private synchronized void ensureGroup(Node node) throws RequestException {
+  /** The snapshot the cache serves {@code group} (for tests). */
+  XdsSnapshot servedSnapshot(ProxyContext group) {
+    return cache.getSnapshot(group.groupKey());
+  }
+
+  /** Serves a group no proxy has asked for yet (for tests). */
+  synchronized void addGroup(ProxyContext context) {
+    if (groups.putIfAbsent(context.groupKey(), context) == null) {
+      update(context, 0);
+    }
+  }
+
+  private void ensureGroup(Node node) throws RequestException {
     ProxyContext context;
     try {
       context = ProxyContexts.fromNode(node);
     } catch (IllegalArgumentException e) {
       throw new RequestException(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
     }
-    if (groups.putIfAbsent(context.groupKey(), context) == null) {
-      log.info("new proxy group {}", context.groupKey());
-      update(context, 0);
+    if (groups.containsKey(context.groupKey())) {
+      return;
+    }
+    synchronized (this) {
+      if (groups.putIfAbsent(context.groupKey(), context) == null) {
+        log.info("new proxy group {}", context.groupKey());
+        update(context, 0);
+      }
     }
   }
 
   private void update(ProxyContext context, long changedAtNanos) {
     long start = nanoTime.getAsLong();
-    XdsResources resources = ConfigGenerator.generate(mesh, context);
-    XdsSnapshot snapshot = new XdsSnapshot(resources);
-    metrics.generationSeconds.observe((nanoTime.getAsLong() - start) / 1e9);
-    List<String> problems = ResourceConsistency.problems(resources);
-    if (problems.isEmpty()
-        && resources.listeners().values().stream().noneMatch(l -> l.hasApiListener())) {
-      // java-control-plane's own check, where it applies (it cannot see into API listeners).
-      try {
-        Snapshot.create(
-                resources.clusters().values(),
-                resources.endpoints().values(),
-                resources.listeners().values(),
-                resources.routes().values(),
-                List.of(),
-                "consistency-check")
-            .ensureConsistent();
-      } catch (SnapshotConsistencyException e) {
-        problems = List.of(e.getMessage());
-      }
-    }
-    if (!problems.isEmpty()) {
+    GroupState state = groupStates.computeIfAbsent(context.groupKey(), key -> new GroupState());
+    XdsSnapshot snapshot;
+    try {
+      snapshot = state.update(mesh, context);
+    } catch (IllegalStateException inconsistent) {
       // A bug in config generation; serving it would leave proxies waiting for resources.
-      log.error("inconsistent snapshot for group {}, not served: {}", context.groupKey(), problems);
+      log.error(
+          "snapshot for group {} not served: {}", context.groupKey(), inconsistent.getMessage());
+      groupStates.remove(context.groupKey());
       return;
     }
+    metrics.generationSeconds.observe((nanoTime.getAsLong() - start) / 1e9);
     String group = context.groupKey();
     if (changedAtNanos != 0) {
       Set<Long> members = new HashSet<>();
@@ -191,6 +210,173 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
   private record Convergence(long since, XdsSnapshot snapshot, Set<Long> streams) {}
 
+  /**
+   * What one group's last generation left behind for the next: each service's resources with the
+   * shard map they were made from, every resource by type and name, and each resource's content
+   * hash by identity. A change then regenerates only the services whose shards changed, keeps the
+   * old object wherever a regenerated resource is equal to it, and rebuilds only the resource types
+   * where something changed; the others are reused as they are.
+   */
+  private static final class GroupState {
+    private static final List<Resources.ResourceType> SERVED =
+        List.of(
+            Resources.ResourceType.CLUSTER,
+            Resources.ResourceType.ENDPOINT,
+            Resources.ResourceType.LISTENER,
+            Resources.ResourceType.ROUTE);
+
+    private Object clusters;
+    private Object failover;
+    private Map<ServiceKey, Memo> memo = new HashMap<>();
+    private final Map<Resources.ResourceType, Map<String, Message>> merged =
+        new EnumMap<>(Resources.ResourceType.class);
+    private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
+        new EnumMap<>(Resources.ResourceType.class);
+    private Map<Message, Long> hashes = new IdentityHashMap<>();
+
+    private record Memo(
+        SortedMap<ClusterName, ServiceEndpoints> shards,
+        Map<Resources.ResourceType, Map<String, Message>> resources) {}
+
+    GroupState() {
+      SERVED.forEach(type -> merged.put(type, new HashMap<>()));
+    }
+
+    XdsSnapshot update(MeshSnapshot mesh, ProxyContext context) {
+      if (context.role() == ProxyRole.GATEWAY) {
+        return whole(ConfigGenerator.generate(mesh, context));
+      }
+      boolean everything = !mesh.clusters().equals(clusters) || !mesh.failover().equals(failover);
+      clusters = mesh.clusters();
+      failover = mesh.failover();
+      Set<Resources.ResourceType> changed = EnumSet.noneOf(Resources.ResourceType.class);
+      Map<ServiceKey, Memo> next = new HashMap<>();
+      for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
+          mesh.services().entrySet()) {
+        Memo previous = memo.remove(service.getKey());
+        if (!everything && previous != null && previous.shards() == service.getValue()) {
+          next.put(service.getKey(), previous);
+          continue;
+        }
+        XdsResources fresh =
+            ConfigGenerator.generateService(mesh, context, service.getKey(), service.getValue());
+        List<String> problems = ResourceConsistency.problems(fresh);
+        if (!problems.isEmpty()) {
+          throw new IllegalStateException(service.getKey() + ": " + problems);
+        }
+        next.put(service.getKey(), new Memo(service.getValue(), merge(previous, fresh, changed)));
+      }
+      // Services gone from the mesh take their resources with them.
+      for (Memo gone : memo.values()) {
+        for (Resources.ResourceType type : SERVED) {
+          for (String name : gone.resources().get(type).keySet()) {
+            merged.get(type).remove(name);
+            changed.add(type);
+          }
+        }
+      }
+      memo = next;
+      for (Resources.ResourceType type : SERVED) {
+        if (changed.contains(type) || !built.containsKey(type)) {
+          built.put(type, XdsSnapshot.Typed.of(merged.get(type), this::hash));
+        }
+      }
+      retainHashes();
+      return XdsSnapshot.of(built);
+    }
+
+    /**
+     * Puts one regenerated service's resources into the merged maps, keeping the previous object
+     * for every resource whose content did not change, and notes the types that did change.
+     */
+    private Map<Resources.ResourceType, Map<String, Message>> merge(
+        Memo previous, XdsResources fresh, Set<Resources.ResourceType> changed) {
+      Map<Resources.ResourceType, Map<String, Message>> kept =
+          new EnumMap<>(Resources.ResourceType.class);
+      for (Resources.ResourceType type : SERVED) {
+        Map<String, ? extends Message> resources = byType(fresh, type);
+        Map<String, Message> current = merged.get(type);
+        Map<String, Message> mine = new HashMap<>();
+        for (Map.Entry<String, ? extends Message> entry : resources.entrySet()) {
+          Message old = current.get(entry.getKey());
+          if (old != null && old.equals(entry.getValue())) {
+            mine.put(entry.getKey(), old);
+          } else {
+            mine.put(entry.getKey(), entry.getValue());
+            current.put(entry.getKey(), entry.getValue());
+            changed.add(type);
+          }
+        }
+        if (previous != null) {
+          for (String name : previous.resources().get(type).keySet()) {
+            if (!mine.containsKey(name)) {
+              current.remove(name);
+              changed.add(type);
+            }
+          }
+        }
+        kept.put(type, mine);
+      }
+      return kept;
+    }
+
+    /** The gateway's config is small and generated whole; its state is rebuilt each time. */
+    private XdsSnapshot whole(XdsResources resources) {
+      List<String> problems = ResourceConsistency.problems(resources);
+      if (!problems.isEmpty()) {
+        throw new IllegalStateException(problems.toString());
+      }
+      try {
+        Snapshot.create(
+                resources.clusters().values(),
+                resources.endpoints().values(),
+                resources.listeners().values(),
+                resources.routes().values(),
+                List.of(),
+                "consistency-check")
+            .ensureConsistent();
+      } catch (SnapshotConsistencyException e) {
+        throw new IllegalStateException(e.getMessage());
+      }
+      for (Resources.ResourceType type : SERVED) {
+        built.put(type, XdsSnapshot.Typed.of(byType(resources, type), this::hash));
+      }
+      return XdsSnapshot.of(built);
+    }
+
+    private static Map<String, ? extends Message> byType(
+        XdsResources resources, Resources.ResourceType type) {
+      return switch (type) {
+        case CLUSTER -> resources.clusters();
+        case ENDPOINT -> resources.endpoints();
+        case LISTENER -> resources.listeners();
+        case ROUTE -> resources.routes();
+        default -> Map.of();
+      };
+    }
+
+    private long hash(Message resource) {
+      return hashes.computeIfAbsent(resource, XdsSnapshot::contentHash);
+    }
+
+    /** Forgets the hashes of resources no longer served. */
+    private void retainHashes() {
+      if (hashes.size() < 2 * merged.values().stream().mapToInt(Map::size).sum() + 64) {
+        return;
+      }
+      Map<Message, Long> kept = new IdentityHashMap<>();
+      for (Map<String, Message> type : merged.values()) {
+        for (Message resource : type.values()) {
+          Long hash = hashes.get(resource);
+          if (hash != null) {
+            kept.put(resource, hash);
+          }
+        }
+      }
+      hashes = kept;
+    }
+  }
+
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
     streams.put(streamId, new StreamState(clock.instant()));
@@ -217,8 +403,10 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
-    ensureGroup(request.getNode());
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
+    if (stream.group == null) {
+      ensureGroup(request.getNode());
+    }
     boolean answered =
         stream.onRequest(
             request.getNode(),
@@ -244,8 +432,10 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
       throws RequestException {
-    ensureGroup(request.getNode());
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
+    if (stream.group == null) {
+      ensureGroup(request.getNode());
+    }
     boolean answered =
         stream.onRequest(
             request.getNode(),

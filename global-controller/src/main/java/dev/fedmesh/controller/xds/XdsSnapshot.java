@@ -1,20 +1,20 @@
 package dev.fedmesh.controller.xds;
 
 import com.google.protobuf.Message;
-import dev.fedmesh.controller.configgen.XdsResources;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Snapshot;
 import io.envoyproxy.controlplane.cache.SnapshotResources;
 import io.envoyproxy.controlplane.cache.VersionedResource;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
-import java.util.HexFormat;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToLongFunction;
 
 /**
  * A java-control-plane snapshot whose versions are content hashes scoped to what a proxy asked for.
@@ -25,17 +25,39 @@ import java.util.TreeSet;
  * received nothing: the cache then keeps its watch open until one appears. With type-wide versions
  * the cache (in ADS mode) would instead answer such a watch with nothing and discard it on the next
  * snapshot, leaving the proxy waiting forever.
+ *
+ * <p>Each resource has a 64-bit content hash; the version of a set of names is the sum of their
+ * hashes, each mixed with its name. Sums make the version independent of the order names are asked
+ * in, and cost one lookup per name, which matters: the cache asks for every watching proxy's
+ * version on every push.
  */
 final class XdsSnapshot extends Snapshot {
-  private final Map<Resources.ResourceType, SnapshotResources<? extends Message>> byType =
-      new EnumMap<>(Resources.ResourceType.class);
+  private final Map<Resources.ResourceType, Typed<?>> byType;
 
-  XdsSnapshot(XdsResources resources) {
-    byType.put(Resources.ResourceType.CLUSTER, scoped(resources.clusters()));
-    byType.put(Resources.ResourceType.ENDPOINT, scoped(resources.endpoints()));
-    byType.put(Resources.ResourceType.LISTENER, scoped(resources.listeners()));
-    byType.put(Resources.ResourceType.ROUTE, scoped(resources.routes()));
-    byType.put(Resources.ResourceType.SECRET, scoped(Map.of()));
+  private XdsSnapshot(Map<Resources.ResourceType, Typed<?>> byType) {
+    this.byType = byType;
+  }
+
+  /** A snapshot of {@code resources}, hashing each resource's content. */
+  static XdsSnapshot of(dev.fedmesh.controller.configgen.XdsResources resources) {
+    ToLongFunction<Message> hash = XdsSnapshot::contentHash;
+    Map<Resources.ResourceType, Typed<?>> byType = new EnumMap<>(Resources.ResourceType.class);
+    byType.put(Resources.ResourceType.CLUSTER, Typed.of(resources.clusters(), hash));
+    byType.put(Resources.ResourceType.ENDPOINT, Typed.of(resources.endpoints(), hash));
+    byType.put(Resources.ResourceType.LISTENER, Typed.of(resources.listeners(), hash));
+    byType.put(Resources.ResourceType.ROUTE, Typed.of(resources.routes(), hash));
+    return of(byType);
+  }
+
+  /** A snapshot of already built types; the secret type is always empty (SDS is local). */
+  static XdsSnapshot of(Map<Resources.ResourceType, Typed<?>> types) {
+    Map<Resources.ResourceType, Typed<?>> byType = new EnumMap<>(types);
+    byType.putIfAbsent(Resources.ResourceType.SECRET, Typed.of(Map.of(), XdsSnapshot::contentHash));
+    return new XdsSnapshot(byType);
+  }
+
+  Typed<?> typed(Resources.ResourceType type) {
+    return byType.get(type);
   }
 
   @Override
@@ -56,49 +78,102 @@ final class XdsSnapshot extends Snapshot {
     return resources;
   }
 
-  private static <T extends Message> SnapshotResources<T> scoped(Map<String, T> resources) {
-    List<VersionedResource<T>> versioned = new ArrayList<>();
-    java.util.SortedMap<String, String> versions = new java.util.TreeMap<>();
-    for (Map.Entry<String, T> entry : resources.entrySet()) {
-      String version = hash(List.of(entry.getKey()), List.of(entry.getValue().toByteArray()));
-      versioned.add(VersionedResource.create(entry.getValue(), version));
-      versions.put(entry.getKey(), version);
-    }
-    String wildcard = combine(versions, versions.keySet());
-    return SnapshotResources.create(
-        versioned,
-        names -> {
-          if (names.isEmpty()) {
-            return wildcard;
-          }
-          TreeSet<String> present = new TreeSet<>(names);
-          present.retainAll(versions.keySet());
-          return present.isEmpty() ? "" : combine(versions, present);
-        });
-  }
-
-  private static String combine(Map<String, String> versions, Iterable<String> names) {
-    List<String> keys = new ArrayList<>();
-    List<byte[]> values = new ArrayList<>();
-    for (String name : names) {
-      keys.add(name);
-      values.add(versions.get(name).getBytes(StandardCharsets.UTF_8));
-    }
-    return hash(keys, values);
-  }
-
-  private static String hash(List<String> names, List<byte[]> contents) {
+  /** The first 64 bits of the SHA-256 of a resource's serialized form. */
+  static long contentHash(Message resource) {
     try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      for (int i = 0; i < names.size(); i++) {
-        digest.update(names.get(i).getBytes(StandardCharsets.UTF_8));
-        digest.update((byte) 0);
-        digest.update(contents.get(i));
-        digest.update((byte) 0);
-      }
-      return HexFormat.of().formatHex(digest.digest(), 0, 8);
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(resource.toByteArray());
+      return ByteBuffer.wrap(digest).getLong();
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is always available", e);
+    }
+  }
+
+  /** The resources of one type, with each one's content hash. Immutable once built. */
+  static final class Typed<T extends Message> extends SnapshotResources<T> {
+    /** Resource names repeat across every group and push: hash each name once. */
+    private static final Map<String, Long> NAME_HASHES = new ConcurrentHashMap<>();
+
+    private final Map<String, T> resources;
+    private final Map<String, Long> mixed;
+    private final String wildcard;
+    private volatile Map<String, VersionedResource<T>> versioned;
+
+    private Typed(Map<String, T> resources, Map<String, Long> mixed, String wildcard) {
+      this.resources = resources;
+      this.mixed = mixed;
+      this.wildcard = wildcard;
+    }
+
+    static <T extends Message> Typed<T> of(
+        Map<String, ? extends T> resources, ToLongFunction<Message> hashOf) {
+      Map<String, T> copy = new HashMap<>(resources);
+      Map<String, Long> mixed = new HashMap<>(resources.size() * 2);
+      long sum = 0;
+      for (Map.Entry<String, ? extends T> entry : resources.entrySet()) {
+        long value = mix(entry.getKey(), hashOf.applyAsLong(entry.getValue()));
+        mixed.put(entry.getKey(), value);
+        sum += value;
+      }
+      // Never empty: a wildcard subscriber must be answered even when there is nothing.
+      String wildcard = "w" + Long.toHexString(sum) + "-" + resources.size();
+      return new Typed<>(Collections.unmodifiableMap(copy), mixed, wildcard);
+    }
+
+    @Override
+    public String version(List<String> names) {
+      if (names.isEmpty()) {
+        return wildcard;
+      }
+      long sum = 0;
+      int present = 0;
+      for (String name : names) {
+        Long value = mixed.get(name);
+        if (value != null) {
+          sum += value;
+          present++;
+        }
+      }
+      return present == 0 ? "" : Long.toHexString(sum) + "-" + present;
+    }
+
+    @Override
+    public Map<String, T> resources() {
+      return resources;
+    }
+
+    /** Used by delta xDS only; built on first use. */
+    @Override
+    public Map<String, VersionedResource<T>> versionedResources() {
+      Map<String, VersionedResource<T>> result = versioned;
+      if (result == null) {
+        Map<String, VersionedResource<T>> built = new HashMap<>(resources.size() * 2);
+        resources.forEach(
+            (name, resource) ->
+                built.put(
+                    name, VersionedResource.create(resource, Long.toHexString(mixed.get(name)))));
+        result = Collections.unmodifiableMap(built);
+        versioned = result;
+      }
+      return result;
+    }
+
+    @Override
+    public io.envoyproxy.controlplane.cache.ResourceVersionResolver resourceVersionResolver() {
+      return this::version;
+    }
+
+    private static long mix(String name, long hash) {
+      long nameHash =
+          NAME_HASHES.computeIfAbsent(
+              name,
+              key -> {
+                long h = 0xcbf29ce484222325L;
+                for (int i = 0; i < key.length(); i++) {
+                  h = (h ^ key.charAt(i)) * 0x100000001b3L;
+                }
+                return h * 0x9E3779B97F4A7C15L;
+              });
+      return hash ^ nameHash;
     }
   }
 }

@@ -24,7 +24,7 @@ class XdsSnapshotTest {
   private static final String OTHER_EDS = "outbound|7070||other.default.svc.cluster.local";
 
   private static XdsSnapshot snapshot(String echoAddress, String otherAddress) {
-    return new XdsSnapshot(
+    return XdsSnapshot.of(
         ConfigGenerator.generate(
             mesh()
                 .cluster("east", "east", EAST_A)
