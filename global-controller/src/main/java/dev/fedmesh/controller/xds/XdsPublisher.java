@@ -68,8 +68,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private final Clock clock;
   private final LongSupplier nanoTime;
   private final ControllerMetrics metrics;
-  private final SimpleCache<String, XdsSnapshot> cache =
-      new SimpleCache<>(node -> ProxyContexts.fromNode(node).groupKey()) {};
+  private final SimpleCache<String, XdsSnapshot> cache = new PartialRequestSafeCache();
   private final V3DiscoveryServer server;
   private final Map<String, ProxyContext> groups = new ConcurrentHashMap<>();
   private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
@@ -472,6 +471,43 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   /** {@code type.googleapis.com/envoy.config.cluster.v3.Cluster} → {@code Cluster}. */
   static String shortType(String typeUrl) {
     return typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
+  }
+
+  /**
+   * java-control-plane's cache, minus one trap: for a request naming resources the proxy has not
+   * seen, some present and some not yet, it tries to answer at once, its ADS rule refuses to answer
+   * a partial set, and the watch is dropped without being left open; the proxy then waits forever.
+   * Telling the cache the proxy already knows the names it asks for skips that shortcut, and the
+   * ordinary path leaves the watch open until every name exists.
+   */
+  private static final class PartialRequestSafeCache extends SimpleCache<String, XdsSnapshot> {
+    PartialRequestSafeCache() {
+      super(node -> ProxyContexts.fromNode(node).groupKey());
+    }
+
+    @Override
+    public io.envoyproxy.controlplane.cache.Watch createWatch(
+        boolean ads,
+        io.envoyproxy.controlplane.cache.XdsRequest request,
+        Set<String> knownResourceNames,
+        java.util.function.Consumer<io.envoyproxy.controlplane.cache.Response> responseConsumer,
+        boolean hasClusterChanged,
+        boolean allowDefaultEmptyEdsUpdate) {
+      Set<String> known = knownResourceNames;
+      List<String> names = request.getResourceNamesList();
+      if (ads && !names.isEmpty() && request.getResourceType() != null) {
+        XdsSnapshot snapshot =
+            getSnapshot(ProxyContexts.fromNode(request.v3Request().getNode()).groupKey());
+        if (snapshot != null) {
+          Map<String, ? extends Message> present = snapshot.resources(request.getResourceType());
+          if (names.stream().anyMatch(name -> !present.containsKey(name))) {
+            known = Set.copyOf(names);
+          }
+        }
+      }
+      return super.createWatch(
+          ads, request, known, responseConsumer, hasClusterChanged, allowDefaultEmptyEdsUpdate);
+    }
   }
 
   /** Per-stream bookkeeping; updated from gRPC threads, one stream's calls never overlap. */

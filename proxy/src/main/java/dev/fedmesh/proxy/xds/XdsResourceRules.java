@@ -1,0 +1,219 @@
+package dev.fedmesh.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * What the proxy accepts of each xDS resource type, checked one resource at a time so that one bad
+ * resource never poisons the rest of a response. Each problem names the resource and field.
+ */
+final class XdsResourceRules {
+  private XdsResourceRules() {}
+
+  /** The EDS resource name of a cluster: its service name, else its own name. */
+  static String edsName(Cluster cluster) {
+    String serviceName = cluster.getEdsClusterConfig().getServiceName();
+    return serviceName.isEmpty() ? cluster.getName() : serviceName;
+  }
+
+  static <T extends Message> T unpack(Any any, Class<T> type)
+      throws InvalidProtocolBufferException {
+    return any.unpack(type);
+  }
+
+  static List<String> check(Cluster cluster) {
+    List<String> problems = new ArrayList<>();
+    String where = "cluster '" + cluster.getName() + "': ";
+    if (cluster.getName().isEmpty()) {
+      problems.add("cluster '': name (expected: a non-empty name)");
+    }
+    switch (cluster.getType()) {
+      case EDS -> {
+        if (!cluster.getEdsClusterConfig().getEdsConfig().hasAds()
+            && !cluster.getEdsClusterConfig().getEdsConfig().hasSelf()) {
+          problems.add(where + "eds_cluster_config.eds_config (expected: ads or self)");
+        }
+      }
+      case STATIC, STRICT_DNS, LOGICAL_DNS -> {
+        if (!cluster.hasLoadAssignment()) {
+          problems.add(
+              where
+                  + "load_assignment: missing (expected: endpoints for a "
+                  + cluster.getType()
+                  + " cluster)");
+        } else {
+          problems.addAll(checkEndpoints(where, cluster.getLoadAssignment()));
+        }
+      }
+      default ->
+          problems.add(
+              where
+                  + "type: "
+                  + cluster.getType()
+                  + " (expected: EDS, STATIC, STRICT_DNS or LOGICAL_DNS)");
+    }
+    switch (cluster.getLbPolicy()) {
+      case ROUND_ROBIN, LEAST_REQUEST, RANDOM -> {}
+      default ->
+          problems.add(
+              where
+                  + "lb_policy: "
+                  + cluster.getLbPolicy()
+                  + " (expected: ROUND_ROBIN, LEAST_REQUEST or RANDOM)");
+    }
+    if (cluster.hasOutlierDetection()) {
+      var outlier = cluster.getOutlierDetection();
+      if (outlier.hasInterval()
+          && outlier.getInterval().getSeconds() <= 0
+          && outlier.getInterval().getNanos() <= 0) {
+        problems.add(
+            where + "outlier_detection.interval: " + outlier.getInterval() + " (expected: > 0)");
+      }
+      if (outlier.hasMaxEjectionPercent() && outlier.getMaxEjectionPercent().getValue() > 100) {
+        problems.add(
+            where
+                + "outlier_detection.max_ejection_percent: "
+                + outlier.getMaxEjectionPercent().getValue()
+                + " (expected: 0..100)");
+      }
+    }
+    return problems;
+  }
+
+  static List<String> check(ClusterLoadAssignment assignment) {
+    return checkEndpoints("endpoints '" + assignment.getClusterName() + "': ", assignment);
+  }
+
+  private static List<String> checkEndpoints(String where, ClusterLoadAssignment assignment) {
+    List<String> problems = new ArrayList<>();
+    TreeSet<Integer> priorities = new TreeSet<>();
+    for (int l = 0; l < assignment.getEndpointsCount(); l++) {
+      LocalityLbEndpoints locality = assignment.getEndpoints(l);
+      priorities.add(locality.getPriority());
+      for (int e = 0; e < locality.getLbEndpointsCount(); e++) {
+        LbEndpoint endpoint = locality.getLbEndpoints(e);
+        var socket = endpoint.getEndpoint().getAddress().getSocketAddress();
+        String at = where + "endpoints[" + l + "].lb_endpoints[" + e + "].";
+        if (socket.getAddress().isEmpty()) {
+          problems.add(at + "address: missing (expected: an IP address)");
+        }
+        if (socket.getPortValue() < 1 || socket.getPortValue() > 65535) {
+          problems.add(at + "port_value: " + socket.getPortValue() + " (expected: 1..65535)");
+        }
+      }
+    }
+    // Envoy's rule: priorities start at 0 and leave no gaps.
+    int expected = 0;
+    for (int priority : priorities) {
+      if (priority != expected) {
+        problems.add(where + "priorities " + priorities + " (expected: contiguous from 0)");
+        break;
+      }
+      expected++;
+    }
+    return problems;
+  }
+
+  static List<String> check(Listener listener) {
+    List<String> problems = new ArrayList<>();
+    String where = "listener '" + listener.getName() + "': ";
+    if (!listener.hasApiListener() && !listener.hasAddress()) {
+      problems.add(where + "address: missing (expected: a socket address)");
+    }
+    for (FilterChain chain : listener.getFilterChainsList()) {
+      for (Filter filter : chain.getFiltersList()) {
+        if (filter.getTypedConfig().is(HttpConnectionManager.class)) {
+          try {
+            HttpConnectionManager manager =
+                filter.getTypedConfig().unpack(HttpConnectionManager.class);
+            if (!manager.hasRds() && !manager.hasRouteConfig()) {
+              problems.add(
+                  where + "http_connection_manager: no rds and no route_config (expected: one)");
+            }
+          } catch (InvalidProtocolBufferException e) {
+            problems.add(
+                where + "http_connection_manager: does not parse (" + e.getMessage() + ")");
+          }
+        }
+      }
+    }
+    return problems;
+  }
+
+  static List<String> check(RouteConfiguration routes) {
+    List<String> problems = new ArrayList<>();
+    String where = "route configuration '" + routes.getName() + "': ";
+    TreeSet<String> domains = new TreeSet<>();
+    for (VirtualHost host : routes.getVirtualHostsList()) {
+      for (String domain : host.getDomainsList()) {
+        if (!domains.add(domain)) {
+          problems.add(
+              where + "domain '" + domain + "' in two virtual hosts (expected: each domain once)");
+        }
+      }
+      for (Route route : host.getRoutesList()) {
+        if (route.getMatch().hasSafeRegex()) {
+          try {
+            java.util.regex.Pattern.compile(route.getMatch().getSafeRegex().getRegex());
+          } catch (java.util.regex.PatternSyntaxException e) {
+            problems.add(
+                where
+                    + "virtual host '"
+                    + host.getName()
+                    + "' safe_regex '"
+                    + route.getMatch().getSafeRegex().getRegex()
+                    + "' (expected: a valid regular expression)");
+          }
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** The route configuration names a listener's HTTP connection managers take from RDS. */
+  static List<String> rdsNames(Listener listener) {
+    List<String> names = new ArrayList<>();
+    List<Any> managers = new ArrayList<>();
+    if (listener.hasApiListener()) {
+      managers.add(listener.getApiListener().getApiListener());
+    }
+    for (FilterChain chain : listener.getFilterChainsList()) {
+      for (Filter filter : chain.getFiltersList()) {
+        managers.add(filter.getTypedConfig());
+      }
+    }
+    for (Any any : managers) {
+      manager(any)
+          .filter(HttpConnectionManager::hasRds)
+          .ifPresent(m -> names.add(m.getRds().getRouteConfigName()));
+    }
+    return names;
+  }
+
+  private static Optional<HttpConnectionManager> manager(Any any) {
+    if (!any.is(HttpConnectionManager.class)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(any.unpack(HttpConnectionManager.class));
+    } catch (InvalidProtocolBufferException e) {
+      return Optional.empty();
+    }
+  }
+}
