@@ -1,2 +1,5 @@
-/** Certificate authority of the mesh: root, per-cluster intermediates and SPIFFE workload certificates. */
+/**
+ * Certificate authority of the mesh: root, per-cluster intermediates and SPIFFE workload
+ * certificates.
+ */
 package dev.fedmesh.trust;
