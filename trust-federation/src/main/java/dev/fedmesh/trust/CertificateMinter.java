@@ -30,8 +30,7 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.ContentSigner;
 
 /**
  * Builds CA certificates with the extensions RFC 5280, SPIFFE and {@code openssl -x509_strict}
@@ -171,12 +170,13 @@ final class CertificateMinter {
   }
 
   static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey key) {
+    return sign(builder, Crypto.signer(key));
+  }
+
+  static X509Certificate sign(X509v3CertificateBuilder builder, ContentSigner signer) {
     try {
-      X509CertificateHolder holder =
-          builder.build(new JcaContentSignerBuilder(KeyChecks.signatureAlgorithm(key)).build(key));
+      X509CertificateHolder holder = builder.build(signer);
       return Pem.certificate(holder.getEncoded(), "issued certificate");
-    } catch (OperatorCreationException e) {
-      throw new IllegalStateException("cannot sign with the CA key: " + e.getMessage(), e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -1,11 +1,6 @@
 package dev.fedmesh.trust;
 
 import dev.fedmesh.trust.CertificateRequestException.Reason;
-import java.io.IOException;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.PublicKey;
-import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.List;
 import org.bouncycastle.asn1.ASN1Encodable;
@@ -19,9 +14,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCSException;
 
@@ -157,15 +150,8 @@ final class CsrChecks {
   private static boolean signatureVerifies(
       PKCS10CertificationRequest request, SubjectPublicKeyInfo key) {
     try {
-      String algorithm =
-          key.getAlgorithm().getAlgorithm().equals(X9ObjectIdentifiers.id_ecPublicKey)
-              ? "EC"
-              : "RSA";
-      PublicKey publicKey =
-          KeyFactory.getInstance(algorithm)
-              .generatePublic(new X509EncodedKeySpec(key.getEncoded()));
-      return request.isSignatureValid(new JcaContentVerifierProviderBuilder().build(publicKey));
-    } catch (GeneralSecurityException | IOException | OperatorCreationException | PKCSException e) {
+      return request.isSignatureValid(Crypto.verifier(key));
+    } catch (OperatorCreationException | PKCSException | RuntimeException e) {
       return false;
     }
   }

@@ -3,13 +3,13 @@ package dev.fedmesh.trust;
 import dev.fedmesh.trust.CertificateRequestException.Reason;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -20,6 +20,7 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
 
 /** Signs workload X.509-SVIDs with a cluster CA's key. Holds no mutable state. */
 final class WorkloadCertificateSigner implements SvidIssuer {
@@ -34,7 +35,7 @@ final class WorkloadCertificateSigner implements SvidIssuer {
   private final X500Name issuer;
   private final AuthorityKeyIdentifier authorityKeyId;
   private final List<X509Certificate> chainTail;
-  private final PrivateKey key;
+  private final Supplier<ContentSigner> signers;
 
   WorkloadCertificateSigner(ClusterCa ca, SvidPolicy policy, Clock clock) {
     this.ca = ca;
@@ -43,7 +44,7 @@ final class WorkloadCertificateSigner implements SvidIssuer {
     this.issuer = X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
     this.authorityKeyId = CertificateMinter.authorityKeyId(ca.certificate());
     this.chainTail = ca.chain();
-    this.key = ca.key();
+    this.signers = Crypto.signers(ca.key());
   }
 
   @Override
@@ -125,7 +126,7 @@ final class WorkloadCertificateSigner implements SvidIssuer {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    X509Certificate leaf = CertificateMinter.sign(builder, key);
+    X509Certificate leaf = CertificateMinter.sign(builder, signers.get());
     List<X509Certificate> chain = new ArrayList<>(chainTail.size() + 1);
     chain.add(leaf);
     chain.addAll(chainTail);

@@ -9,8 +9,6 @@ import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /** Builds the PKCS#10 request a workload sends to its cluster CA, signed by the workload's key. */
@@ -36,13 +34,7 @@ public final class WorkloadCsr {
         builder.addAttribute(
             PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate());
       }
-      return builder
-          .build(
-              new JcaContentSignerBuilder(KeyChecks.signatureAlgorithm(keys.getPrivate()))
-                  .build(keys.getPrivate()))
-          .getEncoded();
-    } catch (OperatorCreationException e) {
-      throw new IllegalStateException("cannot sign the request: " + e.getMessage(), e);
+      return builder.build(Crypto.signer(keys.getPrivate())).getEncoded();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
