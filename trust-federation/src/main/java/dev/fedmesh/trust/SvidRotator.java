@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -90,13 +91,18 @@ public final class SvidRotator implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    scheduler.execute(
-        () -> {
-          if (pending != null) {
-            pending.cancel(false);
-          }
-          nextAttempt = null;
-        });
+    nextAttempt = null;
+    try {
+      scheduler.execute(
+          () -> {
+            if (pending != null) {
+              pending.cancel(false);
+            }
+            nextAttempt = null;
+          });
+    } catch (RejectedExecutionException e) {
+      // The scheduler is already shut down: nothing of ours can run any more.
+    }
   }
 
   private void scheduleAttempt(Duration delay) {
