@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = FedmeshCommand.Version.class,
     description = "fedmesh: a multi-cluster federated service mesh.",
-    subcommands = {LabCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {LabCommand.class, CaCommand.class, CommandLine.HelpCommand.class})
 public final class FedmeshCommand {
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

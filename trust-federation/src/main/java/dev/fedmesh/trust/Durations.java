@@ -50,4 +50,26 @@ public final class Durations {
     }
     return seconds + "s";
   }
+
+  /** The two largest units, for people: {@code 364d 23h}, {@code 23h 59m}, {@code 42s}. */
+  public static String approximate(Duration duration) {
+    requireNonNull(duration, "duration");
+    if (duration.isNegative()) {
+      return "-" + approximate(duration.negated());
+    }
+    long seconds = duration.getSeconds();
+    long days = seconds / 86_400;
+    long hours = seconds % 86_400 / 3600;
+    long minutes = seconds % 3600 / 60;
+    if (days > 0) {
+      return days + "d " + hours + "h";
+    }
+    if (hours > 0) {
+      return hours + "h " + minutes + "m";
+    }
+    if (minutes > 0) {
+      return minutes + "m " + seconds % 60 + "s";
+    }
+    return seconds + "s";
+  }
 }
