@@ -62,4 +62,16 @@ public record ClusterCa(
   public ClusterCa withRoots(List<X509Certificate> roots) {
     return new ClusterCa(trustDomain, certificate, key, intermediates, roots);
   }
+
+  /** Names the CA, never its key. */
+  @Override
+  public String toString() {
+    return "ClusterCa["
+        + trustDomain
+        + ", "
+        + certificate.getSubjectX500Principal().getName()
+        + ", "
+        + roots.size()
+        + " root(s)]";
+  }
 }

@@ -87,4 +87,10 @@ public record RootCa(TrustDomain trustDomain, X509Certificate certificate, Priva
     return CertificateFacts.spiffeId(requireNonNull(certificate, "certificate"))
         .map(SpiffeId::trustDomain);
   }
+
+  /** Names the root, never its key. */
+  @Override
+  public String toString() {
+    return "RootCa[" + trustDomain + ", " + certificate.getSubjectX500Principal().getName() + "]";
+  }
 }

@@ -14,4 +14,10 @@ public record SvidCredential(X509Svid svid, PrivateKey privateKey) {
   public static SvidCredential of(X509Svid svid, PrivateKey privateKey) {
     return new SvidCredential(svid, privateKey);
   }
+
+  /** Names the identity, never the key. */
+  @Override
+  public String toString() {
+    return "SvidCredential[" + svid.id() + ", valid until " + svid.notAfter() + "]";
+  }
 }
