@@ -282,6 +282,137 @@ class CaCommandTest {
             "keyAlgorithm: 'dsa-1024' (expected: one of ec-p256, ec-p384, rsa-2048, rsa-4096)");
   }
 
+  @Test
+  void aRootRotationWithTheCommands() throws Exception {
+    Path caDir = dir.resolve("ca");
+    Path oldRoot = dir.resolve("root-1");
+    Path newRoot = dir.resolve("root-2");
+    run("ca", "init", "--out", oldRoot.toString());
+    run(
+        "ca",
+        "intermediate",
+        "--cluster",
+        "east",
+        "--root",
+        oldRoot.toString(),
+        "--out",
+        dir.resolve("east-0").toString());
+    run(
+        "ca",
+        "onboard",
+        "--cluster",
+        "east",
+        "--from",
+        dir.resolve("east-0").toString(),
+        "--ca-dir",
+        caDir.toString());
+    Path oldChain = signWorkload(caDir.resolve("east"), "old.pem");
+    run("ca", "init", "--out", newRoot.toString());
+
+    // 1: hand out both roots (here with a fresh intermediate under the old root).
+    run(
+        "ca",
+        "intermediate",
+        "--cluster",
+        "east",
+        "--root",
+        oldRoot.toString(),
+        "--out",
+        dir.resolve("east-1").toString(),
+        "--also-trust",
+        newRoot.resolve("root-cert.pem").toString());
+    run(
+        "ca",
+        "onboard",
+        "--cluster",
+        "east",
+        "--from",
+        dir.resolve("east-1").toString(),
+        "--ca-dir",
+        caDir.toString());
+    assertThat(Pem.certificates(Files.readString(caDir.resolve("east/root-cert.pem")), "bundle"))
+        .hasSize(2);
+
+    // 2: the intermediate moves to the new root; both chains verify against the bundle.
+    run(
+        "ca",
+        "intermediate",
+        "--cluster",
+        "east",
+        "--root",
+        newRoot.toString(),
+        "--out",
+        dir.resolve("east-2").toString(),
+        "--also-trust",
+        oldRoot.resolve("root-cert.pem").toString());
+    run(
+        "ca",
+        "onboard",
+        "--cluster",
+        "east",
+        "--from",
+        dir.resolve("east-2").toString(),
+        "--ca-dir",
+        caDir.toString());
+    Path newChain = signWorkload(caDir.resolve("east"), "new.pem");
+    String bundle = caDir.resolve("east/root-cert.pem").toString();
+    assertThat(CliRun.of("ca", "inspect", oldChain.toString(), "--roots", bundle).exitCode())
+        .isZero();
+    assertThat(CliRun.of("ca", "inspect", newChain.toString(), "--roots", bundle).exitCode())
+        .isZero();
+
+    // 3: retire the old root.
+    run(
+        "ca",
+        "intermediate",
+        "--cluster",
+        "east",
+        "--root",
+        newRoot.toString(),
+        "--out",
+        dir.resolve("east-3").toString());
+    run(
+        "ca",
+        "onboard",
+        "--cluster",
+        "east",
+        "--from",
+        dir.resolve("east-3").toString(),
+        "--ca-dir",
+        caDir.toString());
+    String retired = caDir.resolve("east/root-cert.pem").toString();
+    assertThat(Pem.certificates(Files.readString(Path.of(retired)), "bundle")).hasSize(1);
+    assertThat(CliRun.of("ca", "inspect", newChain.toString(), "--roots", retired).exitCode())
+        .isZero();
+    assertThat(CliRun.of("ca", "inspect", oldChain.toString(), "--roots", retired).exitCode())
+        .isEqualTo(1);
+  }
+
+  private Path signWorkload(Path ca, String name) throws Exception {
+    Path csr = dir.resolve(name + ".csr");
+    Files.writeString(csr, Pem.encodeCsr(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate())));
+    Path out = dir.resolve(name);
+    run(
+        "ca",
+        "sign",
+        "--cluster-ca",
+        ca.toString(),
+        "--csr",
+        csr.toString(),
+        "--namespace",
+        "shop",
+        "--service-account",
+        "cart",
+        "--out",
+        out.toString());
+    return out;
+  }
+
+  private static void run(String... args) {
+    CliRun run = CliRun.of(args);
+    assertThat(run.exitCode()).as("fedmesh %s: %s", String.join(" ", args), run.err()).isZero();
+  }
+
   private Path newClusterCa() {
     Path root = dir.resolve("root");
     Path east = dir.resolve("east");
