@@ -9,12 +9,14 @@ import dev.fedmesh.trust.TrustBundle;
 import dev.fedmesh.trust.TrustBundleSet;
 import dev.fedmesh.trust.TrustDomain;
 import dev.fedmesh.trust.WorkloadCsr;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.util.HashSet;
 import java.util.List;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -90,7 +92,8 @@ class CaCommandTest {
     assertThat(mode(installed.resolve("ca-key.pem"))).isEqualTo("rw-------");
 
     Path csr = dir.resolve("cart.csr");
-    Files.writeString(csr, Pem.encodeCsr(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate())));
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    Files.writeString(csr, Pem.encodeCsr(WorkloadCsr.create(keys)));
     Path cert = dir.resolve("cart.pem");
     CliRun sign =
         CliRun.of(
@@ -118,6 +121,15 @@ class CaCommandTest {
                     Clock.systemUTC())
                 .problems(chain))
         .isEmpty();
+    // The SPIFFE project's own library accepts it too: leaf rules, key match, chain to the root.
+    io.spiffe.svid.x509svid.X509Svid parsed =
+        io.spiffe.svid.x509svid.X509Svid.parse(
+            Files.readAllBytes(cert),
+            Pem.encode(keys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
+    io.spiffe.svid.x509svid.X509SvidValidator.verifyChain(
+        parsed.getChain(),
+        new io.spiffe.bundle.x509bundle.X509Bundle(
+            io.spiffe.spiffeid.TrustDomain.parse("corp.example"), new HashSet<>(roots)));
 
     CliRun inspect =
         CliRun.of(

@@ -190,7 +190,10 @@ public final class SvidRotator implements AutoCloseable {
         log.warn("a certificate listener failed", e);
       }
     }
-    scheduleAttempt(Duration.between(now, renewal));
+    // A certificate cut short (its CA expires soon) must not turn renewal into a busy loop.
+    Duration untilRenewal = Duration.between(now, renewal);
+    scheduleAttempt(
+        untilRenewal.compareTo(policy.backoffBase()) < 0 ? policy.backoffBase() : untilRenewal);
   }
 
   private String check(KeyPair keys, X509Svid svid, Instant now) {

@@ -55,7 +55,10 @@ class SvidIssuerTest {
     Instant now = Instant.now();
     SvidIssuer fixed = SvidIssuer.of(east, SvidPolicy.of(), Clock.fixed(now, ZoneOffset.UTC));
 
-    X509Svid svid = fixed.issue(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), CALLER);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    X509Svid svid = fixed.issue(WorkloadCsr.create(keys), CALLER);
+    TestPki.assertAcceptedBySpiffeLibrary(
+        SvidCredential.of(svid, keys.getPrivate()), east.trustBundle());
 
     Instant start = now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     assertThat(svid.notBefore()).isEqualTo(start.minus(Duration.ofMinutes(1)));
@@ -66,9 +69,12 @@ class SvidIssuerTest {
   void honoursAShorterTtlAndRefusesOneAboveTheMaximum() {
     SvidIssuer capped =
         SvidIssuer.of(east, SvidPolicy.of(Duration.ofHours(1), Duration.ofHours(4)), TestPki.CLOCK);
-    byte[] csr = WorkloadCsr.create(KeyAlgorithm.EC_P256.generate());
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    byte[] csr = WorkloadCsr.create(keys);
 
     X509Svid svid = capped.issue(csr, CALLER, Duration.ofHours(2));
+    TestPki.assertAcceptedBySpiffeLibrary(
+        SvidCredential.of(svid, keys.getPrivate()), east.trustBundle());
     assertThat(Duration.between(svid.notBefore(), svid.notAfter()))
         .isEqualTo(Duration.ofHours(2).plusMinutes(1));
 
@@ -86,9 +92,10 @@ class SvidIssuerTest {
                 .build(),
             TestPki.CLOCK);
 
-    X509Svid svid =
-        TestPki.issuer(shortLived)
-            .issue(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), CALLER);
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    X509Svid svid = TestPki.issuer(shortLived).issue(WorkloadCsr.create(keys), CALLER);
+    TestPki.assertAcceptedBySpiffeLibrary(
+        SvidCredential.of(svid, keys.getPrivate()), shortLived.trustBundle());
 
     assertThat(svid.notAfter()).isEqualTo(shortLived.certificate().getNotAfter().toInstant());
   }

@@ -27,11 +27,14 @@ class SvidRotatorTest {
   private final SvidIssuer issuer = SvidIssuer.of(east, SvidPolicy.of(), clock);
   private final FlakyCa ca = new FlakyCa();
   private final List<SvidRotator> rotators = new ArrayList<>();
+  private final List<SvidCredential> issued = new ArrayList<>();
 
   @AfterEach
   void closeRotators() {
     rotators.forEach(SvidRotator::close);
     time.runDueTasks();
+    // Certificates issued on fake time: java-spiffe-core parses each one with its key.
+    issued.forEach(TestPki::assertParsedBySpiffeLibrary);
   }
 
   @Test
@@ -190,6 +193,7 @@ class SvidRotatorTest {
             .policy(policy)
             .build();
     rotators.add(rotator);
+    rotator.addListener(issued::add);
     return rotator;
   }
 

@@ -74,6 +74,21 @@ final class TestPki {
     }
   }
 
+  /**
+   * java-spiffe-core parses the SVID with its key (leaf rules, exactly one SPIFFE ID, key match).
+   * For certificates issued on a fake clock, whose validity is not real time, which chain
+   * verification would judge.
+   */
+  static void assertParsedBySpiffeLibrary(SvidCredential credential) {
+    try {
+      io.spiffe.svid.x509svid.X509Svid.parse(
+          credential.svid().pem().getBytes(StandardCharsets.US_ASCII),
+          Pem.encode(credential.privateKey()).getBytes(StandardCharsets.US_ASCII));
+    } catch (Exception e) {
+      throw new AssertionError("java-spiffe-core rejects " + credential.svid().id() + ": " + e, e);
+    }
+  }
+
   static List<java.security.cert.X509Certificate> chainWithRoot(
       SvidCredential credential, RootCa root) {
     List<java.security.cert.X509Certificate> chain =

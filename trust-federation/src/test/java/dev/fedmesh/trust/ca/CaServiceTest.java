@@ -30,6 +30,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.MetadataUtils;
+import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -72,20 +73,26 @@ class CaServiceTest {
   @Test
   void signsForTheWorkloadItsTokenNames() {
     CaClient client = CaClient.of(channel, () -> tokens.issue(CART, Duration.ofMinutes(5)));
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
 
-    X509Svid svid =
-        client.sign(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), Duration.ZERO).join();
+    X509Svid svid = client.sign(WorkloadCsr.create(keys), Duration.ZERO).join();
 
     assertThat(svid.id().uri()).isEqualTo("spiffe://fedmesh.local/ns/shop/sa/cart");
     assertThat(SvidVerifier.of(TrustBundleSet.of(east.trustBundle()), clock).problems(svid.chain()))
         .isEmpty();
+    SpiffeLibrary.assertAccepted(svid, keys, east.trustBundle());
   }
 
   @Test
   void answersWithTheChainTheBundleAndTheId() {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
     SignResponse response =
         stub(tokens.issue(CART, Duration.ofMinutes(5)))
-            .sign(SignRequest.newBuilder().setCsrPem(csrPem()).setTtlSeconds(3600).build());
+            .sign(
+                SignRequest.newBuilder()
+                    .setCsrPem(Pem.encodeCsr(WorkloadCsr.create(keys)))
+                    .setTtlSeconds(3600)
+                    .build());
 
     assertThat(response.getSpiffeId()).isEqualTo("spiffe://fedmesh.local/ns/shop/sa/cart");
     assertThat(response.getCertChainPemList()).hasSize(2);
@@ -95,6 +102,7 @@ class CaServiceTest {
         X509Svid.of(Pem.certificates(String.join("", response.getCertChainPemList()), "chain"));
     assertThat(Duration.between(svid.notBefore(), svid.notAfter()))
         .isEqualTo(Duration.ofMinutes(61));
+    SpiffeLibrary.assertAccepted(svid, keys, east.trustBundle());
   }
 
   @Test
