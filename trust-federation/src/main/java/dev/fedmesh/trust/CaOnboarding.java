@@ -27,6 +27,10 @@ public final class CaOnboarding {
   /** A CA that expires sooner than this is accepted with a warning. */
   static final Duration EXPIRY_WARNING = Duration.ofDays(30);
 
+  private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  private static final String ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
+
   private static final CallerIdentity PROBE =
       CallerIdentity.of("fedmesh-system", "onboarding-probe");
 
@@ -195,6 +199,7 @@ public final class CaOnboarding {
       }
       problems.addAll(SvidRules.validity(ca, label, now));
       checkKey(ca, label);
+      checkExtendedKeyUsage(ca, label);
       String weakSignature = KeyChecks.weakSignature(ca.getSigAlgOID());
       if (weakSignature != null) {
         problems.add(
@@ -204,6 +209,31 @@ public final class CaOnboarding {
                 + " (expected: "
                 + KeyChecks.SIGNATURES
                 + ")");
+      }
+    }
+
+    /** Verifiers apply a CA's EKU to the leaves below it; workloads are clients and servers. */
+    private void checkExtendedKeyUsage(X509Certificate ca, String label) {
+      List<String> usages;
+      try {
+        usages = ca.getExtendedKeyUsage();
+      } catch (java.security.cert.CertificateParsingException e) {
+        problems.add(label + ".extendedKeyUsage: unreadable (" + e.getMessage() + ")");
+        return;
+      }
+      if (usages == null || usages.contains(ANY_EXTENDED_KEY_USAGE)) {
+        return;
+      }
+      if (!usages.contains(SERVER_AUTH) || !usages.contains(CLIENT_AUTH)) {
+        problems.add(
+            label
+                + ".extendedKeyUsage: "
+                + usages
+                + " (expected: none, or both serverAuth "
+                + SERVER_AUTH
+                + " and clientAuth "
+                + CLIENT_AUTH
+                + ", since workloads are TLS clients and servers)");
       }
     }
 

@@ -133,6 +133,26 @@ class CaOnboardingTest {
   }
 
   @Test
+  void refusesAnIntermediateLimitedToServerAuthentication() {
+    KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    X509Certificate serverOnly =
+        Forge.certificate("east", keys)
+            .ca(0)
+            .extension(
+                Extension.extendedKeyUsage,
+                false,
+                new org.bouncycastle.asn1.x509.ExtendedKeyUsage(
+                    org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth))
+            .signedBy(root.certificate(), root.key());
+
+    assertThat(validate(material(serverOnly, keys)).problems())
+        .containsExactly(
+            "ca-cert.pem.extendedKeyUsage: [1.3.6.1.5.5.7.3.1] (expected: none, or both serverAuth"
+                + " 1.3.6.1.5.5.7.3.1 and clientAuth 1.3.6.1.5.5.7.3.2, since workloads are TLS"
+                + " clients and servers)");
+  }
+
+  @Test
   void refusesAnExpiredIntermediate() {
     KeyPair keys = KeyAlgorithm.EC_P256.generate();
     Instant now = Instant.now();
