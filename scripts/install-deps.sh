@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server).
+# Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server), and
+# openssl, which the certificate tests use to check what the CA issues.
 # Safe to run any number of times: it installs only what is missing.
 set -euo pipefail
 
 need=()
 if ! command -v etcd >/dev/null 2>&1 && [[ ! -x /usr/bin/etcd ]]; then
   need+=(etcd-server)
+fi
+if [[ ! -x /usr/bin/openssl ]]; then
+  need+=(openssl)
 fi
 if ! command -v setsid >/dev/null 2>&1; then
   need+=(util-linux)

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       LabCommand.class,
       StatusCommand.class,
       ProxyStatusCommand.class,
+      CaCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {
