@@ -72,7 +72,12 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private final V3DiscoveryServer server;
   private final Map<String, ProxyContext> groups = new ConcurrentHashMap<>();
   private final Map<Long, StreamState> streams = new ConcurrentHashMap<>();
+
+  /** Guards {@link #converging} and {@link #membersByGroup}; never held while generating. */
+  private final Object convergence = new Object();
+
   private final Map<String, Convergence> converging = new HashMap<>();
+  private final Map<String, Set<Long>> membersByGroup = new HashMap<>();
   private final Map<String, GroupState> groupStates = new HashMap<>();
   private MeshSnapshot mesh = MeshSnapshot.EMPTY;
 
@@ -172,37 +177,43 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     metrics.generationSeconds.observe((nanoTime.getAsLong() - start) / 1e9);
     String group = context.groupKey();
     if (changedAtNanos != 0) {
-      Set<Long> members = new HashSet<>();
-      streams.forEach(
-          (id, stream) -> {
-            if (group.equals(stream.group)) {
-              members.add(id);
-            }
-          });
-      Convergence previous = converging.get(group);
-      // A change not yet converged keeps its start: we measure from the oldest unconverged one.
-      long since = previous == null ? changedAtNanos : Math.min(previous.since, changedAtNanos);
-      converging.put(group, new Convergence(since, snapshot, members));
+      synchronized (convergence) {
+        Set<Long> members = new HashSet<>(membersByGroup.getOrDefault(group, Set.of()));
+        Convergence previous = converging.get(group);
+        // A change not yet converged keeps its start: we measure from the oldest unconverged one.
+        long since = previous == null ? changedAtNanos : Math.min(previous.since, changedAtNanos);
+        converging.put(group, new Convergence(since, snapshot, members));
+      }
     }
     cache.setSnapshot(group, snapshot);
     if (changedAtNanos != 0) {
-      checkConvergence(group);
+      synchronized (convergence) {
+        Convergence pending = converging.get(group);
+        if (pending != null) {
+          pending.streams.removeIf(
+              id -> {
+                StreamState stream = streams.get(id);
+                return stream == null || stream.holds(pending.snapshot);
+              });
+          finishIfConverged(group, pending);
+        }
+      }
     }
   }
 
-  /** Drops streams of {@code group} that already hold the current versions. */
-  private void checkConvergence(String group) {
-    Convergence pending = converging.get(group);
-    if (pending == null) {
-      return;
+  /** After an ACK: whether this stream now holds what its group is converging to. */
+  private void checkStream(String group, long streamId, StreamState stream) {
+    synchronized (convergence) {
+      Convergence pending = converging.get(group);
+      if (pending != null && pending.streams.contains(streamId) && stream.holds(pending.snapshot)) {
+        pending.streams.remove(streamId);
+        finishIfConverged(group, pending);
+      }
     }
-    pending.streams.removeIf(
-        id -> {
-          StreamState stream = streams.get(id);
-          return stream == null || stream.holds(pending.snapshot);
-        });
-    if (pending.streams.isEmpty()) {
-      converging.remove(group);
+  }
+
+  private void finishIfConverged(String group, Convergence pending) {
+    if (pending.streams.isEmpty() && converging.remove(group) == pending) {
       metrics.convergenceSeconds.observe((nanoTime.getAsLong() - pending.since) / 1e9);
     }
   }
@@ -394,8 +405,16 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private void streamEnded(long streamId) {
     StreamState stream = streams.remove(streamId);
     if (stream != null && stream.group != null) {
-      synchronized (this) {
-        checkConvergence(stream.group);
+      synchronized (convergence) {
+        Set<Long> members = membersByGroup.get(stream.group);
+        if (members != null) {
+          members.remove(streamId);
+        }
+        Convergence pending = converging.get(stream.group);
+        if (pending != null) {
+          pending.streams.remove(streamId);
+          finishIfConverged(stream.group, pending);
+        }
       }
     }
   }
@@ -403,7 +422,8 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
-    if (stream.group == null) {
+    boolean newStream = stream.group == null;
+    if (newStream) {
       ensureGroup(request.getNode());
     }
     boolean answered =
@@ -413,6 +433,11 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             request.getResourceNamesList(),
             request.getResponseNonce(),
             request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    if (newStream && stream.group != null) {
+      synchronized (convergence) {
+        membersByGroup.computeIfAbsent(stream.group, group -> new HashSet<>()).add(streamId);
+      }
+    }
     if (request.hasErrorDetail() && answered) {
       metrics.nacks.labelValues(shortType(request.getTypeUrl())).inc();
       log.warn(
@@ -422,9 +447,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
           request.getErrorDetail().getMessage());
     }
     if (answered && stream.group != null) {
-      synchronized (this) {
-        checkConvergence(stream.group);
-      }
+      checkStream(stream.group, streamId, stream);
     }
   }
 

@@ -43,6 +43,19 @@ class PartialSubscriptionIT {
       await("both services' endpoints arrive")
           .atMost(Duration.ofSeconds(20))
           .until(() -> proxy.currentEndpoints().equals(Set.of("10.0.0.1:8080", "10.0.0.2:8080")));
+      await("the change's convergence is measured once the proxy ACKs it")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> convergences(mesh) >= 1);
     }
+  }
+
+  private static double convergences(ControllerWithAgent mesh) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    mesh.controller().metrics().write(out);
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8)
+        .lines()
+        .filter(line -> line.startsWith("fedmesh_convergence_seconds_count"))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
   }
 }
