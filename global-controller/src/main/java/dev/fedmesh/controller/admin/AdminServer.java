@@ -157,7 +157,7 @@ public final class AdminServer {
       services.add(service);
     }
     status.put("services", services);
-    status.put("proxies", controller.xds().proxies());
+    status.put("connectedProxies", controller.xds().connectedProxies());
     status.put("connectedAgents", controller.agents().snapshot());
     return status;
   }
