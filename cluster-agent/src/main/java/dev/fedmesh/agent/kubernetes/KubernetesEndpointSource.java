@@ -8,7 +8,6 @@ import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Locality;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
@@ -16,7 +15,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -43,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * <p>The first state is delivered only once every informer has listed its objects, since the
  * controller withdraws whatever the agent's first state does not contain. A cluster without the
  * ServiceExport API (the MCS CRD is not installed) exports by annotation only, and picks up
- * ServiceExports once the API appears.
+ * ServiceExports once the API appears ({@link ServiceExportWatch}).
  *
  * <p>Rebuilds and the listener run on the agent's executor; informer callbacks only hop onto it.
  */
@@ -67,11 +65,13 @@ public final class KubernetesEndpointSource implements EndpointSource {
    *
    * @param quiet how long the cluster must be quiet before a rebuild (a burst of events is one)
    * @param maxDelay the longest a change waits, however busy the cluster is
+   * @param serviceExportProbe how often to look for the ServiceExport API while it is not served
    */
-  public record Settings(Duration quiet, Duration maxDelay) {
+  public record Settings(Duration quiet, Duration maxDelay, Duration serviceExportProbe) {
     public Settings {
       requireNonNull(quiet, "quiet");
       requireNonNull(maxDelay, "maxDelay");
+      requireNonNull(serviceExportProbe, "serviceExportProbe");
       if (quiet.isNegative()) {
         throw new IllegalArgumentException("quiet: " + quiet + " (expected: >= 0)");
       }
@@ -79,11 +79,18 @@ public final class KubernetesEndpointSource implements EndpointSource {
         throw new IllegalArgumentException(
             "maxDelay: " + maxDelay + " (expected: >= quiet " + quiet + ")");
       }
+      if (serviceExportProbe.isNegative() || serviceExportProbe.isZero()) {
+        throw new IllegalArgumentException(
+            "serviceExportProbe: " + serviceExportProbe + " (expected: > 0)");
+      }
     }
 
-    /** 100 ms of quiet, at most 1 s of delay. */
+    /**
+     * 100 ms of quiet, at most 1 s of delay; a missing ServiceExport API is looked for every
+     * minute.
+     */
     public static Settings defaults() {
-      return new Settings(Duration.ofMillis(100), Duration.ofSeconds(1));
+      return new Settings(Duration.ofMillis(100), Duration.ofSeconds(1), Duration.ofMinutes(1));
     }
   }
 
@@ -100,13 +107,12 @@ public final class KubernetesEndpointSource implements EndpointSource {
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<Node> nodes;
   private SharedIndexInformer<Namespace> namespaces;
-  private SharedIndexInformer<GenericKubernetesResource> exports;
-  private volatile boolean exportsUnavailable;
+  private final ServiceExportWatch exports;
 
   // Confined to the executor.
   private Listener listener;
   private boolean synced;
-  private boolean closed;
+  private volatile boolean closed;
   private Map<ServiceKey, ServiceEndpoints> delivered;
   private volatile boolean firstStateDelivered;
   private Set<Finding> reported = Set.of();
@@ -133,6 +139,14 @@ public final class KubernetesEndpointSource implements EndpointSource {
     this.executor = requireNonNull(executor, "executor");
     this.events = requireNonNull(events, "events");
     requireNonNull(settings, "settings");
+    this.exports =
+        new ServiceExportWatch(
+            client,
+            cluster,
+            executor,
+            settings.serviceExportProbe(),
+            new Changes<>(),
+            this::checkSynced);
     this.translator =
         new ServiceTranslator(cluster, requireNonNull(clusterLocality, "clusterLocality"));
     this.debouncer =
@@ -156,23 +170,16 @@ public final class KubernetesEndpointSource implements EndpointSource {
                 .v1()
                 .endpointSlices()
                 .inAnyNamespace()
-                .withIndexers(Map.of(BY_SERVICE, KubernetesEndpointSource::serviceOfSlice))
-                .runnableInformer(0),
+                .runnableInformer(0)
+                .addIndexers(Map.of(BY_SERVICE, KubernetesEndpointSource::serviceOfSlice)),
             "EndpointSlices");
     pods = informer(client.pods().inAnyNamespace().runnableInformer(0), "Pods");
     nodes = informer(client.nodes().runnableInformer(0), "Nodes");
     namespaces = informer(client.namespaces().runnableInformer(0), "Namespaces");
-    exports =
-        client
-            .genericKubernetesResources(SERVICE_EXPORT)
-            .inAnyNamespace()
-            .runnableInformer(0)
-            .exceptionHandler(this::serviceExportProblem)
-            .addEventHandler(new Changes<>());
-    for (SharedIndexInformer<?> informer :
-        List.of(services, slices, pods, nodes, namespaces, exports)) {
+    for (SharedIndexInformer<?> informer : List.of(services, slices, pods, nodes, namespaces)) {
       informer.start().whenComplete((ignored, error) -> onExecutor(this::checkSynced));
     }
+    exports.start();
     log.info("cluster {}: watching Kubernetes", cluster);
   }
 
@@ -185,25 +192,6 @@ public final class KubernetesEndpointSource implements EndpointSource {
               return true;
             })
         .addEventHandler(new Changes<>());
-  }
-
-  /** Retries forever; a missing ServiceExport API stops only the wait for its first listing. */
-  private boolean serviceExportProblem(boolean started, Throwable error) {
-    if (error instanceof KubernetesClientException e && e.getCode() == 404) {
-      logOnce(
-          "ServiceExports",
-          "the ServiceExport API (multicluster.x-k8s.io/v1alpha1) is not served: services are"
-              + " exported only by the "
-              + ServiceTranslator.EXPORT_ANNOTATION
-              + " annotation until it is");
-      if (!exportsUnavailable) {
-        exportsUnavailable = true;
-        onExecutor(this::checkSynced);
-      }
-    } else {
-      logOnce("ServiceExports", "cannot watch ServiceExports (retrying): " + error.getMessage());
-    }
-    return true;
   }
 
   private void logOnce(String key, String problem) {
@@ -222,7 +210,7 @@ public final class KubernetesEndpointSource implements EndpointSource {
             && pods.hasSynced()
             && nodes.hasSynced()
             && namespaces.hasSynced();
-    if (coreSynced && (exports.hasSynced() || exportsUnavailable)) {
+    if (coreSynced && exports.isListed()) {
       synced = true;
       debouncer.signal();
     }
@@ -293,14 +281,20 @@ public final class KubernetesEndpointSource implements EndpointSource {
 
   @Override
   public void close() {
-    Stream.of(services, slices, pods, nodes, namespaces, exports)
+    closed = true;
+    Stream.of(services, slices, pods, nodes, namespaces)
         .filter(Objects::nonNull)
         .forEach(SharedIndexInformer::close);
-    onExecutor(
-        () -> {
-          closed = true;
-          debouncer.cancel();
-        });
+    try {
+      // On the executor, after whatever is under way there: no watch outlives close().
+      executor.execute(
+          () -> {
+            exports.close();
+            debouncer.cancel();
+          });
+    } catch (RejectedExecutionException stopped) {
+      exports.close();
+    }
   }
 
   /** Any change to any watched object: rebuild, debounced. */
@@ -358,7 +352,7 @@ public final class KubernetesEndpointSource implements EndpointSource {
 
     @Override
     public boolean hasServiceExport(String namespace, String name) {
-      return exports.getStore().getByKey(namespace + "/" + name) != null;
+      return exports.exists(namespace, name);
     }
   }
 }

@@ -47,6 +47,9 @@ class KubernetesEndpointSourceTest {
   private static final Locality EAST_A = Locality.of("us-east", "us-east-a");
   private static final Locality EAST_B = Locality.of("us-east", "us-east-b");
   private static final ServiceKey ECHO = ServiceKey.of("default", "echo");
+  private static final KubernetesEndpointSource.Settings SETTINGS =
+      new KubernetesEndpointSource.Settings(
+          Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofMillis(50));
   private static final ServicePort GRPC = new ServicePort("grpc", 7070, Protocol.GRPC);
 
   KubernetesMockServer server;
@@ -63,13 +66,7 @@ class KubernetesEndpointSourceTest {
     events = new KubernetesEvents(client, "east", Clock.systemUTC());
     source =
         new KubernetesEndpointSource(
-            client,
-            EAST,
-            CLUSTER_LOCALITY,
-            executor,
-            System::nanoTime,
-            new KubernetesEndpointSource.Settings(Duration.ofMillis(10), Duration.ofMillis(100)),
-            events);
+            client, EAST, CLUSTER_LOCALITY, executor, System::nanoTime, SETTINGS, events);
   }
 
   @AfterEach
@@ -260,6 +257,106 @@ class KubernetesEndpointSourceTest {
     client.services().inNamespace("default").withName("web").delete();
 
     eventually().until(() -> latestState().keySet().equals(java.util.Set.of(ECHO)));
+  }
+
+  @Test
+  void endpointWaitsForItsPodSoItsIdentityIsNeverGuessed() {
+    client.nodes().resource(node("node-a", "us-east", "us-east-a")).create();
+    Pod unseen = pod("echo-0", "echo-sa", "node-a", "10.0.0.1");
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+    create(slice("echo-abc", "echo", List.of(slicePort("grpc", 7070)), ready(unseen)));
+    source.start(states::add);
+    eventually().until(() -> !states.isEmpty());
+    assertThat(latest(ECHO).endpoints()).isEmpty();
+
+    create(unseen);
+
+    eventually().until(() -> addresses().equals(List.of("10.0.0.1")));
+    assertThat(latest(ECHO).endpoints().get(0).serviceAccount()).isEqualTo("echo-sa");
+  }
+
+  @Test
+  void slicesOfOneServiceAreMergedAndAnAddressInTwoCountsOnce() {
+    client.nodes().resource(node("node-a", "us-east", "us-east-a")).create();
+    client.nodes().resource(node("node-b", "us-east", "us-east-b")).create();
+    Pod echo0 = create(pod("echo-0", "echo", "node-a", "10.0.0.1"));
+    Pod echo1 = create(pod("echo-1", "echo", "node-b", "10.0.0.2"));
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+    create(slice("echo-abc", "echo", List.of(slicePort("grpc", 7070)), ready(echo0)));
+    create(
+        slice(
+            "echo-def",
+            "echo",
+            List.of(slicePort("grpc", 7070)),
+            endpoint(echo0, false, true, true),
+            ready(echo1)));
+
+    source.start(states::add);
+
+    eventually().until(() -> !states.isEmpty());
+    assertThat(latest(ECHO).endpoints())
+        .extracting(Endpoint::address, Endpoint::locality, Endpoint::health)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("10.0.0.1", EAST_A, EndpointHealth.HEALTHY),
+            org.assertj.core.groups.Tuple.tuple("10.0.0.2", EAST_B, EndpointHealth.HEALTHY));
+  }
+
+  @Test
+  void exportAnnotationOnTheServiceOrItsNamespaceExports() {
+    client
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName("default")
+                .withAnnotations(Map.of(ServiceTranslator.EXPORT_ANNOTATION, "true"))
+                .endMetadata()
+                .build())
+        .create();
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+    client
+        .services()
+        .resource(
+            service(
+                "private",
+                Map.of(ServiceTranslator.EXPORT_ANNOTATION, "false"),
+                port("grpc", 7070, null)))
+        .create();
+
+    source.start(states::add);
+
+    eventually().until(() -> !states.isEmpty());
+    assertThat(latest(ECHO).exported()).as("exported by its namespace").isTrue();
+    assertThat(latest(ServiceKey.of("default", "private")).exported())
+        .as("the service's own annotation wins")
+        .isFalse();
+  }
+
+  @Test
+  void clusterWithoutTheServiceExportApiStillAnnouncesItsServicesAndPicksItUpLater() {
+    for (String query : List.of("limit=1", "resourceVersion=0")) {
+      server
+          .expect()
+          .get()
+          .withPath("/apis/multicluster.x-k8s.io/v1alpha1/serviceexports?" + query)
+          .andReturn(404, new io.fabric8.kubernetes.api.model.StatusBuilder().withCode(404).build())
+          .always();
+    }
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+
+    source.start(states::add);
+
+    eventually().until(() -> !states.isEmpty());
+    assertThat(latest(ECHO).exported()).isFalse();
+
+    server.clearExpectations();
+    client
+        .genericKubernetesResources(KubernetesEndpointSource.SERVICE_EXPORT)
+        .inNamespace("default")
+        .resource(serviceExport("echo"))
+        .create();
+
+    eventually().until(() -> latest(ECHO).exported());
   }
 
   private Pod create(Pod pod) {
