@@ -25,6 +25,12 @@ public final class JavaProcess implements AutoCloseable {
   }
 
   public static JavaProcess start(String name, Path logDir, String mainClass, List<String> args) {
+    return start(name, logDir, System.getProperty("java.class.path"), mainClass, args);
+  }
+
+  /** Like {@link #start(String, Path, String, List)}, on a class path of the test's choosing. */
+  public static JavaProcess start(
+      String name, Path logDir, String classPath, String mainClass, List<String> args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
@@ -32,7 +38,7 @@ public final class JavaProcess implements AutoCloseable {
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dfedmesh.log.level=INFO");
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classPath);
     command.add(mainClass);
     command.addAll(args);
     Path log = logDir.resolve(name + ".log");
