@@ -260,6 +260,43 @@ class KubernetesEndpointSourceTest {
   }
 
   @Test
+  void deletingASliceOrAPodTakesTheirEndpointsAway() {
+    client.nodes().resource(node("node-a", "us-east", "us-east-a")).create();
+    Pod echo0 = create(pod("echo-0", "echo", "node-a", "10.0.0.1"));
+    Pod echo1 = create(pod("echo-1", "echo", "node-a", "10.0.0.2"));
+    Pod echo2 = create(pod("echo-2", "echo", "node-a", "10.0.0.3"));
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+    create(slice("echo-abc", "echo", List.of(slicePort("grpc", 7070)), ready(echo0), ready(echo1)));
+    create(slice("echo-def", "echo", List.of(slicePort("grpc", 7070)), ready(echo2)));
+    source.start(states::add);
+    eventually().until(() -> addresses().equals(List.of("10.0.0.1", "10.0.0.2", "10.0.0.3")));
+
+    client.discovery().v1().endpointSlices().inNamespace("default").withName("echo-def").delete();
+
+    eventually().until(() -> addresses().equals(List.of("10.0.0.1", "10.0.0.2")));
+
+    client.pods().inNamespace("default").withName("echo-1").delete();
+
+    eventually().until(() -> addresses().equals(List.of("10.0.0.1")));
+    assertThat(latestState()).containsOnlyKeys(ECHO);
+  }
+
+  @Test
+  void endpointOnANodeWithoutTopologyTakesTheClustersLocality() {
+    client.nodes().resource(node("node-b", "us-east", "us-east-b")).create();
+    Pod echo0 = create(pod("echo-0", "echo", "node-b", "10.0.0.1"));
+    client.services().resource(service("echo", port("grpc", 7070, null))).create();
+    create(slice("echo-abc", "echo", List.of(slicePort("grpc", 7070)), ready(echo0)));
+    source.start(states::add);
+    eventually().until(() -> !states.isEmpty());
+    assertThat(latest(ECHO).endpoints().get(0).locality()).isEqualTo(EAST_B);
+
+    client.nodes().withName("node-b").delete();
+
+    eventually().until(() -> latest(ECHO).endpoints().get(0).locality().equals(CLUSTER_LOCALITY));
+  }
+
+  @Test
   void endpointWaitsForItsPodSoItsIdentityIsNeverGuessed() {
     client.nodes().resource(node("node-a", "us-east", "us-east-a")).create();
     Pod unseen = pod("echo-0", "echo-sa", "node-a", "10.0.0.1");
