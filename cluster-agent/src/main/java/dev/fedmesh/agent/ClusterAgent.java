@@ -227,7 +227,10 @@ public final class ClusterAgent implements AutoCloseable {
       return this;
     }
 
-    /** The registry the agent's metrics go to (the injector may share it). */
+    /**
+     * The registry the agent's metrics go to, which the injection webhook may share; one agent per
+     * registry, since each registers its gauges once.
+     */
     public Builder metrics(AgentMetrics metrics) {
       this.metrics = requireNonNull(metrics, "metrics");
       return this;

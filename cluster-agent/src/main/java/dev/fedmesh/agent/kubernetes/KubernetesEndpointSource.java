@@ -102,11 +102,12 @@ public final class KubernetesEndpointSource implements EndpointSource {
   private final Debouncer debouncer;
   private final Set<String> loggedProblems = ConcurrentHashMap.newKeySet();
 
-  private SharedIndexInformer<Service> services;
-  private SharedIndexInformer<EndpointSlice> slices;
-  private SharedIndexInformer<Pod> pods;
-  private SharedIndexInformer<Node> nodes;
-  private SharedIndexInformer<Namespace> namespaces;
+  // Set once by start(), then read on the executor and by close().
+  private volatile SharedIndexInformer<Service> services;
+  private volatile SharedIndexInformer<EndpointSlice> slices;
+  private volatile SharedIndexInformer<Pod> pods;
+  private volatile SharedIndexInformer<Node> nodes;
+  private volatile SharedIndexInformer<Namespace> namespaces;
   private final ServiceExportWatch exports;
 
   // Confined to the executor.
@@ -114,7 +115,6 @@ public final class KubernetesEndpointSource implements EndpointSource {
   private boolean synced;
   private volatile boolean closed;
   private Map<ServiceKey, ServiceEndpoints> delivered;
-  private volatile boolean firstStateDelivered;
   private Set<Finding> reported = Set.of();
   private volatile List<Finding> findings = List.of();
 
@@ -224,7 +224,6 @@ public final class KubernetesEndpointSource implements EndpointSource {
     report(translation.findings());
     if (!translation.services().equals(delivered)) {
       delivered = translation.services();
-      firstStateDelivered = true;
       log.debug("cluster {}: {} services", cluster, delivered.size());
       listener.onServices(delivered);
     }
@@ -256,11 +255,6 @@ public final class KubernetesEndpointSource implements EndpointSource {
   @Override
   public List<Finding> findings() {
     return findings;
-  }
-
-  /** Whether every informer has listed the cluster once and the first state was built. */
-  public boolean isSynced() {
-    return firstStateDelivered;
   }
 
   private void onExecutor(Runnable task) {
