@@ -5,14 +5,22 @@ import static java.util.Objects.requireNonNull;
 import dev.fedmesh.agent.federation.Backoff;
 import dev.fedmesh.agent.federation.FederationClient;
 import dev.fedmesh.agent.source.EndpointSource;
+import dev.fedmesh.agent.status.AgentMetrics;
+import dev.fedmesh.agent.status.AgentStatus;
+import dev.fedmesh.agent.status.StatusServer;
 import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.ServiceKey;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -20,19 +28,22 @@ import java.util.function.Function;
 
 /**
  * A cluster's agent: watches an {@link EndpointSource} and streams what it sees to the global
- * controller. Embeddable (tests, the lab) and run standalone by {@link AgentMain}.
+ * controller, and optionally serves its health, status and metrics. Embeddable (tests, the lab) and
+ * run standalone by {@link AgentMain}.
  */
 public final class ClusterAgent implements AutoCloseable {
+  private final ClusterInfo cluster;
   private final ScheduledExecutorService executor;
   private final List<ManagedChannel> channels;
   private final EndpointSource source;
   private final FederationClient client;
+  private final AgentMetrics metrics;
+  private StatusServer statusServer;
+  private volatile Map<ServiceKey, ServiceEndpoints> announced = Map.of();
 
-  private ClusterAgent(
-      ClusterInfo cluster,
-      List<String> controllers,
-      String token,
-      Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
+  private ClusterAgent(Builder builder) {
+    cluster = builder.cluster;
+    metrics = builder.metrics;
     executor =
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
@@ -41,17 +52,17 @@ public final class ClusterAgent implements AutoCloseable {
               return thread;
             });
     channels =
-        controllers.stream()
+        builder.controllers.stream()
             .map(
                 target ->
                     NettyChannelBuilder.forTarget(target)
                         .usePlaintext()
-                        .intercept(bearer(token))
+                        .intercept(bearer(builder.token))
                         .keepAliveTime(10, TimeUnit.SECONDS)
                         .keepAliveTimeout(5, TimeUnit.SECONDS)
                         .build())
             .toList();
-    source = sourceFactory.apply(executor);
+    source = builder.sourceFactory.apply(executor);
     client =
         new FederationClient(
             channels,
@@ -59,6 +70,28 @@ public final class ClusterAgent implements AutoCloseable {
             executor,
             new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5), new SecureRandom()),
             Duration.ofSeconds(5));
+    metrics.gauge(
+        "fedmesh_agent_controller_connected",
+        "1 while a controller replica has welcomed the agent's stream",
+        () -> client.isConnected() ? 1 : 0);
+    metrics.gauge(
+        "fedmesh_agent_in_sync",
+        "1 while the controller has stored everything the agent sent",
+        () -> client.isInSync() ? 1 : 0);
+    metrics.gauge("fedmesh_agent_services", "Services the agent announces", () -> announced.size());
+    metrics.gauge(
+        "fedmesh_agent_endpoints",
+        "Endpoints of the services the agent announces",
+        this::endpoints);
+    metrics.gauge(
+        "fedmesh_agent_findings",
+        "Problems found in the cluster's configuration (see /status)",
+        () -> source.findings().size());
+  }
+
+  /** Starts describing an agent for {@code cluster} reporting to the given controller replicas. */
+  public static Builder builder(ClusterInfo cluster, List<String> controllers) {
+    return new Builder(cluster, controllers);
   }
 
   /**
@@ -71,7 +104,7 @@ public final class ClusterAgent implements AutoCloseable {
       ClusterInfo cluster,
       List<String> controllers,
       Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
-    return start(cluster, controllers, "", sourceFactory);
+    return builder(cluster, controllers).source(sourceFactory).start();
   }
 
   /**
@@ -83,14 +116,7 @@ public final class ClusterAgent implements AutoCloseable {
       List<String> controllers,
       String token,
       Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
-    requireNonNull(cluster, "cluster");
-    requireNonNull(token, "token");
-    if (controllers.isEmpty()) {
-      throw new IllegalArgumentException("controllers: none (expected: at least one address)");
-    }
-    ClusterAgent agent = new ClusterAgent(cluster, List.copyOf(controllers), token, sourceFactory);
-    agent.source.start(agent.client::update);
-    return agent;
+    return builder(cluster, controllers).token(token).source(sourceFactory).start();
   }
 
   private static io.grpc.ClientInterceptor bearer(String token) {
@@ -102,12 +128,56 @@ public final class ClusterAgent implements AutoCloseable {
     return MetadataUtils.newAttachHeadersInterceptor(headers);
   }
 
+  private void run(InetSocketAddress statusAddress) {
+    source.start(
+        services -> {
+          announced = Map.copyOf(services);
+          metrics.sourceUpdates.inc();
+          client.update(services);
+        });
+    if (statusAddress != null) {
+      statusServer = StatusServer.start(statusAddress, this::status, metrics);
+    }
+  }
+
   public FederationClient federation() {
     return client;
   }
 
+  public EndpointSource source() {
+    return source;
+  }
+
+  public AgentMetrics metrics() {
+    return metrics;
+  }
+
+  /** Where the status server listens, when the agent runs one. */
+  public Optional<InetSocketAddress> statusAddress() {
+    return Optional.ofNullable(statusServer).map(StatusServer::address);
+  }
+
+  /** The agent's state now, as {@code /status} shows it. */
+  public AgentStatus status() {
+    return new AgentStatus(
+        cluster.name().value(),
+        client.isConnected(),
+        client.isInSync(),
+        client.controllerReplica(),
+        announced.size(),
+        endpoints(),
+        source.findings());
+  }
+
+  private int endpoints() {
+    return announced.values().stream().mapToInt(service -> service.endpoints().size()).sum();
+  }
+
   @Override
   public void close() {
+    if (statusServer != null) {
+      statusServer.close();
+    }
     source.close();
     client.close();
     channels.forEach(ManagedChannel::shutdown);
@@ -120,5 +190,65 @@ public final class ClusterAgent implements AutoCloseable {
     }
     channels.forEach(ManagedChannel::shutdownNow);
     executor.shutdown();
+  }
+
+  /** Describes an agent; {@link #start()} runs it. */
+  public static final class Builder {
+    private final ClusterInfo cluster;
+    private final List<String> controllers;
+    private String token = "";
+    private Function<ScheduledExecutorService, EndpointSource> sourceFactory;
+    private InetSocketAddress statusAddress;
+    private AgentMetrics metrics = new AgentMetrics();
+
+    private Builder(ClusterInfo cluster, List<String> controllers) {
+      this.cluster = requireNonNull(cluster, "cluster");
+      this.controllers = List.copyOf(controllers);
+      if (controllers.isEmpty()) {
+        throw new IllegalArgumentException("controllers: none (expected: at least one address)");
+      }
+    }
+
+    /** The token sent as {@code authorization: Bearer <token>}; empty (the default) sends none. */
+    public Builder token(String token) {
+      this.token = requireNonNull(token, "token");
+      return this;
+    }
+
+    /** Makes the endpoint source, given the agent's executor. Required. */
+    public Builder source(Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
+      this.sourceFactory = requireNonNull(sourceFactory, "sourceFactory");
+      return this;
+    }
+
+    /** Serves {@code /healthz}, {@code /ready}, {@code /status} and {@code /metrics} here. */
+    public Builder statusAddress(InetSocketAddress statusAddress) {
+      this.statusAddress = requireNonNull(statusAddress, "statusAddress");
+      return this;
+    }
+
+    /**
+     * The registry the agent's metrics go to, which the injection webhook may share; one agent per
+     * registry, since each registers its gauges once.
+     */
+    public Builder metrics(AgentMetrics metrics) {
+      this.metrics = requireNonNull(metrics, "metrics");
+      return this;
+    }
+
+    /** Starts the agent: its source, its stream to the controller, its status server. */
+    public ClusterAgent start() {
+      if (sourceFactory == null) {
+        throw new IllegalStateException("source: none (expected: an endpoint source factory)");
+      }
+      ClusterAgent agent = new ClusterAgent(this);
+      try {
+        agent.run(statusAddress);
+      } catch (RuntimeException e) {
+        agent.close();
+        throw e;
+      }
+      return agent;
+    }
   }
 }

@@ -31,6 +31,22 @@ public final class JavaProcess implements AutoCloseable {
   /** Like {@link #start(String, Path, String, List)}, with extra JVM options (later ones win). */
   public static JavaProcess start(
       String name, Path logDir, String mainClass, List<String> args, List<String> jvmOptions) {
+    return start(name, logDir, System.getProperty("java.class.path"), mainClass, args, jvmOptions);
+  }
+
+  /** Like {@link #start(String, Path, String, List)}, on a class path of the test's choosing. */
+  public static JavaProcess start(
+      String name, Path logDir, String classPath, String mainClass, List<String> args) {
+    return start(name, logDir, classPath, mainClass, args, List.of());
+  }
+
+  private static JavaProcess start(
+      String name,
+      Path logDir,
+      String classPath,
+      String mainClass,
+      List<String> args,
+      List<String> jvmOptions) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
@@ -39,7 +55,7 @@ public final class JavaProcess implements AutoCloseable {
     command.add("-Dfedmesh.log.level=INFO");
     command.addAll(jvmOptions);
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classPath);
     command.add(mainClass);
     command.addAll(args);
     Path log = logDir.resolve(name + ".log");

@@ -2,6 +2,7 @@ package dev.fedmesh.agent.source;
 
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,6 +18,11 @@ public interface EndpointSource extends AutoCloseable {
 
   /** Starts watching; the listener gets the first state as soon as it is known. */
   void start(Listener listener);
+
+  /** What the source found wrong in the cluster's configuration, as of its latest state. */
+  default List<Finding> findings() {
+    return List.of();
+  }
 
   @Override
   void close();

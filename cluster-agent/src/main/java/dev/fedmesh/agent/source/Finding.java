@@ -1,0 +1,29 @@
+package dev.fedmesh.agent.source;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Something about a cluster's configuration that silently costs mesh features, such as a service
+ * port whose protocol the mesh cannot tell. The agent reports findings in its status so that {@code
+ * fedmesh analyze} and people can see them.
+ *
+ * @param kind what is wrong, as a stable identifier such as {@code PortProtocolUnknown}
+ * @param namespace the namespace of the object concerned
+ * @param name the name of the object concerned (a Service)
+ * @param port the port concerned, or 0 when the finding is not about one port
+ * @param message what happens because of it and how to fix it
+ */
+public record Finding(String kind, String namespace, String name, int port, String message) {
+  /** A service port with neither {@code appProtocol} nor a known name prefix: treated as TCP. */
+  public static final String PORT_PROTOCOL_UNKNOWN = "PortProtocolUnknown";
+
+  /** A Service the mesh cannot represent; it is not announced. */
+  public static final String SERVICE_NOT_ANNOUNCED = "ServiceNotAnnounced";
+
+  public Finding {
+    requireNonNull(kind, "kind");
+    requireNonNull(namespace, "namespace");
+    requireNonNull(name, "name");
+    requireNonNull(message, "message");
+  }
+}
