@@ -2,12 +2,12 @@ package dev.fedmesh.agent;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.fedmesh.agent.federation.Backoff;
 import dev.fedmesh.agent.federation.FederationClient;
 import dev.fedmesh.agent.source.EndpointSource;
 import dev.fedmesh.agent.status.AgentMetrics;
 import dev.fedmesh.agent.status.AgentStatus;
 import dev.fedmesh.agent.status.StatusServer;
+import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;

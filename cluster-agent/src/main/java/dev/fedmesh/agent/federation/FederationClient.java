@@ -8,6 +8,7 @@ import dev.fedmesh.federation.v1.FederationGrpc;
 import dev.fedmesh.federation.v1.Heartbeat;
 import dev.fedmesh.federation.v1.InitialSyncComplete;
 import dev.fedmesh.federation.v1.ServiceWithdrawn;
+import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.FederationCodec;
 import dev.fedmesh.model.ServiceEndpoints;

@@ -9,6 +9,7 @@ import dev.fedmesh.federation.v1.ControllerMessage;
 import dev.fedmesh.federation.v1.FederationGrpc;
 import dev.fedmesh.federation.v1.ServiceWithdrawn;
 import dev.fedmesh.federation.v1.Welcome;
+import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Endpoint;
