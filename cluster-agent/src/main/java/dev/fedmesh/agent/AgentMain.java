@@ -1,5 +1,7 @@
 package dev.fedmesh.agent;
 
+import dev.fedmesh.agent.ca.ClusterCaServer;
+import dev.fedmesh.agent.ca.TokenReviewAuthenticator;
 import dev.fedmesh.agent.injection.InjectionSettings;
 import dev.fedmesh.agent.injection.NamespaceLabels;
 import dev.fedmesh.agent.injection.SidecarInjector;
@@ -164,6 +166,20 @@ public final class AgentMain implements Callable<Integer> {
       description = "Cluster CA address injected sidecars use (default: ${DEFAULT-VALUE}).")
   String caAddress;
 
+  @Option(
+      names = "--ca-dir",
+      description =
+          "Serve this cluster's CA from its installed directory (fedmesh ca onboard); Kubernetes"
+              + " only: callers are authenticated by TokenReview.")
+  Path caDir;
+
+  @Option(
+      names = "--ca-listen",
+      defaultValue = "0.0.0.0:15012",
+      description =
+          "Where the cluster CA listens when --ca-dir is given (default: ${DEFAULT-VALUE}).")
+  String caListen;
+
   /** Closed in reverse order of creation at shutdown. */
   private final Deque<AutoCloseable> running = new ArrayDeque<>();
 
@@ -198,6 +214,14 @@ public final class AgentMain implements Callable<Integer> {
       running.push(agent.start());
       if (webhookAddress != null) {
         startWebhook(kube, info, metrics);
+      }
+      if (caDir != null) {
+        running.push(
+            ClusterCaServer.start(
+                caDir,
+                address("--ca-listen", caListen),
+                new TokenReviewAuthenticator(kube, TokenReviewAuthenticator.AUDIENCE)));
+        log.info("serving the cluster CA from {} on {}", caDir, caListen);
       }
     } catch (RuntimeException e) {
       stop();
@@ -266,6 +290,15 @@ public final class AgentMain implements Callable<Integer> {
       throw parameter(
           "--webhook-address: given with --endpoints-file (expected: injection only when watching"
               + " Kubernetes)");
+    }
+    if (caDir != null && !kubernetes) {
+      throw parameter(
+          "--ca-dir: given with --endpoints-file (expected: the CA only when watching Kubernetes,"
+              + " which authenticates its callers)");
+    }
+    if (caDir != null && !Files.isDirectory(caDir)) {
+      throw parameter(
+          "--ca-dir: '" + caDir + "' (expected: a directory made by fedmesh ca onboard)");
     }
     if ((webhookCert == null) != (webhookKey == null)) {
       throw parameter(

@@ -2,6 +2,10 @@ package dev.fedmesh.agent.ca;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.trust.CallerIdentity;
+import dev.fedmesh.trust.ca.AuthenticationException;
+import dev.fedmesh.trust.ca.CallerAuthenticator;
+import dev.fedmesh.trust.ca.CallerCredentials;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewStatus;
@@ -33,8 +37,26 @@ public final class TokenReviewAuthenticator implements CallerAuthenticator {
     this.audience = requireNonNull(audience, "audience");
   }
 
+  /** The CA's view: the caller's namespace and service account, from its bearer token. */
   @Override
-  public WorkloadCaller authenticate(String bearerToken) throws CallerRejectedException {
+  public CallerIdentity authenticate(CallerCredentials credentials) throws AuthenticationException {
+    try {
+      WorkloadCaller caller = review(credentials.bearerToken().orElse(null));
+      return CallerIdentity.of(caller.namespace(), caller.serviceAccount());
+    } catch (CallerRejectedException e) {
+      throw new AuthenticationException(e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new AuthenticationException(
+          "token: names an invalid workload (" + e.getMessage() + ")");
+    }
+  }
+
+  /**
+   * The workload {@code bearerToken} was issued to, as the API server vouches for it.
+   *
+   * @throws CallerRejectedException when the token does not prove a workload of this cluster
+   */
+  public WorkloadCaller review(String bearerToken) throws CallerRejectedException {
     if (bearerToken == null || bearerToken.isBlank()) {
       throw new CallerRejectedException("token: missing (expected: a service account token)");
     }

@@ -36,7 +36,7 @@ class TokenReviewAuthenticatorTest {
             .endStatus()
             .build());
 
-    WorkloadCaller caller = authenticator().authenticate("token-of-checkout");
+    WorkloadCaller caller = authenticator().review("token-of-checkout");
 
     assertThat(caller)
         .isEqualTo(new WorkloadCaller("shop", "checkout", "checkout-7d9c6b5f4-x2x9z"));
@@ -58,7 +58,7 @@ class TokenReviewAuthenticatorTest {
             .endStatus()
             .build());
 
-    assertThatThrownBy(() -> authenticator().authenticate("expired"))
+    assertThatThrownBy(() -> authenticator().review("expired"))
         .isInstanceOf(CallerRejectedException.class)
         .hasMessage("token: not authenticated by the cluster: token has expired");
   }
@@ -75,7 +75,7 @@ class TokenReviewAuthenticatorTest {
             .endStatus()
             .build());
 
-    assertThatThrownBy(() -> authenticator().authenticate("alice"))
+    assertThatThrownBy(() -> authenticator().review("alice"))
         .isInstanceOf(CallerRejectedException.class)
         .hasMessage(
             "token: user 'alice@example.com' (expected: a service account, system:serviceaccount:…)");
@@ -83,7 +83,7 @@ class TokenReviewAuthenticatorTest {
 
   @Test
   void emptyTokenIsRejectedWithoutAsking() {
-    assertThatThrownBy(() -> authenticator().authenticate(""))
+    assertThatThrownBy(() -> authenticator().review(""))
         .isInstanceOf(CallerRejectedException.class)
         .hasMessage("token: missing (expected: a service account token)");
     assertThat(server.getRequestCount()).isZero();
