@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       ProxyStatusCommand.class,
       CaCommand.class,
+      AnalyzeCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {

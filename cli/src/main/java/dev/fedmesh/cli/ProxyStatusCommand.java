@@ -31,12 +31,13 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ControllerOptions options = new ControllerOptions();
+  @Mixin OutputOptions output = new OutputOptions();
 
   @Override
   public Integer call() throws Exception {
     JsonNode proxies = new AdminClient(options.adminAddress()).proxies();
     PrintWriter out = spec.commandLine().getOut();
-    if (options.printStructured(proxies, out)) {
+    if (output.printStructured(proxies, out)) {
       return 0;
     }
     out.printf("%-32s %-36s %-9s %-9s %-9s %-9s%n", "NAME", "GROUP", "CDS", "LDS", "EDS", "RDS");

@@ -19,12 +19,13 @@ import picocli.CommandLine.Spec;
 final class StatusCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ControllerOptions options = new ControllerOptions();
+  @Mixin OutputOptions output = new OutputOptions();
 
   @Override
   public Integer call() throws Exception {
     JsonNode status = new AdminClient(options.adminAddress()).status();
     PrintWriter out = spec.commandLine().getOut();
-    if (options.printStructured(status, out)) {
+    if (output.printStructured(status, out)) {
       return 0;
     }
     out.printf(
