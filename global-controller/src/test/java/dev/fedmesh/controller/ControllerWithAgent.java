@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 
 /**
  * A controller on loopback with one real agent (cluster {@code east}, us-east/us-east-a) whose
@@ -30,13 +31,8 @@ public final class ControllerWithAgent implements AutoCloseable {
   private final ClusterAgent agent;
   private final AtomicReference<EndpointSource.Listener> source = new AtomicReference<>();
 
-  private ControllerWithAgent(String etcdEndpoints) {
-    controller =
-        GlobalController.start(
-            ControllerConfig.of(
-                List.of(etcdEndpoints),
-                new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0)));
+  private ControllerWithAgent(ControllerConfig config) {
+    controller = GlobalController.start(config);
     ClusterInfo east = new ClusterInfo(EAST, "east", EAST_A, List.of(), "fedmesh.local", "test");
     agent =
         ClusterAgent.start(
@@ -46,7 +42,24 @@ public final class ControllerWithAgent implements AutoCloseable {
   }
 
   public static ControllerWithAgent start(String etcdEndpoints) {
-    return new ControllerWithAgent(etcdEndpoints);
+    return start(etcdEndpoints, UnaryOperator.identity());
+  }
+
+  /** Like {@link #start(String)}, with the controller's defaults changed by {@code config}. */
+  public static ControllerWithAgent start(
+      String etcdEndpoints, UnaryOperator<ControllerConfig.Builder> config) {
+    return new ControllerWithAgent(
+        config
+            .apply(
+                ControllerConfig.builder(
+                    List.of(etcdEndpoints),
+                    new InetSocketAddress("127.0.0.1", 0),
+                    new InetSocketAddress("127.0.0.1", 0)))
+            .build());
+  }
+
+  public ClusterAgent agent() {
+    return agent;
   }
 
   public GlobalController controller() {

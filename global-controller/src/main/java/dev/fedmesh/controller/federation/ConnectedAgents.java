@@ -10,22 +10,33 @@ import java.util.concurrent.ConcurrentHashMap;
 /** The agents connected to this controller replica, and since when. */
 public final class ConnectedAgents {
   private final Clock clock;
-  private final Map<ClusterName, Instant> since = new ConcurrentHashMap<>();
+  private final Map<ClusterName, Connection> connections = new ConcurrentHashMap<>();
+
+  /**
+   * @param stream the stream that holds the cluster; @param since when it connected
+   */
+  private record Connection(Object stream, Instant since) {}
 
   public ConnectedAgents(Clock clock) {
     this.clock = clock;
   }
 
-  void connected(ClusterName cluster) {
-    since.put(cluster, clock.instant());
+  void connected(ClusterName cluster, Object stream) {
+    connections.put(cluster, new Connection(stream, clock.instant()));
   }
 
-  void disconnected(ClusterName cluster) {
-    since.remove(cluster);
+  /**
+   * Forgets the cluster only if {@code stream} still holds it: a newer stream may have taken it.
+   */
+  void disconnected(ClusterName cluster, Object stream) {
+    connections.computeIfPresent(
+        cluster, (name, connection) -> connection.stream() == stream ? null : connection);
   }
 
   /** Connected clusters and when each connected, sorted by name. */
   public Map<ClusterName, Instant> snapshot() {
-    return new TreeMap<>(since);
+    Map<ClusterName, Instant> result = new TreeMap<>();
+    connections.forEach((cluster, connection) -> result.put(cluster, connection.since()));
+    return result;
   }
 }

@@ -166,7 +166,16 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
           .thenAccept(
               opened -> {
                 session = opened;
-                agents.connected(info.name());
+                agents.connected(info.name(), this);
+                // etcd kept away past the session's TTL: the agent must reconnect and claim anew.
+                opened
+                    .lost()
+                    .thenRun(
+                        () -> {
+                          if (!isFinished()) {
+                            fail(new SessionLostException(info.name()));
+                          }
+                        });
                 log.info(
                     "cluster {} connected (network {}, {})",
                     info.name(),
@@ -322,7 +331,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
         sessionEnded = true;
       }
       if (ending != null) {
-        agents.disconnected(ending.cluster());
+        agents.disconnected(ending.cluster(), this);
         ending.close();
       }
     }

@@ -36,15 +36,30 @@ public final class ClusterSession {
   private final ByteSequence sessionKey;
   private final ByteSequence token;
   private final CloseableClient keepAlive;
+  private final CompletableFuture<Void> lost;
 
   ClusterSession(
-      Client client, ClusterInfo info, long leaseId, String token, CloseableClient keepAlive) {
+      Client client,
+      ClusterInfo info,
+      long leaseId,
+      String token,
+      CloseableClient keepAlive,
+      CompletableFuture<Void> lost) {
     this.client = client;
     this.info = info;
     this.leaseId = leaseId;
     this.sessionKey = utf8(KeyLayout.session(info.name()));
     this.token = utf8(token);
     this.keepAlive = keepAlive;
+    this.lost = lost;
+  }
+
+  /**
+   * Completes when the session's lease can no longer be kept alive (etcd away longer than the
+   * session's TTL): the session key is gone, and the agent must reconnect to claim a new one.
+   */
+  public CompletableFuture<Void> lost() {
+    return lost;
   }
 
   public ClusterName cluster() {

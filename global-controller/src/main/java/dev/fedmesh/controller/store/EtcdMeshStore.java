@@ -16,6 +16,7 @@ import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,10 +54,19 @@ public final class EtcdMeshStore {
               long leaseId = grant.getID();
               String token = agentIdentity + "@" + replicaId + "/" + Long.toHexString(leaseId);
               return claim(info, leaseId, token, 1)
-                  .thenApply(
-                      ignored ->
-                          new ClusterSession(
-                              client, info, leaseId, token, keepAlive(info, leaseId)));
+                  .handle(
+                      (ignored, error) -> {
+                        if (error != null) {
+                          // Nothing will keep this lease alive: hand it back now, not at expiry.
+                          client.getLeaseClient().revoke(leaseId);
+                          throw error instanceof CompletionException completion
+                              ? completion
+                              : new CompletionException(error);
+                        }
+                        CompletableFuture<Void> lost = new CompletableFuture<>();
+                        return new ClusterSession(
+                            client, info, leaseId, token, keepAlive(info, leaseId, lost), lost);
+                      });
             });
   }
 
@@ -115,7 +125,8 @@ public final class EtcdMeshStore {
     return at < 0 ? "" : sessionToken.substring(0, at);
   }
 
-  private io.etcd.jetcd.support.CloseableClient keepAlive(ClusterInfo info, long leaseId) {
+  private io.etcd.jetcd.support.CloseableClient keepAlive(
+      ClusterInfo info, long leaseId, CompletableFuture<Void> lost) {
     return client
         .getLeaseClient()
         .keepAlive(
@@ -127,7 +138,10 @@ public final class EtcdMeshStore {
               @Override
               public void onError(Throwable error) {
                 log.warn(
-                    "cluster {}: session keep-alive failed: {}", info.name(), error.toString());
+                    "cluster {}: session keep-alive failed, the session is lost: {}",
+                    info.name(),
+                    error.toString());
+                lost.complete(null);
               }
 
               @Override

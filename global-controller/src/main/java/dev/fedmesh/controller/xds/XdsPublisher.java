@@ -533,7 +533,10 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     }
   }
 
-  /** Per-stream bookkeeping; updated from gRPC threads, one stream's calls never overlap. */
+  /**
+   * Per-stream bookkeeping. Requests arrive on gRPC threads while responses are recorded on
+   * whichever thread pushed them (the model thread, for pushes), so every method is synchronized.
+   */
   private static final class StreamState {
     private final Instant connectedAt;
     private volatile String nodeId;
@@ -546,7 +549,8 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     }
 
     /** Records a request; returns whether it answered (ACK or NACK) the latest response. */
-    boolean onRequest(Node node, String typeUrl, List<String> names, String nonce, String error) {
+    synchronized boolean onRequest(
+        Node node, String typeUrl, List<String> names, String nonce, String error) {
       if (nodeId == null && node != null) {
         nodeId = node.getId();
         group = ProxyContexts.fromNode(node).groupKey();
@@ -576,7 +580,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       return true;
     }
 
-    void onResponse(String typeUrl, String version, String nonce) {
+    synchronized void onResponse(String typeUrl, String version, String nonce) {
       ProxyStatus.TypeStatus previous = types.getOrDefault(typeUrl, empty());
       types.put(
           typeUrl,
@@ -591,7 +595,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     /**
      * Whether the proxy has acknowledged, for every type it watches, what {@code snapshot} holds.
      */
-    boolean holds(XdsSnapshot snapshot) {
+    synchronized boolean holds(XdsSnapshot snapshot) {
       for (Map.Entry<Resources.ResourceType, String> entry : TYPES.entrySet()) {
         Resources.ResourceType type = entry.getKey();
         String typeUrl = entry.getValue();
@@ -609,7 +613,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       return true;
     }
 
-    ProxyStatus status() {
+    synchronized ProxyStatus status() {
       return new ProxyStatus(nodeId, group, connectedAt, Map.copyOf(types));
     }
 
