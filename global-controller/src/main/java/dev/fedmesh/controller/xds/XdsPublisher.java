@@ -31,7 +31,6 @@ import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.EnumMap;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -259,7 +258,9 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       boolean everything = !mesh.clusters().equals(clusters) || !mesh.failover().equals(failover);
       clusters = mesh.clusters();
       failover = mesh.failover();
-      Set<Resources.ResourceType> changed = EnumSet.noneOf(Resources.ResourceType.class);
+      Map<Resources.ResourceType, Set<String>> changed =
+          new EnumMap<>(Resources.ResourceType.class);
+      SERVED.forEach(type -> changed.put(type, new HashSet<>()));
       Map<ServiceKey, Memo> next = new HashMap<>();
       for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
           mesh.services().entrySet()) {
@@ -281,14 +282,17 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         for (Resources.ResourceType type : SERVED) {
           for (String name : gone.resources().get(type).keySet()) {
             merged.get(type).remove(name);
-            changed.add(type);
+            changed.get(type).add(name);
           }
         }
       }
       memo = next;
       for (Resources.ResourceType type : SERVED) {
-        if (changed.contains(type) || !built.containsKey(type)) {
+        XdsSnapshot.Typed<?> previous = built.get(type);
+        if (previous == null || everything) {
           built.put(type, XdsSnapshot.Typed.of(merged.get(type), this::hash));
+        } else if (!changed.get(type).isEmpty()) {
+          built.put(type, previous.with(changed.get(type), merged.get(type), this::hash));
         }
       }
       retainHashes();
@@ -300,7 +304,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
      * for every resource whose content did not change, and notes the types that did change.
      */
     private Map<Resources.ResourceType, Map<String, Message>> merge(
-        Memo previous, XdsResources fresh, Set<Resources.ResourceType> changed) {
+        Memo previous, XdsResources fresh, Map<Resources.ResourceType, Set<String>> changed) {
       Map<Resources.ResourceType, Map<String, Message>> kept =
           new EnumMap<>(Resources.ResourceType.class);
       for (Resources.ResourceType type : SERVED) {
@@ -314,14 +318,14 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
           } else {
             mine.put(entry.getKey(), entry.getValue());
             current.put(entry.getKey(), entry.getValue());
-            changed.add(type);
+            changed.get(type).add(entry.getKey());
           }
         }
         if (previous != null) {
           for (String name : previous.resources().get(type).keySet()) {
             if (!mine.containsKey(name)) {
               current.remove(name);
-              changed.add(type);
+              changed.get(type).add(name);
             }
           }
         }

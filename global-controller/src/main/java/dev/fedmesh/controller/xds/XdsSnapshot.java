@@ -95,13 +95,45 @@ final class XdsSnapshot extends Snapshot {
 
     private final Map<String, T> resources;
     private final Map<String, Long> mixed;
+    private final long sum;
     private final String wildcard;
     private volatile Map<String, VersionedResource<T>> versioned;
 
-    private Typed(Map<String, T> resources, Map<String, Long> mixed, String wildcard) {
+    private Typed(Map<String, T> resources, Map<String, Long> mixed, long sum) {
       this.resources = resources;
       this.mixed = mixed;
-      this.wildcard = wildcard;
+      this.sum = sum;
+      // Never empty: a wildcard subscriber must be answered even when there is nothing.
+      this.wildcard = "w" + Long.toHexString(sum) + "-" + resources.size();
+    }
+
+    /**
+     * This type with the resources named in {@code touched} taken from {@code current} (or removed,
+     * where {@code current} has none): the cost is in the changes, not the type's size.
+     */
+    @SuppressWarnings("unchecked")
+    Typed<T> with(
+        java.util.Set<String> touched,
+        Map<String, ? extends Message> current,
+        ToLongFunction<Message> hashOf) {
+      Map<String, T> copy = new HashMap<>(resources);
+      Map<String, Long> mixedCopy = new HashMap<>(mixed);
+      long total = sum;
+      for (String name : touched) {
+        Long old = mixedCopy.remove(name);
+        copy.remove(name);
+        if (old != null) {
+          total -= old;
+        }
+        Message resource = current.get(name);
+        if (resource != null) {
+          long value = mix(name, hashOf.applyAsLong(resource));
+          copy.put(name, (T) resource);
+          mixedCopy.put(name, value);
+          total += value;
+        }
+      }
+      return new Typed<>(Collections.unmodifiableMap(copy), mixedCopy, total);
     }
 
     static <T extends Message> Typed<T> of(
@@ -114,9 +146,7 @@ final class XdsSnapshot extends Snapshot {
         mixed.put(entry.getKey(), value);
         sum += value;
       }
-      // Never empty: a wildcard subscriber must be answered even when there is nothing.
-      String wildcard = "w" + Long.toHexString(sum) + "-" + resources.size();
-      return new Typed<>(Collections.unmodifiableMap(copy), mixed, wildcard);
+      return new Typed<>(Collections.unmodifiableMap(copy), mixed, sum);
     }
 
     @Override
