@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.fedmesh.agent.source.EndpointSource;
 import dev.fedmesh.agent.source.Finding;
 import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.Debouncer;
 import dev.fedmesh.model.Locality;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.model.Debouncer;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import java.time.Clock;

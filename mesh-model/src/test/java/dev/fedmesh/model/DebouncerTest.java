@@ -1,4 +1,4 @@
-package dev.fedmesh.agent.kubernetes;
+package dev.fedmesh.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.fedmesh.agent.kubernetes;
+package dev.fedmesh.model;
 
 import static java.util.Objects.requireNonNull;
 
@@ -9,14 +9,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * Merges a burst of Kubernetes events into one rebuild: the action runs once no event has come for
- * the quiet period, or once the oldest unhandled event is {@code maxDelay} old, so a cluster that
- * never stops changing is still reported at least every {@code maxDelay}.
+ * Merges a burst of changes into one action: it runs once no change has come for the quiet period,
+ * or once the oldest unhandled change is {@code maxDelay} old, so a source that never stops
+ * changing is still reported at least every {@code maxDelay}.
  *
  * <p>Not thread-safe: call {@link #signal()} and {@link #cancel()} on {@code executor}, where the
  * action runs.
  */
-final class Debouncer {
+public final class Debouncer {
   private final ScheduledExecutorService executor;
   private final LongSupplier nanoTime;
   private final long quietNanos;
@@ -28,7 +28,7 @@ final class Debouncer {
   private boolean signalled;
   private ScheduledFuture<?> pending;
 
-  Debouncer(
+  public Debouncer(
       ScheduledExecutorService executor,
       LongSupplier nanoTime,
       Duration quiet,
@@ -49,7 +49,7 @@ final class Debouncer {
   }
 
   /** Notes a change: the action runs after the quiet period, or at the latest after maxDelay. */
-  void signal() {
+  public void signal() {
     long now = nanoTime.getAsLong();
     if (!signalled) {
       signalled = true;
@@ -62,7 +62,7 @@ final class Debouncer {
   }
 
   /** Forgets pending changes; the action does not run for them. */
-  void cancel() {
+  public void cancel() {
     signalled = false;
     if (pending != null) {
       pending.cancel(false);
