@@ -15,7 +15,6 @@ import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,14 +81,6 @@ public final class MeshFixtures {
       String address, int port, Locality locality, EndpointHealth health) {
     return new Endpoint(
         address, Map.of("grpc", port), locality, health, Map.of(), "default", 1, "");
-  }
-
-  public static List<Endpoint> endpoints(int count, String prefix, int port, Locality locality) {
-    List<Endpoint> list = new ArrayList<>();
-    for (int i = 1; i <= count; i++) {
-      list.add(endpoint(prefix + i, port, locality));
-    }
-    return list;
   }
 
   public MeshSnapshot build() {

@@ -61,17 +61,12 @@ public final class ConfigGenerator {
 
   private ConfigGenerator() {}
 
-  public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy) {
-    return generate(mesh, proxy, ServiceMemo.NONE);
-  }
-
   /**
-   * Like {@link #generate(MeshSnapshot, ProxyContext)}, taking each service's resources from {@code
-   * memo} where it has them: a service's resources depend only on its own shards, the clusters and
-   * the failover order, so a memo keyed on those saves regenerating unchanged services. The result
-   * is the same with or without a memo.
+   * Every resource of {@code proxy}: each service's from {@link #generateService}, and the gateway
+   * role's listener. The publisher reuses unchanged services' resources between pushes instead of
+   * calling this.
    */
-  public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy, ServiceMemo memo) {
+  public static XdsResources generate(MeshSnapshot mesh, ProxyContext proxy) {
     SortedMap<String, Listener> listeners = new TreeMap<>();
     SortedMap<String, RouteConfiguration> routes = new TreeMap<>();
     SortedMap<String, Cluster> clusters = new TreeMap<>();
@@ -83,11 +78,7 @@ public final class ConfigGenerator {
     }
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
-      XdsResources resources =
-          memo.resources(
-              service.getKey(),
-              service.getValue(),
-              () -> generateService(mesh, proxy, service.getKey(), service.getValue()));
+      XdsResources resources = generateService(mesh, proxy, service.getKey(), service.getValue());
       listeners.putAll(resources.listeners());
       routes.putAll(resources.routes());
       clusters.putAll(resources.clusters());

@@ -2,7 +2,6 @@ package dev.fedmesh.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -30,11 +29,6 @@ final class XdsResourceRules {
   static String edsName(Cluster cluster) {
     String serviceName = cluster.getEdsClusterConfig().getServiceName();
     return serviceName.isEmpty() ? cluster.getName() : serviceName;
-  }
-
-  static <T extends Message> T unpack(Any any, Class<T> type)
-      throws InvalidProtocolBufferException {
-    return any.unpack(type);
   }
 
   static List<String> check(Cluster cluster) {
