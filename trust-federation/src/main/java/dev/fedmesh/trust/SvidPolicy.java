@@ -16,8 +16,9 @@ public record SvidPolicy(Duration defaultTtl, Duration maxTtl, Duration backdate
     requireNonNull(defaultTtl, "defaultTtl");
     requireNonNull(maxTtl, "maxTtl");
     requireNonNull(backdate, "backdate");
-    if (defaultTtl.compareTo(Duration.ofMinutes(1)) < 0) {
-      throw new IllegalArgumentException("defaultTtl: " + defaultTtl + " (expected: >= 1 minute)");
+    // Seconds-long lifetimes are for rotation drills (chaos tests, the lab); production uses hours.
+    if (defaultTtl.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException("defaultTtl: " + defaultTtl + " (expected: >= 1 second)");
     }
     if (maxTtl.compareTo(defaultTtl) < 0) {
       throw new IllegalArgumentException(

@@ -64,8 +64,8 @@ final class WorkloadCertificateSigner implements SvidIssuer {
               + " (expected: <= "
               + Durations.format(policy.maxTtl())
               + ", this CA's maximum)");
-    } else if (lifetime.compareTo(Duration.ofMinutes(1)) < 0) {
-      ttlProblems.add("ttl: " + Durations.format(ttl) + " (expected: >= 1m)");
+    } else if (lifetime.compareTo(Duration.ofSeconds(1)) < 0) {
+      ttlProblems.add("ttl: " + Durations.format(lifetime) + " (expected: >= 1s)");
     }
     SubjectPublicKeyInfo publicKey;
     try {

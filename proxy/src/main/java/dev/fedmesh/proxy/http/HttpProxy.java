@@ -278,7 +278,11 @@ public final class HttpProxy implements AutoCloseable {
    */
   static void decorateInbound(Channel channel, HttpHeaders headers) {
     headers.remove("x-forwarded-client-cert");
-    Channel connection = channel.parent() != null ? channel.parent() : channel;
+    // An HTTP/2 stream's TLS is on its connection; an accepted socket's parent is the listener.
+    Channel connection =
+        channel instanceof io.netty.handler.codec.http2.Http2StreamChannel
+            ? channel.parent()
+            : channel;
     SslHandler ssl = connection.pipeline().get(SslHandler.class);
     if (ssl == null) {
       return;
