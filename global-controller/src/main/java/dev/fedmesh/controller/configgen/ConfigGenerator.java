@@ -11,6 +11,7 @@ import dev.fedmesh.model.Endpoint;
 import dev.fedmesh.model.EndpointHealth;
 import dev.fedmesh.model.GatewayAddress;
 import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.Protocol;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
@@ -76,6 +77,7 @@ public final class ConfigGenerator {
       GatewayConfig.generate(mesh, proxy, listeners, clusters, endpoints);
       return new XdsResources(listeners, routes, clusters, endpoints);
     }
+    SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       XdsResources resources = generateService(mesh, proxy, service.getKey(), service.getValue());
@@ -83,6 +85,11 @@ public final class ConfigGenerator {
       routes.putAll(resources.routes());
       clusters.putAll(resources.clusters());
       endpoints.putAll(resources.endpoints());
+      virtualHosts.putAll(resources.virtualHosts());
+    }
+    if (proxy.role() == ProxyRole.SIDECAR) {
+      listeners.put(SidecarOutbound.LISTENER, SidecarOutbound.listener());
+      routes.put(SidecarOutbound.ROUTES, SidecarOutbound.routes(virtualHosts.values()));
     }
     return new XdsResources(listeners, routes, clusters, endpoints);
   }
@@ -100,12 +107,20 @@ public final class ConfigGenerator {
     ClusterName own = clusterNameOrNull(proxy.cluster());
     String trustDomain =
         own == null ? "" : mesh.cluster(own).map(state -> state.info().trustDomain()).orElse("");
+    SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
     for (ServicePort port : ports(shards.values())) {
       String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
       Cluster.Builder cluster = outboundCluster(clusterName);
       if (proxy.role() == ProxyRole.SIDECAR) {
         cluster.setTransportSocket(
             MeshTls.upstream(ResourceNames.gatewaySni(key, port.port(), ""), trustDomain));
+        if (port.protocol() == Protocol.HTTP2 || port.protocol() == Protocol.GRPC) {
+          SidecarOutbound.http2(cluster);
+        }
+        String hostPort = ResourceNames.hostPort(key, port.port());
+        virtualHosts.put(
+            hostPort,
+            SidecarOutbound.virtualHost(hostPort, domains(key, port.port()), clusterName));
       }
       clusters.put(clusterName, cluster.build());
       endpoints.put(clusterName, loadAssignment(clusterName, mesh, proxy, shards.values(), port));
@@ -115,7 +130,7 @@ public final class ConfigGenerator {
         routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
       }
     }
-    return new XdsResources(listeners, routes, clusters, endpoints);
+    return new XdsResources(listeners, routes, clusters, endpoints, virtualHosts);
   }
 
   private static ClusterName clusterNameOrNull(String name) {
@@ -174,8 +189,11 @@ public final class ConfigGenerator {
         .build();
   }
 
-  /** Every name a client in the service's namespace may use for it, with and without port. */
-  private static List<String> domains(ServiceKey service, int port) {
+  /**
+   * Every name a client in the service's namespace may use for it, with the port, and without it
+   * when the port is HTTP's default.
+   */
+  static List<String> domains(ServiceKey service, int port) {
     Set<String> hosts = new LinkedHashSet<>();
     hosts.add(service.fqdn());
     hosts.add(service.name() + "." + service.namespace() + ".svc");
@@ -183,8 +201,10 @@ public final class ConfigGenerator {
     hosts.add(service.name());
     List<String> domains = new ArrayList<>();
     for (String host : hosts) {
-      domains.add(host);
       domains.add(host + ":" + port);
+      if (port == 80) {
+        domains.add(host);
+      }
     }
     return domains;
   }
