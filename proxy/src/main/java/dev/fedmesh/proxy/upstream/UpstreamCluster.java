@@ -1,0 +1,400 @@
+package dev.fedmesh.proxy.upstream;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.Durations;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.netty.util.NetUtil;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
+
+/**
+ * One upstream cluster as the proxy runs it: its hosts from EDS (or a static load assignment), the
+ * load balancer, outlier detection and circuit breakers.
+ *
+ * <p>Load balancing follows Envoy. Each priority level's health is the share of its hosts that are
+ * healthy (by EDS, not ejected, not excluded by the caller) times the overprovisioning factor (1.4
+ * by default), capped at 100%; priority 0 takes as much load as its health allows and the rest
+ * spills to the next level. Below the panic threshold (50% of total health by default) the balancer
+ * gives up on health and uses every host of the first level with any, since sending to a few
+ * survivors only would overload them. Within a level, a locality is chosen by its weight times its
+ * own health, then a host by round robin (weighted), least request (power of two choices) or
+ * random.
+ */
+public final class UpstreamCluster {
+  /** The upstream HTTP protocol a cluster asks for. */
+  public enum Protocol {
+    HTTP1,
+    HTTP2
+  }
+
+  private static final String HTTP_OPTIONS_KEY =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private final String name;
+  private final LongSupplier nanoTime;
+  private final RandomGenerator random;
+  private final AtomicLong roundRobin = new AtomicLong();
+  private final Map<InetSocketAddress, UpstreamHost> hostsByAddress = new LinkedHashMap<>();
+  private volatile Cluster config;
+  private volatile OutlierDetector detector;
+  private volatile CircuitBreaker breaker;
+  private volatile List<Level> levels = List.of();
+  private volatile List<UpstreamHost> hosts = List.of();
+  private volatile int overprovisioning = 140;
+
+  private record Group(Locality locality, int weight, List<UpstreamHost> hosts) {}
+
+  private record Level(int priority, List<Group> groups, int hostCount) {}
+
+  UpstreamCluster(String name, LongSupplier nanoTime, RandomGenerator random) {
+    this.name = requireNonNull(name, "name");
+    this.nanoTime = requireNonNull(nanoTime, "nanoTime");
+    this.random = requireNonNull(random, "random");
+  }
+
+  /** A cluster with fixed endpoints (the inbound side's local application, tests). */
+  public static UpstreamCluster of(
+      Cluster config, ClusterLoadAssignment endpoints, LongSupplier nanoTime) {
+    UpstreamCluster cluster =
+        new UpstreamCluster(config.getName(), nanoTime, RandomGenerator.getDefault());
+    cluster.update(config, endpoints);
+    return cluster;
+  }
+
+  /** Applies new cluster settings and endpoints, keeping each surviving host's state. */
+  synchronized void update(Cluster config, ClusterLoadAssignment assignment) {
+    if (!config.equals(this.config)) {
+      Cluster previous = this.config;
+      this.config = config;
+      if (previous == null
+          || !previous.getOutlierDetection().equals(config.getOutlierDetection())
+          || previous.hasOutlierDetection() != config.hasOutlierDetection()) {
+        detector =
+            new OutlierDetector(
+                config.getOutlierDetection(),
+                config.hasOutlierDetection(),
+                nanoTime,
+                () -> this.hosts);
+      }
+      if (previous == null || !previous.getCircuitBreakers().equals(config.getCircuitBreakers())) {
+        breaker = new CircuitBreaker(config.getCircuitBreakers());
+      }
+    }
+    ClusterLoadAssignment endpoints =
+        assignment == null ? ClusterLoadAssignment.getDefaultInstance() : assignment;
+    overprovisioning =
+        endpoints.getPolicy().hasOverprovisioningFactor()
+            ? endpoints.getPolicy().getOverprovisioningFactor().getValue()
+            : 140;
+    Map<InetSocketAddress, UpstreamHost> kept = new HashMap<>();
+    TreeMap<Integer, List<Group>> byPriority = new TreeMap<>();
+    List<UpstreamHost> all = new ArrayList<>();
+    for (LocalityLbEndpoints group : endpoints.getEndpointsList()) {
+      List<UpstreamHost> members = new ArrayList<>();
+      for (LbEndpoint lb : group.getLbEndpointsList()) {
+        var socket = lb.getEndpoint().getAddress().getSocketAddress();
+        InetSocketAddress address = address(socket.getAddress(), socket.getPortValue());
+        if (kept.containsKey(address)) {
+          continue; // one host per address, as Envoy does
+        }
+        int weight = lb.hasLoadBalancingWeight() ? lb.getLoadBalancingWeight().getValue() : 1;
+        HealthStatus health = lb.getHealthStatus();
+        UpstreamHost host = hostsByAddress.get(address);
+        if (host == null) {
+          host =
+              new UpstreamHost(
+                  address, group.getLocality(), group.getPriority(), weight, health, detector);
+        } else {
+          host.update(group.getLocality(), group.getPriority(), weight, health);
+          host.detector = detector;
+        }
+        kept.put(address, host);
+        members.add(host);
+        all.add(host);
+      }
+      int weight = group.hasLoadBalancingWeight() ? group.getLoadBalancingWeight().getValue() : 0;
+      byPriority
+          .computeIfAbsent(group.getPriority(), p -> new ArrayList<>())
+          .add(new Group(group.getLocality(), weight, List.copyOf(members)));
+    }
+    hostsByAddress.keySet().retainAll(kept.keySet());
+    hostsByAddress.putAll(kept);
+    List<Level> newLevels = new ArrayList<>();
+    byPriority.forEach(
+        (priority, groups) ->
+            newLevels.add(
+                new Level(
+                    priority,
+                    List.copyOf(groups),
+                    groups.stream().mapToInt(g -> g.hosts().size()).sum())));
+    levels = List.copyOf(newLevels);
+    hosts = List.copyOf(all);
+  }
+
+  private static InetSocketAddress address(String host, int port) {
+    // Literals resolve without a lookup; names are left for the connecting bootstrap to resolve.
+    if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
+      return new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), port);
+    }
+    return InetSocketAddress.createUnresolved(host, port);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The cluster as CDS sent it. */
+  public Cluster config() {
+    return config;
+  }
+
+  public CircuitBreaker circuitBreaker() {
+    return breaker;
+  }
+
+  /** Every host, in EDS order. */
+  public List<UpstreamHost> hosts() {
+    return hosts;
+  }
+
+  public long connectTimeoutMillis() {
+    Cluster c = config;
+    return c.hasConnectTimeout() ? Durations.toMillis(c.getConnectTimeout()) : 5_000;
+  }
+
+  /** The protocol to speak upstream: HTTP/2 when the cluster's protocol options say so. */
+  public Protocol protocol() {
+    Cluster c = config;
+    if (c.hasHttp2ProtocolOptions()) {
+      return Protocol.HTTP2;
+    }
+    var options = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS_KEY);
+    if (options != null) {
+      try {
+        HttpProtocolOptions http = options.unpack(HttpProtocolOptions.class);
+        if (http.hasExplicitHttpConfig()
+            && http.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
+          return Protocol.HTTP2;
+        }
+      } catch (InvalidProtocolBufferException e) {
+        return Protocol.HTTP1; // checked when the cluster was accepted
+      }
+    }
+    return Protocol.HTTP1;
+  }
+
+  /** The TLS the cluster's transport socket asks for, if any. */
+  public Optional<UpstreamTlsContext> tls() {
+    Cluster c = config;
+    if (!c.hasTransportSocket()) {
+      return Optional.empty();
+    }
+    TransportSocket socket = c.getTransportSocket();
+    if (!socket.getTypedConfig().is(UpstreamTlsContext.class)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(socket.getTypedConfig().unpack(UpstreamTlsContext.class));
+    } catch (InvalidProtocolBufferException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Chooses a host for a new request; {@code exclude} are hosts this request already tried. */
+  public Optional<UpstreamHost> pick(Set<UpstreamHost> exclude) {
+    List<Level> current = levels;
+    if (current.isEmpty()) {
+      return Optional.empty();
+    }
+    int[] health = new int[current.size()];
+    int total = 0;
+    for (int i = 0; i < current.size(); i++) {
+      Level level = current.get(i);
+      int healthy = 0;
+      for (Group group : level.groups()) {
+        for (UpstreamHost host : group.hosts()) {
+          if (available(host, exclude)) {
+            healthy++;
+          }
+        }
+      }
+      health[i] =
+          level.hostCount() == 0
+              ? 0
+              : (int) Math.min(100, (long) overprovisioning * healthy / level.hostCount());
+      total += health[i];
+    }
+    int panicThreshold = panicThreshold();
+    if (total == 0 || Math.min(100, total) < panicThreshold) {
+      return panic(current, exclude);
+    }
+    // Spill by health: each level takes what its health allows of what is left; when the total
+    // is under 100% the loads are scaled up so that they still add up to 100%.
+    double scale = total >= 100 ? 1.0 : 100.0 / total;
+    double roll = random.nextDouble() * 100.0;
+    double remaining = 100.0;
+    for (int i = 0; i < current.size() && remaining > 0; i++) {
+      double load = Math.min(remaining, health[i] * scale);
+      remaining -= load;
+      if (roll < load || remaining <= 1e-9) {
+        Optional<UpstreamHost> host = pickInLevel(current.get(i), exclude, false);
+        if (host.isPresent()) {
+          return host;
+        }
+      }
+      roll -= load;
+    }
+    return panic(current, exclude);
+  }
+
+  private int panicThreshold() {
+    Cluster c = config;
+    if (c.hasCommonLbConfig() && c.getCommonLbConfig().hasHealthyPanicThreshold()) {
+      return (int) c.getCommonLbConfig().getHealthyPanicThreshold().getValue();
+    }
+    return 50;
+  }
+
+  private static boolean available(UpstreamHost host, Set<UpstreamHost> exclude) {
+    return host.healthyByEds() && !exclude.contains(host) && !host.ejected();
+  }
+
+  /** Too little health: the first level with any host not yet tried takes everything. */
+  private Optional<UpstreamHost> panic(List<Level> current, Set<UpstreamHost> exclude) {
+    for (Level level : current) {
+      Optional<UpstreamHost> host = pickInLevel(level, exclude, true);
+      if (host.isPresent()) {
+        return host;
+      }
+    }
+    // Every host was tried: reuse one rather than fail without trying (Envoy does the same).
+    return current.isEmpty() ? Optional.empty() : pickInLevel(current.get(0), Set.of(), true);
+  }
+
+  private Optional<UpstreamHost> pickInLevel(
+      Level level, Set<UpstreamHost> exclude, boolean panic) {
+    List<UpstreamHost> candidates = new ArrayList<>();
+    boolean localityWeighted = level.groups().stream().anyMatch(g -> g.weight() > 0);
+    if (localityWeighted && level.groups().size() > 1) {
+      Group group = pickLocality(level, exclude, panic);
+      if (group != null) {
+        collect(group.hosts(), exclude, panic, candidates);
+      }
+    }
+    if (candidates.isEmpty()) {
+      for (Group group : level.groups()) {
+        collect(group.hosts(), exclude, panic, candidates);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(choose(candidates));
+  }
+
+  private static void collect(
+      List<UpstreamHost> hosts, Set<UpstreamHost> exclude, boolean panic, List<UpstreamHost> out) {
+    for (UpstreamHost host : hosts) {
+      if (panic ? !exclude.contains(host) : available(host, exclude)) {
+        out.add(host);
+      }
+    }
+  }
+
+  private Group pickLocality(Level level, Set<UpstreamHost> exclude, boolean panic) {
+    double[] effective = new double[level.groups().size()];
+    double sum = 0;
+    for (int i = 0; i < effective.length; i++) {
+      Group group = level.groups().get(i);
+      if (group.hosts().isEmpty()) {
+        continue;
+      }
+      long healthy =
+          group.hosts().stream()
+              .filter(h -> panic ? !exclude.contains(h) : available(h, exclude))
+              .count();
+      double ratio = Math.min(1.0, overprovisioning / 100.0 * healthy / group.hosts().size());
+      effective[i] = group.weight() * ratio;
+      sum += effective[i];
+    }
+    if (sum <= 0) {
+      return null;
+    }
+    double roll = random.nextDouble() * sum;
+    for (int i = 0; i < effective.length; i++) {
+      roll -= effective[i];
+      if (roll < 0) {
+        return level.groups().get(i);
+      }
+    }
+    return null;
+  }
+
+  private UpstreamHost choose(List<UpstreamHost> candidates) {
+    if (candidates.size() == 1) {
+      return candidates.get(0);
+    }
+    switch (config.getLbPolicy()) {
+      case LEAST_REQUEST -> {
+        int choices =
+            config.hasLeastRequestLbConfig() && config.getLeastRequestLbConfig().hasChoiceCount()
+                ? Math.max(2, config.getLeastRequestLbConfig().getChoiceCount().getValue())
+                : 2;
+        UpstreamHost best = null;
+        for (int i = 0; i < choices; i++) {
+          UpstreamHost next = candidates.get(random.nextInt(candidates.size()));
+          if (best == null
+              || next.activeRequests() * (long) best.weight()
+                  < best.activeRequests() * (long) next.weight()) {
+            best = next;
+          }
+        }
+        return best;
+      }
+      case RANDOM -> {
+        return candidates.get(random.nextInt(candidates.size()));
+      }
+      default -> {
+        // Weighted round robin: walk the cumulative weights with a shared counter.
+        long totalWeight = 0;
+        for (UpstreamHost host : candidates) {
+          totalWeight += host.weight();
+        }
+        long slot = Math.floorMod(roundRobin.getAndIncrement(), totalWeight);
+        for (UpstreamHost host : candidates) {
+          slot -= host.weight();
+          if (slot < 0) {
+            return host;
+          }
+        }
+        return candidates.get(candidates.size() - 1);
+      }
+    }
+  }
+
+  /** Every host's state, for the admin page. */
+  public Collection<UpstreamHost> snapshot() {
+    return hosts;
+  }
+}
