@@ -2,6 +2,7 @@ package dev.fedmesh.gateway;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.proxy.upstream.ClusterManager;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -57,7 +58,7 @@ public final class EastWestGateway implements AutoCloseable {
 
   private final Builder settings;
   private final GatewayMetrics metrics = new GatewayMetrics();
-  private final Upstreams upstreams;
+  private final ClusterManager clusters = new ClusterManager();
   private final EventLoopGroup acceptors;
   private final EventLoopGroup workers;
   private final ChannelGroup open =
@@ -74,7 +75,6 @@ public final class EastWestGateway implements AutoCloseable {
 
   private EastWestGateway(Builder settings) {
     this.settings = settings;
-    this.upstreams = settings.upstreams != null ? settings.upstreams : new RoundRobinUpstreams();
     this.acceptors =
         new MultiThreadIoEventLoopGroup(
             1, new DefaultThreadFactory("gateway-accept", true), NioIoHandler.newFactory());
@@ -97,7 +97,7 @@ public final class EastWestGateway implements AutoCloseable {
         admin.start();
       }
       RefusalLog refusals = new RefusalLog(settings.refusalLogInterval, System::nanoTime);
-      Passthrough passthrough = new Passthrough(upstreams, metrics, refusals);
+      Passthrough passthrough = new Passthrough(clusters, metrics, refusals);
       ChannelFuture bind =
           new ServerBootstrap()
               .group(acceptors, workers)
@@ -143,7 +143,7 @@ public final class EastWestGateway implements AutoCloseable {
 
   /** Takes in a new config: the endpoints first, so that no route names a cluster not yet known. */
   private synchronized void apply(ProxyConfig next) {
-    upstreams.apply(next);
+    clusters.apply(next);
     SniRoutes nextRoutes = SniRoutes.of(next);
     routes = nextRoutes;
     config = next;
@@ -269,7 +269,6 @@ public final class EastWestGateway implements AutoCloseable {
     private Duration drainTimeout = Duration.ofSeconds(20);
     private Duration refusalLogInterval = Duration.ofSeconds(10);
     private int workerThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
-    private Upstreams upstreams;
 
     private Builder(GatewayConfigSource source) {
       this.source = source;
@@ -323,11 +322,6 @@ public final class EastWestGateway implements AutoCloseable {
         throw new IllegalArgumentException("workerThreads: " + threads + " (expected: >= 1)");
       }
       this.workerThreads = threads;
-      return this;
-    }
-
-    Builder upstreams(Upstreams upstreams) {
-      this.upstreams = requireNonNull(upstreams, "upstreams");
       return this;
     }
 

@@ -1,15 +1,18 @@
 package dev.fedmesh.gateway;
 
+import dev.fedmesh.proxy.upstream.CircuitBreaker;
+import dev.fedmesh.proxy.upstream.ClusterManager;
+import dev.fedmesh.proxy.upstream.FailureKind;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import dev.fedmesh.proxy.upstream.UpstreamHost;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import java.net.InetSocketAddress;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
@@ -21,16 +24,18 @@ import org.slf4j.LoggerFactory;
  * to an endpoint of its route's cluster and splices the two, the buffered hello first. A failed
  * connection attempt is reported to the endpoint's outlier state and another endpoint is tried, up
  * to the route's attempt limit: nothing has been forwarded yet, so the client never notices.
+ * Endpoint choice, outlier detection and circuit breakers are the sidecar's own ({@link
+ * ClusterManager}), so a gateway balances and ejects exactly as a sidecar does.
  */
 final class Passthrough implements SniInspector.Decisions {
   private static final Logger log = LoggerFactory.getLogger(Passthrough.class);
 
-  private final Upstreams upstreams;
+  private final ClusterManager clusters;
   private final GatewayMetrics metrics;
   private final RefusalLog refusals;
 
-  Passthrough(Upstreams upstreams, GatewayMetrics metrics, RefusalLog refusals) {
-    this.upstreams = upstreams;
+  Passthrough(ClusterManager clusters, GatewayMetrics metrics, RefusalLog refusals) {
+    this.clusters = clusters;
     this.metrics = metrics;
     this.refusals = refusals;
   }
@@ -59,7 +64,8 @@ final class Passthrough implements SniInspector.Decisions {
     private final Channel client;
     private final SniInspector inspector;
     private final SniRoutes.Route route;
-    private final Set<InetSocketAddress> tried = new HashSet<>();
+    private final Set<UpstreamHost> tried = new HashSet<>();
+    private int attempts;
     private String lastFailure = "";
 
     Attempts(ChannelHandlerContext ctx, SniInspector inspector, SniRoutes.Route route) {
@@ -73,12 +79,13 @@ final class Passthrough implements SniInspector.Decisions {
       if (!client.isActive()) {
         return; // the client left while we were connecting
       }
-      Optional<Upstreams.Endpoint> picked =
-          tried.size() < route.connectAttempts()
-              ? upstreams.pick(route.cluster(), tried)
+      Optional<UpstreamCluster> cluster = clusters.cluster(route.cluster());
+      Optional<UpstreamHost> picked =
+          attempts < route.connectAttempts()
+              ? cluster.flatMap(c -> c.pick(tried))
               : Optional.empty();
       if (picked.isEmpty()) {
-        if (tried.isEmpty()) {
+        if (attempts == 0) {
           refuse(
               ctx,
               RefusalReason.NO_HEALTHY_UPSTREAM,
@@ -90,44 +97,60 @@ final class Passthrough implements SniInspector.Decisions {
               "cluster '"
                   + route.cluster()
                   + "': "
-                  + tried.size()
-                  + " endpoint(s) failed, the last with "
+                  + attempts
+                  + " connection attempt(s) failed, the last to "
                   + lastFailure);
         }
         return;
       }
-      Upstreams.Endpoint endpoint = picked.get();
-      tried.add(endpoint.address());
-      ChannelFuture connect =
-          new Bootstrap()
-              .group(client.eventLoop())
-              .channel(NioSocketChannel.class)
-              .option(
-                  ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                  (int) Math.min(Integer.MAX_VALUE, Math.max(1, route.connectTimeout().toMillis())))
-              .option(ChannelOption.AUTO_READ, false)
-              .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-              .handler(new TcpSplice(client, metrics.sentBytes.labelValues(route.serverName())))
-              .connect(endpoint.address());
-      connect.addListener(
-          (ChannelFutureListener)
-              done -> {
-                if (done.isSuccess()) {
-                  connected(endpoint, done.channel());
-                } else {
-                  endpoint.connectFailed();
-                  metrics.upstreamConnectFailures.labelValues(route.serverName()).inc();
-                  lastFailure = endpoint.address() + ": " + done.cause();
-                  log.debug(
-                      "connect to {} failed: {}", endpoint.address(), done.cause().toString());
-                  next();
-                }
-              });
+      CircuitBreaker breaker = cluster.get().circuitBreaker();
+      if (!breaker.tryAcquireConnection()) {
+        refuse(
+            ctx,
+            RefusalReason.UPSTREAM_OVERFLOW,
+            "cluster '" + route.cluster() + "' is at its circuit breaker's max_connections");
+        return;
+      }
+      UpstreamHost host = picked.get();
+      tried.add(host);
+      attempts++;
+      new Bootstrap()
+          .group(client.eventLoop())
+          .channel(NioSocketChannel.class)
+          .option(
+              ChannelOption.CONNECT_TIMEOUT_MILLIS,
+              (int) Math.min(Integer.MAX_VALUE, Math.max(1, cluster.get().connectTimeoutMillis())))
+          .option(ChannelOption.AUTO_READ, false)
+          .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .handler(new TcpSplice(client, metrics.sentBytes.labelValues(route.serverName())))
+          .connect(host.address())
+          .addListener(
+              (ChannelFutureListener)
+                  done -> {
+                    if (done.isSuccess()) {
+                      connected(host, breaker, done.channel());
+                    } else {
+                      breaker.releaseConnection();
+                      host.recordFailure(FailureKind.CONNECT_FAILURE);
+                      metrics.upstreamConnectFailures.labelValues(route.serverName()).inc();
+                      lastFailure = host + ": " + done.cause();
+                      log.debug("connect to {} failed: {}", host, done.cause().toString());
+                      next();
+                    }
+                  });
     }
 
-    private void connected(Upstreams.Endpoint endpoint, Channel upstream) {
-      endpoint.connected();
-      upstream.closeFuture().addListener(closed -> endpoint.closed());
+    private void connected(UpstreamHost host, CircuitBreaker breaker, Channel upstream) {
+      host.recordSuccess();
+      host.startRequest();
+      upstream
+          .closeFuture()
+          .addListener(
+              closed -> {
+                host.endRequest();
+                breaker.releaseConnection();
+              });
       if (!client.isActive()) {
         upstream.close();
         return;

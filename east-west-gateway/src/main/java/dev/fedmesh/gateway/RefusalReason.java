@@ -21,6 +21,8 @@ public enum RefusalReason {
   CLOSED_BEFORE_HELLO("closed_before_hello"),
   /** The route's cluster has no endpoint that may take a connection. */
   NO_HEALTHY_UPSTREAM("no_healthy_upstream"),
+  /** The cluster's circuit breaker allows no more connections. */
+  UPSTREAM_OVERFLOW("upstream_overflow"),
   /** Every endpoint tried refused or timed out. */
   UPSTREAM_CONNECT_FAILED("upstream_connect_failed");
 

@@ -1,15 +1,12 @@
 package dev.fedmesh.gateway;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.xds.ProxyConfig;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -30,9 +27,6 @@ import java.util.TreeMap;
  * longest wildcard wins, as in Envoy).
  */
 final class SniRoutes {
-  /** Envoy's default when a cluster gives no {@code connect_timeout}. */
-  static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
-
   /**
    * Connection attempts when {@code tcp_proxy} does not say: a connect failure costs the client
    * nothing yet (no byte has been forwarded), so the gateway tries other endpoints before giving
@@ -48,15 +42,9 @@ final class SniRoutes {
    * @param serverName the name the filter chain matches (exact, or a {@code *.} wildcard)
    * @param listener the listener the chain belongs to
    * @param cluster the upstream cluster
-   * @param connectTimeout the cluster's connect timeout
    * @param connectAttempts how many endpoints to try before refusing the connection
    */
-  record Route(
-      String serverName,
-      String listener,
-      String cluster,
-      Duration connectTimeout,
-      int connectAttempts) {}
+  record Route(String serverName, String listener, String cluster, int connectAttempts) {}
 
   static final SniRoutes EMPTY = new SniRoutes(Map.of(), Map.of(), List.of());
 
@@ -91,18 +79,13 @@ final class SniRoutes {
           continue;
         }
         TcpProxy proxy = tcpProxy(chain.getFilters(0)).orElseThrow();
-        Cluster cluster = config.clusters().get(proxy.getCluster());
-        Duration timeout =
-            cluster != null && cluster.hasConnectTimeout()
-                ? Duration.ofNanos(Durations.toNanos(cluster.getConnectTimeout()))
-                : DEFAULT_CONNECT_TIMEOUT;
         int attempts =
             proxy.hasMaxConnectAttempts()
                 ? Math.max(1, proxy.getMaxConnectAttempts().getValue())
                 : DEFAULT_CONNECT_ATTEMPTS;
         for (String name : chain.getFilterChainMatch().getServerNamesList()) {
           String lower = name.toLowerCase(Locale.ROOT);
-          Route route = new Route(lower, listener.getName(), proxy.getCluster(), timeout, attempts);
+          Route route = new Route(lower, listener.getName(), proxy.getCluster(), attempts);
           if (lower.startsWith("*.")) {
             wildcards.putIfAbsent(lower.substring(1), route);
           } else {

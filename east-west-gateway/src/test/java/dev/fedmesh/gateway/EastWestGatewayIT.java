@@ -288,7 +288,33 @@ class EastWestGatewayIT {
     await()
         .atMost(WAIT)
         .until(() -> gateway.metrics().refused(RefusalReason.UPSTREAM_CONNECT_FAILED) == 1);
+    // Once both were tried, the last attempt goes to one of them again, as Envoy's does.
+    assertThat(gateway.metrics().upstreamConnectFailures(PAYMENTS))
+        .isEqualTo(SniRoutes.DEFAULT_CONNECT_ATTEMPTS);
+  }
+
+  @Test
+  void outlierDetectionEjectsADeadEndpointAfterItsConnectFailures() throws Exception {
+    InetSocketAddress dead = new InetSocketAddress("127.0.0.1", FreePorts.next());
+    startGateway(
+        GatewayConfigs.withOutlierDetection(
+            GatewayConfigs.of(PAYMENTS, dead, backend.address()),
+            io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.newBuilder()
+                .setSplitExternalLocalOriginErrors(true)
+                .setConsecutiveLocalOriginFailure(com.google.protobuf.UInt32Value.of(2))
+                .setBaseEjectionTime(com.google.protobuf.util.Durations.fromSeconds(60))
+                .setMaxEjectionPercent(com.google.protobuf.UInt32Value.of(100))
+                .build()));
+
+    for (int i = 0; i < 10; i++) {
+      try (SSLSocket socket = connect(PAYMENTS)) {
+        assertThat(ask(socket, "try " + i)).endsWith(": try " + i);
+      }
+    }
+
+    // Two failures eject the dead endpoint; the connections after that go straight to the live one.
     assertThat(gateway.metrics().upstreamConnectFailures(PAYMENTS)).isEqualTo(2);
+    assertThat(backend.acceptedConnections()).isEqualTo(10);
   }
 
   @Test

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
@@ -57,6 +58,17 @@ final class GatewayConfigs {
     Map<String, List<InetSocketAddress>> services = new LinkedHashMap<>();
     services.put(sni, List.of(endpoints));
     return of(services);
+  }
+
+  /** {@code config} with {@code detection} on every cluster. */
+  static ProxyConfig withOutlierDetection(ProxyConfig config, OutlierDetection detection) {
+    Map<String, Cluster> clusters = new HashMap<>();
+    config
+        .clusters()
+        .forEach(
+            (name, cluster) ->
+                clusters.put(name, cluster.toBuilder().setOutlierDetection(detection).build()));
+    return new ProxyConfig(config.listeners(), config.routes(), clusters, config.endpoints());
   }
 
   static Listener.Builder listener() {

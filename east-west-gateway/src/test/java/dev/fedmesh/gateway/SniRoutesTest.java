@@ -6,16 +6,13 @@ import static dev.fedmesh.gateway.GatewayConfigs.PAYMENTS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.UInt32Value;
-import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.xds.ProxyConfig;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -43,12 +40,7 @@ class SniRoutesTest {
 
     assertThat(routes.route(PAYMENTS))
         .contains(
-            new SniRoutes.Route(
-                PAYMENTS,
-                LISTENER,
-                PAYMENTS,
-                Duration.ofSeconds(1),
-                SniRoutes.DEFAULT_CONNECT_ATTEMPTS));
+            new SniRoutes.Route(PAYMENTS, LISTENER, PAYMENTS, SniRoutes.DEFAULT_CONNECT_ATTEMPTS));
     assertThat(routes.route(CART).orElseThrow().cluster()).isEqualTo(CART);
     assertThat(routes.serverNames()).containsExactlyInAnyOrder(PAYMENTS, CART);
     assertThat(routes.ignored()).isEmpty();
@@ -165,7 +157,7 @@ class SniRoutesTest {
   }
 
   @Test
-  void theConnectTimeoutIsTheClustersAndAttemptsTheTcpProxys() {
+  void attemptsAreTheTcpProxysMaxConnectAttempts() {
     FilterChain limited =
         FilterChain.newBuilder()
             .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(PAYMENTS))
@@ -176,25 +168,8 @@ class SniRoutesTest {
                         .setMaxConnectAttempts(UInt32Value.of(1))
                         .build()))
             .build();
-    ProxyConfig config = withChains(limited);
-    Cluster slow =
-        config.clusters().get(PAYMENTS).toBuilder()
-            .setConnectTimeout(Durations.fromMillis(250))
-            .build();
-    config =
-        new ProxyConfig(config.listeners(), Map.of(), Map.of(PAYMENTS, slow), config.endpoints());
 
-    SniRoutes.Route route = SniRoutes.of(config).route(PAYMENTS).orElseThrow();
-    assertThat(route.connectTimeout()).isEqualTo(Duration.ofMillis(250));
-    assertThat(route.connectAttempts()).isEqualTo(1);
-  }
-
-  @Test
-  void aClusterNotYetActiveGetsTheDefaultTimeout() {
-    ProxyConfig config = GatewayConfigs.of(PAYMENTS, ENDPOINT);
-    ProxyConfig warming = new ProxyConfig(config.listeners(), Map.of(), Map.of(), Map.of());
-
-    assertThat(SniRoutes.of(warming).route(PAYMENTS).orElseThrow().connectTimeout())
-        .isEqualTo(SniRoutes.DEFAULT_CONNECT_TIMEOUT);
+    assertThat(SniRoutes.of(withChains(limited)).route(PAYMENTS).orElseThrow().connectAttempts())
+        .isEqualTo(1);
   }
 }
