@@ -274,6 +274,19 @@ public final class EastWestGateway implements AutoCloseable {
       this.source = source;
     }
 
+    /** A snapshot, so that changing this builder later never touches a running gateway. */
+    private Builder copy() {
+      Builder copy = new Builder(source);
+      copy.listen = listen;
+      copy.adminAddress = adminAddress;
+      copy.helloTimeout = helloTimeout;
+      copy.maxClientHelloBytes = maxClientHelloBytes;
+      copy.drainTimeout = drainTimeout;
+      copy.refusalLogInterval = refusalLogInterval;
+      copy.workerThreads = workerThreads;
+      return copy;
+    }
+
     /** Where to accept connections (default {@code 0.0.0.0:15443}; port 0 picks a free one). */
     public Builder listen(InetSocketAddress address) {
       this.listen = requireNonNull(address, "address");
@@ -339,7 +352,7 @@ public final class EastWestGateway implements AutoCloseable {
      * @throws UncheckedIOException when an address cannot be bound
      */
     public EastWestGateway start() {
-      EastWestGateway gateway = new EastWestGateway(this);
+      EastWestGateway gateway = new EastWestGateway(copy());
       gateway.start();
       return gateway;
     }

@@ -85,6 +85,8 @@ public final class GatewayMain implements Callable<Integer> {
       address("--controller", controller);
     }
     Duration drain = duration("--drain-timeout", drainTimeout);
+    InetSocketAddress listenAddress = address("--listen", listen);
+    InetSocketAddress adminAddress = address("--admin", admin);
     String id = nodeId != null ? nodeId : "gateway~" + cluster + "~" + hostName();
     XdsConfigSource source =
         XdsConfigSource.connect(
@@ -93,8 +95,8 @@ public final class GatewayMain implements Callable<Integer> {
                 id, cluster, network == null ? cluster : network, region, zone));
     EastWestGateway gateway =
         EastWestGateway.builder(source)
-            .listen(address("--listen", listen))
-            .admin(address("--admin", admin))
+            .listen(listenAddress)
+            .admin(adminAddress)
             .drainTimeout(drain)
             .start();
     log.info(
