@@ -1,0 +1,404 @@
+package dev.fedmesh.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.tls.ProxyIdentity;
+import dev.fedmesh.proxy.tls.TlsContexts;
+import dev.fedmesh.proxy.upstream.ClusterManager;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import dev.fedmesh.proxy.xds.ProxyConfig;
+import dev.fedmesh.trust.SpiffeId;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sidecar's data plane: the outbound listener (an HTTP proxy applications reach through {@code
+ * HTTP_PROXY}, with CONNECT tunnels for anything else), the inbound listeners in front of the
+ * application (mutual TLS terminated, the caller's SPIFFE ID passed on in {@code
+ * x-forwarded-client-cert}), and the upstream clusters both use. Config arrives through {@link
+ * #apply}; connections already open keep working across changes.
+ */
+public final class HttpProxy implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HttpProxy.class);
+
+  private final EventLoopGroup group;
+  private final ClusterManager clusters;
+  private final OutboundRouting outboundRouting;
+  private final HttpUpstreams upstreams;
+  private final Optional<TlsContexts> tls;
+  private final Optional<ProxyIdentity> identity;
+  private final ProxyStats stats;
+  private final HttpProxyHandler.Limits limits;
+  private final List<Channel> servers = new ArrayList<>();
+  private Channel outbound;
+  private final List<Channel> inbound = new ArrayList<>();
+
+  private HttpProxy(Builder builder) {
+    this.group = builder.group;
+    this.clusters = builder.clusters;
+    this.identity = builder.identity;
+    this.tls = builder.identity.map(TlsContexts::new);
+    this.upstreams = new HttpUpstreams(tls);
+    this.outboundRouting =
+        new OutboundRouting(
+            clusters, builder.outbound == null ? 15001 : builder.outbound.getPort());
+    this.stats = builder.stats;
+    this.limits = builder.limits;
+  }
+
+  public static Builder builder(EventLoopGroup group) {
+    return new Builder(group);
+  }
+
+  /** Applies a new xDS config: clusters first, then the routes that name them. */
+  public void apply(ProxyConfig config) {
+    clusters.apply(config);
+    outboundRouting.apply(config);
+  }
+
+  public ClusterManager clusters() {
+    return clusters;
+  }
+
+  public ProxyStats stats() {
+    return stats;
+  }
+
+  /** Where the outbound listener is bound, if it runs. */
+  public Optional<InetSocketAddress> outboundAddress() {
+    return Optional.ofNullable(outbound).map(c -> (InetSocketAddress) c.localAddress());
+  }
+
+  /** Where each inbound listener is bound, in the order the ports were given. */
+  public List<InetSocketAddress> inboundAddresses() {
+    return inbound.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+  }
+
+  private void startOutbound(InetSocketAddress bind) throws InterruptedException {
+    outbound =
+        bind(
+            bind,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(
+                        new ServerPipelines.Sniffer(
+                            detected -> {
+                              if (detected == ServerPipelines.Detected.HTTP2) {
+                                ServerPipelines.http2(
+                                    ch.pipeline(),
+                                    outboundRouting,
+                                    upstreams,
+                                    (c, h) -> {},
+                                    limits,
+                                    stats);
+                              } else {
+                                ServerPipelines.http1(
+                                    ch.pipeline(),
+                                    outboundRouting,
+                                    upstreams,
+                                    (c, h) -> {},
+                                    limits,
+                                    stats);
+                              }
+                            }));
+              }
+            });
+  }
+
+  private void startInbound(InboundPort port) throws InterruptedException {
+    UpstreamCluster app = appCluster(port);
+    Routing routing =
+        (request, authority, path) -> new Routing.Forward(app, APP_RETRIES, 0, path, authority);
+    Channel server =
+        bind(
+            port.listen(),
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(
+                        new ServerPipelines.Sniffer(
+                            detected -> onInbound(ch, port, app, routing, detected)));
+              }
+            });
+    inbound.add(server);
+  }
+
+  /** Connect failures to the local application are retried once: it may be restarting. */
+  private static final RetryRules APP_RETRIES =
+      RetryRules.of(
+          RetryPolicy.newBuilder()
+              .setRetryOn("connect-failure")
+              .setNumRetries(com.google.protobuf.UInt32Value.of(1))
+              .build());
+
+  private void onInbound(
+      Channel ch,
+      InboundPort port,
+      UpstreamCluster app,
+      Routing routing,
+      ServerPipelines.Detected detected) {
+    ChannelPipeline pipeline = ch.pipeline();
+    if (detected == ServerPipelines.Detected.TLS) {
+      if (tls.isEmpty()) {
+        stats.rejected("TLS on " + port.listen() + " but this proxy has no identity");
+        ch.close();
+        return;
+      }
+      pipeline.addLast("tls", tls.get().serverHandler(ch.alloc()));
+      pipeline.addLast(
+          new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+              if (evt instanceof SslHandshakeCompletionEvent done) {
+                ctx.pipeline().remove(this);
+                if (!done.isSuccess()) {
+                  stats.rejected(
+                      "mTLS handshake from "
+                          + ch.remoteAddress()
+                          + " failed: "
+                          + done.cause().getMessage());
+                  ch.close();
+                  return;
+                }
+                String alpn = ctx.pipeline().get(SslHandler.class).applicationProtocol();
+                afterTls(ch, port, app, routing, ApplicationProtocolNames.HTTP_2.equals(alpn));
+                return;
+              }
+              ctx.fireUserEventTriggered(evt);
+            }
+          });
+      return;
+    }
+    if (port.mode() == InboundPort.TlsMode.STRICT) {
+      stats.rejected("plaintext on " + port.listen() + " (STRICT mTLS)");
+      ch.close();
+      return;
+    }
+    if (port.protocol() == InboundPort.AppProtocol.TCP) {
+      relayToApp(ch, app);
+    } else if (detected == ServerPipelines.Detected.HTTP2) {
+      ServerPipelines.http2(
+          pipeline, routing, upstreams, HttpProxy::decorateInbound, limits, stats);
+    } else {
+      ServerPipelines.http1(
+          pipeline, routing, upstreams, HttpProxy::decorateInbound, limits, stats);
+    }
+  }
+
+  private void afterTls(
+      Channel ch, InboundPort port, UpstreamCluster app, Routing routing, boolean h2) {
+    if (port.protocol() == InboundPort.AppProtocol.TCP) {
+      relayToApp(ch, app);
+      return;
+    }
+    ch.pipeline()
+        .addLast(
+            new ServerPipelines.Sniffer(
+                detected -> {
+                  if (h2 || detected == ServerPipelines.Detected.HTTP2) {
+                    ServerPipelines.http2(
+                        ch.pipeline(),
+                        routing,
+                        upstreams,
+                        HttpProxy::decorateInbound,
+                        limits,
+                        stats);
+                  } else {
+                    ServerPipelines.http1(
+                        ch.pipeline(),
+                        routing,
+                        upstreams,
+                        HttpProxy::decorateInbound,
+                        limits,
+                        stats);
+                  }
+                }));
+  }
+
+  /** Opaque TCP: connect to the application and relay both ways. */
+  private void relayToApp(Channel ch, UpstreamCluster app) {
+    ch.config().setAutoRead(false);
+    var host = app.hosts().get(0);
+    new Bootstrap()
+        .group(ch.eventLoop())
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.AUTO_READ, false)
+        .handler(
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel c) {}
+            })
+        .connect(host.address())
+        .addListener(
+            (ChannelFuture f) -> {
+              if (!f.isSuccess()) {
+                log.debug("application at {} refused: {}", host.address(), f.cause().toString());
+                ch.close();
+                return;
+              }
+              Relay.splice(ch, f.channel());
+            });
+  }
+
+  /**
+   * Envoy's x-forwarded-client-cert, set (never passed through) on requests to the application: the
+   * caller's SPIFFE ID as the peer proved it in the mTLS handshake.
+   */
+  static void decorateInbound(Channel channel, HttpHeaders headers) {
+    headers.remove("x-forwarded-client-cert");
+    Channel connection = channel.parent() != null ? channel.parent() : channel;
+    SslHandler ssl = connection.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return;
+    }
+    Optional<SpiffeId> peer = TlsContexts.peerId(ssl.engine().getSession());
+    peer.ifPresent(id -> headers.set("x-forwarded-client-cert", "URI=" + id));
+    headers.set("x-forwarded-proto", "https");
+  }
+
+  private static UpstreamCluster appCluster(InboundPort port) {
+    String name = "inbound|" + port.listen().getPort() + "||";
+    Cluster cluster =
+        Cluster.newBuilder()
+            .setName(name)
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setConnectTimeout(Durations.fromSeconds(1))
+            .build();
+    ClusterLoadAssignment endpoints =
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName(name)
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder()
+                    .addLbEndpoints(
+                        LbEndpoint.newBuilder()
+                            .setEndpoint(
+                                Endpoint.newBuilder()
+                                    .setAddress(
+                                        Address.newBuilder()
+                                            .setSocketAddress(
+                                                SocketAddress.newBuilder()
+                                                    .setAddress(port.app().getHostString())
+                                                    .setPortValue(port.app().getPort()))))))
+            .build();
+    return UpstreamCluster.of(cluster, endpoints, System::nanoTime);
+  }
+
+  private Channel bind(InetSocketAddress address, ChannelInitializer<Channel> initializer)
+      throws InterruptedException {
+    Channel channel =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(initializer)
+            .bind(address)
+            .sync()
+            .channel();
+    servers.add(channel);
+    return channel;
+  }
+
+  /** Stops listening; connections still open are closed with their event loops by the owner. */
+  @Override
+  public void close() {
+    for (Channel server : servers) {
+      server.close().syncUninterruptibly();
+    }
+  }
+
+  public static final class Builder {
+    private final EventLoopGroup group;
+    private ClusterManager clusters = new ClusterManager();
+    private Optional<ProxyIdentity> identity = Optional.empty();
+    private ProxyStats stats = new ProxyStats();
+    private HttpProxyHandler.Limits limits = HttpProxyHandler.Limits.DEFAULT;
+    private InetSocketAddress outbound;
+    private final List<InboundPort> inboundPorts = new ArrayList<>();
+
+    private Builder(EventLoopGroup group) {
+      this.group = requireNonNull(group, "group");
+    }
+
+    public Builder clusters(ClusterManager clusters) {
+      this.clusters = requireNonNull(clusters, "clusters");
+      return this;
+    }
+
+    public Builder identity(ProxyIdentity identity) {
+      this.identity = Optional.of(identity);
+      return this;
+    }
+
+    public Builder stats(ProxyStats stats) {
+      this.stats = requireNonNull(stats, "stats");
+      return this;
+    }
+
+    /** Request-body bytes kept for retries, and the time allowed for request headers. */
+    public Builder limits(int bufferLimitBytes, long headerTimeoutMillis) {
+      this.limits = new HttpProxyHandler.Limits(bufferLimitBytes, headerTimeoutMillis);
+      return this;
+    }
+
+    public Builder outbound(InetSocketAddress bind) {
+      this.outbound = bind;
+      return this;
+    }
+
+    public Builder inbound(InboundPort port) {
+      inboundPorts.add(requireNonNull(port, "port"));
+      return this;
+    }
+
+    /** Binds every listener; fails (and binds nothing) if any address is taken. */
+    public HttpProxy start() throws InterruptedException {
+      HttpProxy proxy = new HttpProxy(this);
+      try {
+        if (outbound != null) {
+          proxy.startOutbound(outbound);
+        }
+        for (InboundPort port : inboundPorts) {
+          proxy.startInbound(port);
+        }
+      } catch (RuntimeException | InterruptedException e) {
+        proxy.close();
+        throw e;
+      }
+      return proxy;
+    }
+  }
+}

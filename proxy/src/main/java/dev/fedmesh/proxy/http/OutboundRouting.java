@@ -1,0 +1,105 @@
+package dev.fedmesh.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.fedmesh.proxy.upstream.ClusterManager;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import dev.fedmesh.proxy.xds.ProxyConfig;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.Optional;
+
+/**
+ * Routes the outbound listener's requests by the xDS config: the route configuration named by the
+ * HTTP connection manager of the listener on the outbound port (Istio's {@code virtualOutbound}),
+ * then the cluster the matched route names.
+ */
+public final class OutboundRouting implements Routing {
+  /** The listener name Istio gives the outbound capture listener; ours too. */
+  public static final String LISTENER = "virtualOutbound";
+
+  private final ClusterManager clusters;
+  private final int outboundPort;
+  private volatile RouteTable table;
+
+  public OutboundRouting(ClusterManager clusters, int outboundPort) {
+    this.clusters = requireNonNull(clusters, "clusters");
+    this.outboundPort = outboundPort;
+  }
+
+  /** Takes a new config: called after the cluster manager has applied it. */
+  public void apply(ProxyConfig config) {
+    table = routeName(config).map(config.routes()::get).map(RouteTable::new).orElse(null);
+  }
+
+  /** The route configuration the outbound listener uses, if the config has one. */
+  Optional<String> routeName(ProxyConfig config) {
+    Listener listener = config.listeners().get(LISTENER);
+    if (listener == null) {
+      listener =
+          config.listeners().values().stream()
+              .filter(l -> l.getAddress().getSocketAddress().getPortValue() == outboundPort)
+              .findFirst()
+              .orElse(null);
+    }
+    if (listener == null) {
+      return Optional.empty();
+    }
+    for (FilterChain chain : listener.getFilterChainsList()) {
+      for (Filter filter : chain.getFiltersList()) {
+        if (filter.getTypedConfig().is(HttpConnectionManager.class)) {
+          try {
+            HttpConnectionManager manager =
+                filter.getTypedConfig().unpack(HttpConnectionManager.class);
+            if (manager.hasRds()) {
+              return Optional.of(manager.getRds().getRouteConfigName());
+            }
+            if (manager.hasRouteConfig()) {
+              return Optional.of(manager.getRouteConfig().getName());
+            }
+          } catch (InvalidProtocolBufferException e) {
+            return Optional.empty(); // the xDS client already rejected such a listener
+          }
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A route configuration used directly (tests, static bootstrap). */
+  public void apply(RouteConfiguration routes) {
+    table = new RouteTable(routes);
+  }
+
+  @Override
+  public Routed route(HttpRequest request, String authority, String path) {
+    RouteTable current = table;
+    if (current == null) {
+      return new Local(503, "no route configuration yet (the proxy has not received its config)");
+    }
+    Optional<RouteTable.Decision> decision =
+        current.route(authority, request.method(), path, request.headers());
+    if (decision.isEmpty()) {
+      return new Local(404, "no route for " + authority + path);
+    }
+    RouteTable.Decision d = decision.get();
+    if (d.direct()) {
+      return new Local(d.directStatus(), d.directBody());
+    }
+    Optional<UpstreamCluster> cluster = clusters.cluster(d.cluster());
+    if (cluster.isEmpty()) {
+      return new Local(503, "cluster not found: " + d.cluster());
+    }
+    String newPath = path;
+    if (!d.prefixRewrite().isEmpty() && path.startsWith(d.prefixMatched())) {
+      newPath = d.prefixRewrite() + path.substring(d.prefixMatched().length());
+    }
+    String newAuthority = d.hostRewrite().isEmpty() ? authority : d.hostRewrite();
+    return new Forward(cluster.get(), d.retry(), d.timeoutMillis(), newPath, newAuthority);
+  }
+}

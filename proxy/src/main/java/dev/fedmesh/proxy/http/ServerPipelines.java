@@ -1,0 +1,130 @@
+package dev.fedmesh.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/** The HTTP/1.1 and HTTP/2 server pipelines both listeners use, and first-bytes detection. */
+final class ServerPipelines {
+  static final int MAX_INITIAL_LINE = 8192;
+  static final int MAX_HEADER_BYTES = 16384;
+  static final long IDLE_TIMEOUT_SECONDS = 300;
+
+  private ServerPipelines() {}
+
+  /** What the first bytes of a connection say it speaks. */
+  enum Detected {
+    TLS,
+    HTTP2,
+    OTHER
+  }
+
+  /**
+   * Waits for enough bytes to tell TLS, an HTTP/2 preface and anything else apart, then hands the
+   * pipeline to {@code install} and replays the bytes.
+   */
+  static final class Sniffer extends ByteToMessageDecoder {
+    private final Consumer<Detected> install;
+
+    Sniffer(Consumer<Detected> install) {
+      this.install = install;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+      if (!in.isReadable()) {
+        return;
+      }
+      Detected detected;
+      if (in.getUnsignedByte(in.readerIndex()) == 0x16) {
+        detected = Detected.TLS;
+      } else {
+        ByteBuf preface = Http2CodecUtil.connectionPrefaceBuf();
+        int n = Math.min(in.readableBytes(), preface.readableBytes());
+        boolean prefix = ByteBufUtil.equals(in, in.readerIndex(), preface, 0, n);
+        preface.release();
+        if (prefix && n < 24) {
+          return; // could still be HTTP/2: wait for more
+        }
+        detected = prefix ? Detected.HTTP2 : Detected.OTHER;
+      }
+      install.accept(detected);
+      ctx.pipeline().remove(this); // remaining bytes go on to the new handlers
+    }
+  }
+
+  static void http1(
+      ChannelPipeline pipeline,
+      Routing routing,
+      HttpUpstreams upstreams,
+      BiConsumer<Channel, HttpHeaders> decorator,
+      HttpProxyHandler.Limits limits,
+      ProxyStats stats) {
+    pipeline.addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+    pipeline.addLast(new IdleCloser());
+    pipeline.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 65536));
+    pipeline.addLast(new HttpServerExpectContinueHandler());
+    pipeline.addLast(new HttpProxyHandler(routing, upstreams, decorator, false, limits, stats));
+  }
+
+  static void http2(
+      ChannelPipeline pipeline,
+      Routing routing,
+      HttpUpstreams upstreams,
+      BiConsumer<Channel, HttpHeaders> decorator,
+      HttpProxyHandler.Limits limits,
+      ProxyStats stats) {
+    pipeline.addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+    pipeline.addLast(new IdleCloser());
+    pipeline.addLast(
+        Http2FrameCodecBuilder.forServer()
+            .initialSettings(
+                Http2Settings.defaultSettings()
+                    .maxHeaderListSize(MAX_HEADER_BYTES)
+                    .initialWindowSize(1 << 20)
+                    .maxConcurrentStreams(1000))
+            .build());
+    pipeline.addLast(
+        new Http2MultiplexHandler(
+            new ChannelInitializer<Http2StreamChannel>() {
+              @Override
+              protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                ch.pipeline()
+                    .addLast(
+                        new HttpProxyHandler(routing, upstreams, decorator, true, limits, stats));
+              }
+            }));
+  }
+
+  /** Closes connections idle for longer than the idle timeout. */
+  private static final class IdleCloser extends io.netty.channel.ChannelDuplexHandler {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof IdleStateEvent) {
+        ctx.close();
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+}
