@@ -1,0 +1,112 @@
+package dev.fedmesh.gateway;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One direction of a spliced connection: what this channel reads is written to its peer, as is.
+ * Both channels of a pair run on the same event loop.
+ *
+ * <ul>
+ *   <li>Backpressure: while the peer cannot take more (its outbound buffer is over the high water
+ *       mark) this channel stops reading, and reads again once the peer drains.
+ *   <li>Half-close: when this side finishes sending, the peer's output is shut down after what is
+ *       queued has been written; a channel is closed once both its directions are done.
+ *   <li>When either channel closes, the other is closed after its queued bytes are flushed.
+ * </ul>
+ */
+final class TcpSplice extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(TcpSplice.class);
+
+  private final Channel peer;
+  private final CounterDataPoint bytes;
+
+  /**
+   * @param peer where this channel's bytes go
+   * @param bytes counts the bytes this channel reads
+   */
+  TcpSplice(Channel peer, CounterDataPoint bytes) {
+    this.peer = peer;
+    this.bytes = bytes;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf buf) || !peer.isActive()) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    bytes.inc(buf.readableBytes());
+    peer.write(buf).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    if (!peer.isWritable()) {
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    peer.flush();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    // This channel carries the peer's bytes: the peer reads only while this channel can take them.
+    peer.config().setAutoRead(ctx.channel().isWritable());
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // This side is done sending: so is the peer's output, once what is queued is written.
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
+          .addListener(
+              (ChannelFutureListener)
+                  written -> {
+                    if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+                      duplex.shutdownOutput().addListener(shut -> closeIfDone(peer));
+                    }
+                  });
+      closeIfDone(ctx.channel());
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Closes a channel both of whose directions are finished. */
+  private static void closeIfDone(Channel channel) {
+    if (channel instanceof DuplexChannel duplex
+        && duplex.isInputShutdown()
+        && duplex.isOutputShutdown()) {
+      channel.close();
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    closeOnFlush(peer);
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("closing spliced connection {}: {}", ctx.channel(), cause.toString());
+    ctx.close();
+  }
+
+  /** Closes {@code channel} once what is queued on it has been written. */
+  static void closeOnFlush(Channel channel) {
+    if (channel.isActive()) {
+      channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}
