@@ -37,6 +37,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -88,10 +89,20 @@ public final class ConfigGenerator {
       virtualHosts.putAll(resources.virtualHosts());
     }
     if (proxy.role() == ProxyRole.SIDECAR) {
-      listeners.put(SidecarOutbound.LISTENER, SidecarOutbound.listener());
-      routes.put(SidecarOutbound.ROUTES, SidecarOutbound.routes(virtualHosts.values()));
+      listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener());
+      routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
     }
     return new XdsResources(listeners, routes, clusters, endpoints);
+  }
+
+  /** A sidecar's outbound listener, the same for every sidecar. */
+  public static Listener sidecarOutboundListener() {
+    return SidecarOutbound.listener();
+  }
+
+  /** A sidecar's outbound route configuration over its services' virtual hosts. */
+  public static RouteConfiguration sidecarOutboundRoutes(Collection<VirtualHost> virtualHosts) {
+    return SidecarOutbound.routes(virtualHosts);
   }
 
   /** The resources of one service for one proxy: a function of the service's own shards. */
@@ -120,7 +131,7 @@ public final class ConfigGenerator {
         String hostPort = ResourceNames.hostPort(key, port.port());
         virtualHosts.put(
             hostPort,
-            SidecarOutbound.virtualHost(hostPort, domains(key, port.port()), clusterName));
+            SidecarOutbound.virtualHost(hostPort, domains(key, port.port(), false), clusterName));
       }
       clusters.put(clusterName, cluster.build());
       endpoints.put(clusterName, loadAssignment(clusterName, mesh, proxy, shards.values(), port));
@@ -178,7 +189,7 @@ public final class ConfigGenerator {
         .addVirtualHosts(
             VirtualHost.newBuilder()
                 .setName(name)
-                .addAllDomains(domains(service, port))
+                .addAllDomains(domains(service, port, true))
                 .addRoutes(
                     Route.newBuilder()
                         .setMatch(RouteMatch.newBuilder().setPrefix(""))
@@ -190,10 +201,10 @@ public final class ConfigGenerator {
   }
 
   /**
-   * Every name a client in the service's namespace may use for it, with the port, and without it
-   * when the port is HTTP's default.
+   * Every name a client in the service's namespace may use for it, with the port and, for gRPC
+   * clients (whose target may omit it) or HTTP's default port, without it.
    */
-  static List<String> domains(ServiceKey service, int port) {
+  static List<String> domains(ServiceKey service, int port, boolean withoutPort) {
     Set<String> hosts = new LinkedHashSet<>();
     hosts.add(service.fqdn());
     hosts.add(service.name() + "." + service.namespace() + ".svc");
@@ -202,7 +213,7 @@ public final class ConfigGenerator {
     List<String> domains = new ArrayList<>();
     for (String host : hosts) {
       domains.add(host + ":" + port);
-      if (port == 80) {
+      if (withoutPort || port == 80) {
         domains.add(host);
       }
     }

@@ -21,6 +21,9 @@ import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -237,6 +240,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private Object clusters;
     private Object failover;
     private Map<ServiceKey, Memo> memo = new HashMap<>();
+    private final Map<ServiceKey, SortedMap<String, VirtualHost>> virtualHosts = new HashMap<>();
     private final Map<Resources.ResourceType, Map<String, Message>> merged =
         new EnumMap<>(Resources.ResourceType.class);
     private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
@@ -256,6 +260,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         return whole(ConfigGenerator.generate(mesh, context));
       }
       boolean everything = !mesh.clusters().equals(clusters) || !mesh.failover().equals(failover);
+      boolean hostsChanged = false;
       clusters = mesh.clusters();
       failover = mesh.failover();
       Map<Resources.ResourceType, Set<String>> changed =
@@ -276,8 +281,16 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
           throw new IllegalStateException(service.getKey() + ": " + problems);
         }
         next.put(service.getKey(), new Memo(service.getValue(), merge(previous, fresh, changed)));
+        if (!fresh
+            .virtualHosts()
+            .equals(virtualHosts.put(service.getKey(), fresh.virtualHosts()))) {
+          hostsChanged = true;
+        }
       }
       // Services gone from the mesh take their resources with them.
+      for (ServiceKey gone : memo.keySet()) {
+        hostsChanged |= virtualHosts.remove(gone) != null;
+      }
       for (Memo gone : memo.values()) {
         for (Resources.ResourceType type : SERVED) {
           for (String name : gone.resources().get(type).keySet()) {
@@ -287,6 +300,17 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         }
       }
       memo = next;
+      if (context.role() == ProxyRole.SIDECAR && (hostsChanged || everything)) {
+        putDerived(
+            Resources.ResourceType.LISTENER,
+            ConfigGenerator.sidecarOutboundListener(),
+            ((Listener) ConfigGenerator.sidecarOutboundListener()).getName(),
+            changed);
+        RouteConfiguration routes =
+            ConfigGenerator.sidecarOutboundRoutes(
+                virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()).toList());
+        putDerived(Resources.ResourceType.ROUTE, routes, routes.getName(), changed);
+      }
       for (Resources.ResourceType type : SERVED) {
         XdsSnapshot.Typed<?> previous = built.get(type);
         if (previous == null || everything) {
@@ -332,6 +356,19 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         kept.put(type, mine);
       }
       return kept;
+    }
+
+    /** A resource made from every service's parts (a sidecar's outbound listener and routes). */
+    private void putDerived(
+        Resources.ResourceType type,
+        Message resource,
+        String name,
+        Map<Resources.ResourceType, Set<String>> changed) {
+      Message old = merged.get(type).get(name);
+      if (!resource.equals(old)) {
+        merged.get(type).put(name, resource);
+        changed.get(type).add(name);
+      }
     }
 
     /** The gateway's config is small and generated whole; its state is rebuilt each time. */

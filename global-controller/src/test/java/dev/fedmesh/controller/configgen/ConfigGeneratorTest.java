@@ -221,7 +221,7 @@ class ConfigGeneratorTest {
   }
 
   @Test
-  void sidecarsAndGatewaysGetClustersAndEndpointsButNoApiListeners() {
+  void sidecarsGetTheOutboundListenerAndOneVirtualHostPerServicePort() {
     MeshSnapshot snapshot =
         mesh()
             .cluster("east", "east", EAST_A)
@@ -232,9 +232,54 @@ class ConfigGeneratorTest {
         ConfigGenerator.generate(
             snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A));
 
-    assertThat(sidecar.listeners()).isEmpty();
+    assertThat(sidecar.listeners()).containsOnlyKeys("virtualOutbound");
+    assertThat(
+            sidecar
+                .listeners()
+                .get("virtualOutbound")
+                .getAddress()
+                .getSocketAddress()
+                .getPortValue())
+        .isEqualTo(15001);
+    assertThat(sidecar.routes()).containsOnlyKeys("outbound");
+    var host = sidecar.routes().get("outbound").getVirtualHosts(0);
+    assertThat(host.getDomainsList())
+        .containsExactly(
+            "echo.default.svc.cluster.local:7070",
+            "echo.default.svc:7070",
+            "echo.default:7070",
+            "echo:7070");
+    assertThat(host.getRoutesList())
+        .allSatisfy(route -> assertThat(route.getRoute().getCluster()).isEqualTo(ECHO_CLUSTER));
+    assertThat(host.getRoutes(0).getMatch().hasConnectMatcher()).isTrue();
     assertThat(sidecar.clusters()).containsOnlyKeys(ECHO_CLUSTER);
+    // A gRPC port: the sidecar speaks HTTP/2 to the server's sidecar.
+    assertThat(sidecar.clusters().get(ECHO_CLUSTER).getTypedExtensionProtocolOptionsMap())
+        .containsKey("envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
     assertThat(sidecar.endpoints()).containsOnlyKeys(ECHO_CLUSTER);
+  }
+
+  @Test
+  void twoServicesClaimingOneShortNameKeepEveryDomainUnique() {
+    ServiceKey other = ServiceKey.of("other", "echo");
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 8080, EAST_A))
+            .service("east", other, GRPC_7070, false, endpoint("10.1.0.2", 8080, EAST_A))
+            .build();
+
+    XdsResources sidecar =
+        ConfigGenerator.generate(
+            snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A));
+
+    List<String> domains =
+        sidecar.routes().get("outbound").getVirtualHostsList().stream()
+            .flatMap(h -> h.getDomainsList().stream())
+            .toList();
+    assertThat(domains)
+        .doesNotHaveDuplicates()
+        .contains("echo.other.svc.cluster.local:7070", "echo:7070");
   }
 
   @Test

@@ -1,0 +1,284 @@
+package dev.fedmesh.proxy.sidecar;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.fedmesh.proxy.http.InboundPort;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Everything a sidecar needs to start: who it is (node), where its controllers and its cluster's
+ * CA are, and where to listen. Read from a YAML file for the standalone proxy, or built in code
+ * when a process hosts many sidecars (the lab).
+ *
+ * <pre>
+ * node:
+ *   id: frontend-1.east          # unique per proxy
+ *   cluster: east                # member cluster
+ *   network: east
+ *   region: us-east
+ *   zone: us-east-a
+ *   namespace: shop
+ *   serviceAccount: frontend
+ *   labels: {app: frontend, version: v1}
+ * controllers: ["127.0.0.1:15010"]
+ * ca:                            # optional: without it the sidecar has no identity (plaintext)
+ *   address: 127.1.0.1:15012
+ *   tokenFile: /var/run/secrets/fedmesh/token
+ *   rootsFile: /etc/fedmesh/root-cert.pem
+ *   ttl: 24h                     # optional; the CA's default otherwise
+ * outbound: 127.0.0.1:15001
+ * admin: 127.0.0.1:15000
+ * inbound:
+ *   - listen: 10.0.0.5:8080
+ *     app: 127.0.0.1:8080
+ *     protocol: http             # http | http2 | tcp
+ *     mode: STRICT               # STRICT | PERMISSIVE
+ * </pre>
+ */
+public record SidecarBootstrap(
+    NodeIdentity node,
+    List<String> controllers,
+    Optional<Ca> ca,
+    Optional<InetSocketAddress> outbound,
+    Optional<InetSocketAddress> admin,
+    List<InboundPort> inbound) {
+
+  /** Who the proxy is, as the controller groups proxies. */
+  public record NodeIdentity(
+      String id,
+      String cluster,
+      String network,
+      String region,
+      String zone,
+      String namespace,
+      String serviceAccount,
+      Map<String, String> labels) {
+    public NodeIdentity {
+      requireNonNull(id, "id");
+      requireNonNull(cluster, "cluster");
+      requireNonNull(network, "network");
+      requireNonNull(region, "region");
+      requireNonNull(zone, "zone");
+      requireNonNull(namespace, "namespace");
+      requireNonNull(serviceAccount, "serviceAccount");
+      labels = Map.copyOf(labels);
+    }
+  }
+
+  /**
+   * The cluster CA: its gRPC address, the workload's token (read again for every request, so a
+   * projected token that is refreshed on disk keeps working), and the trust roots (PEM).
+   */
+  public record Ca(String address, Supplier<String> token, Supplier<String> rootsPem, Duration ttl) {
+    public Ca {
+      requireNonNull(address, "address");
+      requireNonNull(token, "token");
+      requireNonNull(rootsPem, "rootsPem");
+      requireNonNull(ttl, "ttl");
+    }
+  }
+
+  public SidecarBootstrap {
+    requireNonNull(node, "node");
+    controllers = List.copyOf(controllers);
+    requireNonNull(ca, "ca");
+    requireNonNull(outbound, "outbound");
+    requireNonNull(admin, "admin");
+    inbound = List.copyOf(inbound);
+    if (controllers.isEmpty()) {
+      throw new IllegalArgumentException("controllers: empty (expected: at least one host:port)");
+    }
+  }
+
+  /** Reads and checks a bootstrap file; every problem is named with its field. */
+  public static SidecarBootstrap load(Path file) throws IOException {
+    ObjectMapper yaml =
+        new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    Doc doc;
+    try {
+      doc = yaml.readValue(Files.readString(file), Doc.class);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException(file + ": " + e.getOriginalMessage(), e);
+    }
+    if (doc == null) {
+      throw new IllegalArgumentException(file + ": empty (expected: a sidecar bootstrap)");
+    }
+    List<String> problems = new ArrayList<>();
+    DocNode n = doc.node == null ? new DocNode() : doc.node;
+    require(problems, "node.id", n.id);
+    require(problems, "node.cluster", n.cluster);
+    require(problems, "node.namespace", n.namespace);
+    if (doc.controllers == null || doc.controllers.isEmpty()) {
+      problems.add("controllers: missing (expected: a list of host:port)");
+    }
+    Optional<Ca> ca = Optional.empty();
+    if (doc.ca != null) {
+      require(problems, "ca.address", doc.ca.address);
+      require(problems, "ca.tokenFile", doc.ca.tokenFile);
+      require(problems, "ca.rootsFile", doc.ca.rootsFile);
+      Duration ttl = Duration.ZERO;
+      if (doc.ca.ttl != null) {
+        try {
+          ttl = Duration.parse("PT" + doc.ca.ttl.toUpperCase(Locale.ROOT));
+        } catch (RuntimeException e) {
+          problems.add("ca.ttl: '" + doc.ca.ttl + "' (expected: a duration such as 24h or 90m)");
+        }
+      }
+      if (doc.ca.address != null && doc.ca.tokenFile != null && doc.ca.rootsFile != null) {
+        Path token = file.resolveSibling(doc.ca.tokenFile);
+        Path roots = file.resolveSibling(doc.ca.rootsFile);
+        ca = Optional.of(new Ca(doc.ca.address, () -> read(token), () -> read(roots), ttl));
+      }
+    }
+    Optional<InetSocketAddress> outbound = address(problems, "outbound", doc.outbound);
+    Optional<InetSocketAddress> admin = address(problems, "admin", doc.admin);
+    List<InboundPort> inbound = new ArrayList<>();
+    if (doc.inbound != null) {
+      for (int i = 0; i < doc.inbound.size(); i++) {
+        DocInbound in = doc.inbound.get(i);
+        String where = "inbound[" + i + "]";
+        Optional<InetSocketAddress> listen = address(problems, where + ".listen", in.listen);
+        Optional<InetSocketAddress> app = address(problems, where + ".app", in.app);
+        InboundPort.AppProtocol protocol = InboundPort.AppProtocol.HTTP;
+        InboundPort.TlsMode mode = InboundPort.TlsMode.STRICT;
+        try {
+          if (in.protocol != null) {
+            protocol = InboundPort.AppProtocol.valueOf(in.protocol.toUpperCase(Locale.ROOT));
+          }
+        } catch (IllegalArgumentException e) {
+          problems.add(where + ".protocol: '" + in.protocol + "' (expected: http, http2 or tcp)");
+        }
+        try {
+          if (in.mode != null) {
+            mode = InboundPort.TlsMode.valueOf(in.mode.toUpperCase(Locale.ROOT));
+          }
+        } catch (IllegalArgumentException e) {
+          problems.add(where + ".mode: '" + in.mode + "' (expected: STRICT or PERMISSIVE)");
+        }
+        if (listen.isEmpty()) {
+          problems.add(where + ".listen: missing (expected: host:port)");
+        }
+        if (app.isEmpty()) {
+          problems.add(where + ".app: missing (expected: host:port)");
+        }
+        if (listen.isPresent() && app.isPresent()) {
+          inbound.add(new InboundPort(listen.get(), app.get(), protocol, mode));
+        }
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(file + ": " + String.join("; ", problems));
+    }
+    return new SidecarBootstrap(
+        new NodeIdentity(
+            n.id,
+            n.cluster,
+            orEmpty(n.network),
+            orEmpty(n.region),
+            orEmpty(n.zone),
+            n.namespace,
+            n.serviceAccount == null ? "default" : n.serviceAccount,
+            n.labels == null ? Map.of() : n.labels),
+        doc.controllers,
+        ca,
+        outbound,
+        admin,
+        inbound);
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file).trim();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String orEmpty(String value) {
+    return value == null ? "" : value;
+  }
+
+  private static void require(List<String> problems, String field, String value) {
+    if (value == null || value.isBlank()) {
+      problems.add(field + ": missing (expected: a non-empty value)");
+    }
+  }
+
+  /** Parses {@code host:port} (IPv6 in brackets), naming the field when it is wrong. */
+  public static Optional<InetSocketAddress> address(
+      List<String> problems, String field, String value) {
+    if (value == null) {
+      return Optional.empty();
+    }
+    int colon = value.lastIndexOf(':');
+    try {
+      if (colon <= 0) {
+        throw new IllegalArgumentException();
+      }
+      String host = value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port = Integer.parseInt(value.substring(colon + 1));
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException();
+      }
+      return Optional.of(new InetSocketAddress(host, port));
+    } catch (RuntimeException e) {
+      problems.add(field + ": '" + value + "' (expected: host:port with a port from 0 to 65535)");
+      return Optional.empty();
+    }
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  private static final class Doc {
+    @JsonProperty DocNode node;
+    @JsonProperty List<String> controllers;
+    @JsonProperty DocCa ca;
+    @JsonProperty String outbound;
+    @JsonProperty String admin;
+    @JsonProperty List<DocInbound> inbound;
+  }
+
+  private static final class DocNode {
+    @JsonProperty String id;
+    @JsonProperty String cluster;
+    @JsonProperty String network;
+    @JsonProperty String region;
+    @JsonProperty String zone;
+    @JsonProperty String namespace;
+    @JsonProperty String serviceAccount;
+    @JsonProperty LinkedHashMap<String, String> labels;
+  }
+
+  private static final class DocCa {
+    @JsonProperty String address;
+    @JsonProperty String tokenFile;
+    @JsonProperty String rootsFile;
+    @JsonProperty String ttl;
+  }
+
+  private static final class DocInbound {
+    @JsonProperty String listen;
+    @JsonProperty String app;
+    @JsonProperty String protocol;
+    @JsonProperty String mode;
+  }
+}
