@@ -1,32 +1,13 @@
 package dev.fedmesh.gateway;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.fedmesh.proxy.xds.ProxyConfig;
-import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
-import io.envoyproxy.envoy.admin.v3.ConfigDump;
-import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
-import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
-import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
-import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -43,25 +24,6 @@ import java.util.concurrent.Executors;
  * </ul>
  */
 final class GatewayAdmin {
-  private static final JsonFormat.Printer JSON =
-      JsonFormat.printer()
-          .usingTypeRegistry(
-              JsonFormat.TypeRegistry.newBuilder()
-                  .add(ListenersConfigDump.getDescriptor())
-                  .add(ClustersConfigDump.getDescriptor())
-                  .add(EndpointsConfigDump.getDescriptor())
-                  .add(RoutesConfigDump.getDescriptor())
-                  .add(Listener.getDescriptor())
-                  .add(Cluster.getDescriptor())
-                  .add(ClusterLoadAssignment.getDescriptor())
-                  .add(RouteConfiguration.getDescriptor())
-                  .add(TlsInspector.getDescriptor())
-                  .add(TcpProxy.getDescriptor())
-                  .add(HttpConnectionManager.getDescriptor())
-                  .add(Router.getDescriptor())
-                  .add(UpstreamTlsContext.getDescriptor())
-                  .add(DownstreamTlsContext.getDescriptor())
-                  .build());
 
   private final HttpServer server;
   private final ExecutorService executor;
@@ -114,54 +76,17 @@ final class GatewayAdmin {
 
   private void configDump(HttpExchange exchange) throws IOException {
     try {
-      respond(exchange, 200, "application/json", configDumpJson(gateway.activeConfig()) + "\n");
+      respond(
+          exchange,
+          200,
+          "application/json",
+          dev.fedmesh.proxy.xds.ConfigDumps.json(gateway.activeConfig()) + "\n");
     } catch (InvalidProtocolBufferException e) {
       respond(exchange, 500, "text/plain", "cannot print the config: " + e.getMessage() + "\n");
     }
   }
 
   /** The config as Envoy's {@code /config_dump} prints it. */
-  static String configDumpJson(ProxyConfig config) throws InvalidProtocolBufferException {
-    ListenersConfigDump.Builder listeners = ListenersConfigDump.newBuilder();
-    new TreeMap<>(config.listeners())
-        .forEach(
-            (name, listener) ->
-                listeners.addDynamicListeners(
-                    ListenersConfigDump.DynamicListener.newBuilder()
-                        .setName(name)
-                        .setActiveState(
-                            ListenersConfigDump.DynamicListenerState.newBuilder()
-                                .setListener(Any.pack(listener)))));
-    RoutesConfigDump.Builder routes = RoutesConfigDump.newBuilder();
-    new TreeMap<>(config.routes())
-        .forEach(
-            (name, route) ->
-                routes.addDynamicRouteConfigs(
-                    RoutesConfigDump.DynamicRouteConfig.newBuilder()
-                        .setRouteConfig(Any.pack(route))));
-    ClustersConfigDump.Builder clusters = ClustersConfigDump.newBuilder();
-    new TreeMap<>(config.clusters())
-        .forEach(
-            (name, cluster) ->
-                clusters.addDynamicActiveClusters(
-                    ClustersConfigDump.DynamicCluster.newBuilder().setCluster(Any.pack(cluster))));
-    EndpointsConfigDump.Builder endpoints = EndpointsConfigDump.newBuilder();
-    new TreeMap<>(config.endpoints())
-        .forEach(
-            (name, assignment) ->
-                endpoints.addDynamicEndpointConfigs(
-                    EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
-                        .setEndpointConfig(Any.pack(assignment))));
-    ConfigDump dump =
-        ConfigDump.newBuilder()
-            .addConfigs(Any.pack(listeners.build()))
-            .addConfigs(Any.pack(routes.build()))
-            .addConfigs(Any.pack(clusters.build()))
-            .addConfigs(Any.pack(endpoints.build()))
-            .build();
-    return JSON.print(dump);
-  }
-
   private static void respond(HttpExchange exchange, int status, String type, String body)
       throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);

@@ -22,9 +22,9 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * Everything a sidecar needs to start: who it is (node), where its controllers and its cluster's
- * CA are, and where to listen. Read from a YAML file for the standalone proxy, or built in code
- * when a process hosts many sidecars (the lab).
+ * Everything a sidecar needs to start: who it is (node), where its controllers and its cluster's CA
+ * are, and where to listen. Read from a YAML file for the standalone proxy, or built in code when a
+ * process hosts many sidecars (the lab).
  *
  * <pre>
  * node:
@@ -85,7 +85,8 @@ public record SidecarBootstrap(
    * The cluster CA: its gRPC address, the workload's token (read again for every request, so a
    * projected token that is refreshed on disk keeps working), and the trust roots (PEM).
    */
-  public record Ca(String address, Supplier<String> token, Supplier<String> rootsPem, Duration ttl) {
+  public record Ca(
+      String address, Supplier<String> token, Supplier<String> rootsPem, Duration ttl) {
     public Ca {
       requireNonNull(address, "address");
       requireNonNull(token, "token");

@@ -1,0 +1,132 @@
+package dev.fedmesh.proxy.sidecar;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import dev.fedmesh.proxy.upstream.UpstreamHost;
+import dev.fedmesh.proxy.xds.ConfigDumps;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The sidecar's admin endpoints, as Envoy's (bind them to localhost):
+ *
+ * <ul>
+ *   <li>{@code /ready}: 200 {@code LIVE} once config and certificate are in, 503 with the reason
+ *   <li>{@code /config_dump}: the active xDS config as Envoy's ConfigDump JSON
+ *   <li>{@code /clusters}: every host of every cluster with priority, locality, health, outlier
+ *       ejection and active requests, one line each in Envoy's {@code cluster::host::field::value}
+ *       form
+ *   <li>{@code /stats/prometheus}: the traffic metrics
+ * </ul>
+ */
+final class ProxyAdmin implements AutoCloseable {
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final Sidecar sidecar;
+
+  private ProxyAdmin(HttpServer server, ExecutorService executor, Sidecar sidecar) {
+    this.server = server;
+    this.executor = executor;
+    this.sidecar = sidecar;
+  }
+
+  static ProxyAdmin start(InetSocketAddress address, Sidecar sidecar) throws IOException {
+    HttpServer server = HttpServer.create(address, 16);
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread =
+                  new Thread(runnable, "sidecar-admin-" + sidecar.bootstrap().node().id());
+              thread.setDaemon(true);
+              return thread;
+            });
+    server.setExecutor(executor);
+    ProxyAdmin admin = new ProxyAdmin(server, executor, sidecar);
+    server.createContext("/ready", admin::ready);
+    server.createContext("/config_dump", admin::configDump);
+    server.createContext("/clusters", admin::clusters);
+    server.createContext("/stats/prometheus", admin::metrics);
+    server.start();
+    return admin;
+  }
+
+  InetSocketAddress address() {
+    return server.getAddress();
+  }
+
+  private void ready(HttpExchange exchange) throws IOException {
+    var reason = sidecar.notReadyReason();
+    respond(
+        exchange,
+        reason.isEmpty() ? 200 : 503,
+        "text/plain",
+        reason.map(r -> "NOT READY: " + r).orElse("LIVE") + "\n");
+  }
+
+  private void configDump(HttpExchange exchange) throws IOException {
+    respond(exchange, 200, "application/json", ConfigDumps.json(sidecar.config()));
+  }
+
+  private void clusters(HttpExchange exchange) throws IOException {
+    StringBuilder out = new StringBuilder();
+    Map<String, UpstreamCluster> clusters = new TreeMap<>(sidecar.proxy().clusters().clusters());
+    clusters.forEach(
+        (name, cluster) -> {
+          var breaker = cluster.circuitBreaker();
+          out.append(name)
+              .append("::active_requests::")
+              .append(breaker.activeRequests())
+              .append('\n');
+          for (UpstreamHost host : cluster.hosts()) {
+            String prefix = name + "::" + host + "::";
+            String health =
+                host.ejected()
+                    ? "/failed_outlier_check"
+                    : host.healthyByEds() ? "healthy" : "/" + host.health().name().toLowerCase();
+            out.append(prefix).append("priority::").append(host.priority()).append('\n');
+            out.append(prefix).append("region::").append(host.locality().getRegion()).append('\n');
+            out.append(prefix).append("zone::").append(host.locality().getZone()).append('\n');
+            out.append(prefix).append("weight::").append(host.weight()).append('\n');
+            out.append(prefix).append("health_flags::").append(health).append('\n');
+            out.append(prefix).append("rq_active::").append(host.activeRequests()).append('\n');
+            out.append(prefix).append("ejections::").append(host.totalEjections()).append('\n');
+          }
+        });
+    respond(exchange, 200, "text/plain", out.toString());
+  }
+
+  private void metrics(HttpExchange exchange) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrometheusTextFormatWriter.create().write(out, sidecar.proxy().stats().registry().scrape());
+    respond(
+        exchange,
+        200,
+        PrometheusTextFormatWriter.CONTENT_TYPE,
+        out.toString(StandardCharsets.UTF_8));
+  }
+
+  private static void respond(HttpExchange exchange, int status, String type, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}

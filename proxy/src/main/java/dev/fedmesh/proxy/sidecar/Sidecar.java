@@ -1,0 +1,240 @@
+package dev.fedmesh.proxy.sidecar;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import dev.fedmesh.model.Backoff;
+import dev.fedmesh.proxy.http.HttpProxy;
+import dev.fedmesh.proxy.http.ProxyStats;
+import dev.fedmesh.proxy.tls.WorkloadCertificates;
+import dev.fedmesh.proxy.xds.ProxyConfig;
+import dev.fedmesh.proxy.xds.XdsClient;
+import dev.fedmesh.trust.Pem;
+import dev.fedmesh.trust.RootCa;
+import dev.fedmesh.trust.TrustBundle;
+import dev.fedmesh.trust.TrustBundleSet;
+import dev.fedmesh.trust.TrustDomain;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One sidecar proxy: its xDS stream, certificate, listeners and admin endpoints. Runs alone ({@link
+ * ProxyMain}) or many to a process (the lab), each with its own node identity, certificate,
+ * listeners and stream; only the event loops may be shared.
+ */
+public final class Sidecar implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Sidecar.class);
+
+  /** The node metadata keys the controller reads (see its ProxyContexts). */
+  static final String ROLE = "FEDMESH_ROLE";
+
+  static final String CLUSTER = "FEDMESH_CLUSTER";
+  static final String NETWORK = "NETWORK";
+
+  private final SidecarBootstrap bootstrap;
+  private final ScheduledExecutorService executor;
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private final HttpProxy proxy;
+  private final XdsClient xds;
+  private final Optional<WorkloadCertificates> certificates;
+  private final ProxyAdmin admin;
+
+  private Sidecar(SidecarBootstrap bootstrap, EventLoopGroup group) throws Exception {
+    this.bootstrap = bootstrap;
+    this.executor =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "sidecar-" + bootstrap.node().id());
+              thread.setDaemon(true);
+              return thread;
+            });
+    boolean started = false;
+    try {
+      this.certificates =
+          bootstrap
+              .ca()
+              .map(
+                  ca ->
+                      WorkloadCertificates.start(
+                          ca.address(),
+                          ca.token(),
+                          () -> bundles(ca.rootsPem().get()),
+                          ca.ttl(),
+                          executor));
+      HttpProxy.Builder builder = HttpProxy.builder(group).stats(new ProxyStats());
+      certificates.ifPresent(c -> builder.identity(c.identity()));
+      bootstrap.outbound().ifPresent(builder::outbound);
+      bootstrap.inbound().forEach(builder::inbound);
+      this.proxy = builder.start();
+      for (String controller : bootstrap.controllers()) {
+        channels.add(NettyChannelBuilder.forTarget(controller).usePlaintext().build());
+      }
+      this.xds =
+          XdsClient.start(
+              channels,
+              node(bootstrap.node()),
+              executor,
+              new Backoff(
+                  Duration.ofMillis(100), Duration.ofSeconds(5), RandomGenerator.getDefault()),
+              this::onConfig);
+      this.admin =
+          bootstrap.admin().isPresent() ? ProxyAdmin.start(bootstrap.admin().get(), this) : null;
+      started = true;
+    } finally {
+      if (!started) {
+        close();
+      }
+    }
+  }
+
+  /** Starts a sidecar on {@code group}'s event loops. */
+  public static Sidecar start(SidecarBootstrap bootstrap, EventLoopGroup group) throws Exception {
+    return new Sidecar(requireNonNull(bootstrap, "bootstrap"), requireNonNull(group, "group"));
+  }
+
+  private void onConfig(ProxyConfig config) {
+    proxy.apply(config);
+    log.debug(
+        "{}: config with {} listeners, {} clusters",
+        bootstrap.node().id(),
+        config.listeners().size(),
+        config.clusters().size());
+  }
+
+  /** The trust bundles from a PEM of roots: each root's trust domain from its SPIFFE ID. */
+  static TrustBundleSet bundles(String pem) {
+    Map<TrustDomain, List<X509Certificate>> byDomain = new HashMap<>();
+    for (X509Certificate root : Pem.certificates(pem, "roots")) {
+      TrustDomain domain =
+          RootCa.trustDomainOf(root)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "roots: "
+                              + root.getSubjectX500Principal()
+                              + " has no SPIFFE trust domain"));
+      byDomain.computeIfAbsent(domain, d -> new ArrayList<>()).add(root);
+    }
+    List<TrustBundle> bundles = new ArrayList<>();
+    byDomain.forEach((domain, roots) -> bundles.add(TrustBundle.of(domain, roots)));
+    return TrustBundleSet.of(bundles);
+  }
+
+  static Node node(SidecarBootstrap.NodeIdentity identity) {
+    Struct.Builder metadata =
+        Struct.newBuilder()
+            .putFields(ROLE, string("sidecar"))
+            .putFields(CLUSTER, string(identity.cluster()))
+            .putFields(NETWORK, string(identity.network()))
+            .putFields("NAMESPACE", string(identity.namespace()))
+            .putFields("SERVICE_ACCOUNT", string(identity.serviceAccount()));
+    Struct.Builder labels = Struct.newBuilder();
+    identity.labels().forEach((k, v) -> labels.putFields(k, string(v)));
+    metadata.putFields("LABELS", Value.newBuilder().setStructValue(labels).build());
+    metadata.putFields(
+        "INSTANCE_IPS", Value.newBuilder().setListValue(ListValue.getDefaultInstance()).build());
+    return Node.newBuilder()
+        .setId(identity.id())
+        .setCluster(identity.cluster())
+        .setMetadata(metadata)
+        .setLocality(Locality.newBuilder().setRegion(identity.region()).setZone(identity.zone()))
+        .setUserAgentName("fedmesh-sidecar")
+        .build();
+  }
+
+  private static Value string(String value) {
+    return Value.newBuilder().setStringValue(value).build();
+  }
+
+  public SidecarBootstrap bootstrap() {
+    return bootstrap;
+  }
+
+  public HttpProxy proxy() {
+    return proxy;
+  }
+
+  public ProxyConfig config() {
+    return xds.current();
+  }
+
+  public boolean xdsConnected() {
+    return xds.isConnected();
+  }
+
+  public String lastXdsError() {
+    return xds.lastError();
+  }
+
+  public Optional<WorkloadCertificates> certificates() {
+    return certificates;
+  }
+
+  /** Why the sidecar is not ready, or empty when it is (config received, certificate held). */
+  public Optional<String> notReadyReason() {
+    if (xds.current().listeners().isEmpty() && xds.current().clusters().isEmpty()) {
+      return Optional.of("no config from the controller yet");
+    }
+    if (certificates.isPresent() && certificates.get().current().isEmpty()) {
+      return Optional.of("no certificate from the CA yet");
+    }
+    return Optional.empty();
+  }
+
+  public boolean isReady() {
+    return notReadyReason().isEmpty();
+  }
+
+  public Optional<InetSocketAddress> adminAddress() {
+    return Optional.ofNullable(admin).map(ProxyAdmin::address);
+  }
+
+  @Override
+  public void close() {
+    if (admin != null) {
+      admin.close();
+    }
+    if (xds != null) {
+      xds.close();
+    }
+    if (proxy != null) {
+      proxy.close();
+    }
+    certificates.ifPresent(
+        c -> {
+          try {
+            c.close();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow();
+    }
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
