@@ -37,6 +37,12 @@ public record LabState(
     return new LabState(etcd, controllerXds, controllerAdmin, all);
   }
 
+  LabState without(String name) {
+    List<LabProcess> rest = new ArrayList<>(processes);
+    rest.removeIf(p -> p.name().equals(name));
+    return new LabState(etcd, controllerXds, controllerAdmin, rest);
+  }
+
   static Path file(Path labDir) {
     return labDir.resolve("state.json");
   }

@@ -2,11 +2,14 @@ package dev.fedmesh.lab;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.fedmesh.controller.admin.AdminClient;
+import dev.fedmesh.lab.cluster.ClusterSpec;
+import dev.fedmesh.trust.CaFiles;
+import dev.fedmesh.trust.RootCa;
+import dev.fedmesh.trust.RootCaSpec;
+import dev.fedmesh.trust.TrustDomain;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -19,6 +22,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,25 +34,60 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
- * The local lab: a real mesh on this machine, as OS processes bound to loopback. Today it runs
- * etcd, one controller replica and the agent of one cluster ({@code east}, fed by a sample
- * endpoints file); its state lives in one directory so that {@link #down} finds and stops
- * everything {@link #up} started.
+ * The local lab: a real three-cluster mesh on this machine, as OS processes bound to loopback:
+ * etcd, the controller, and one process per member cluster ({@code east}, {@code west}, {@code
+ * central}) hosting its Kubernetes API, agent, CA, east-west gateway and the demo app's pods with
+ * their sidecars. Its state lives in one directory so that later commands find every process.
  */
 public final class LocalLab {
   static final String HOST = "127.0.0.1";
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  static final String TRUST_DOMAIN = "fedmesh.local";
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+
+  /**
+   * How the lab is shaped.
+   *
+   * @param etcdMembers 1 or 3 etcd members
+   * @param controllers controller replicas (agents and proxies know them all)
+   * @param certificateTtl workload certificate lifetime
+   */
+  public record Options(int etcdMembers, int controllers, Duration certificateTtl) {
+    public static final Options DEFAULT = new Options(1, 1, Duration.ofHours(1));
+
+    public Options {
+      if (etcdMembers != 1 && etcdMembers != 3) {
+        throw new IllegalArgumentException("etcdMembers: " + etcdMembers + " (expected: 1 or 3)");
+      }
+      if (controllers < 1 || controllers > 3) {
+        throw new IllegalArgumentException("controllers: " + controllers + " (expected: 1 to 3)");
+      }
+      if (certificateTtl.compareTo(Duration.ofSeconds(2)) < 0) {
+        throw new IllegalArgumentException(
+            "certificateTtl: " + certificateTtl + " (expected: at least 2 seconds)");
+      }
+    }
+  }
 
   private final Path dir;
   private final PrintStream out;
+  private final Options options;
   private final Instant began = Instant.now();
 
   public LocalLab(Path dir, PrintStream out) {
-    this.dir = requireNonNull(dir, "dir").toAbsolutePath();
-    this.out = requireNonNull(out, "out");
+    this(dir, out, Options.DEFAULT);
   }
 
-  /** Starts the lab and returns once the controller serves the sample cluster's services. */
+  public LocalLab(Path dir, PrintStream out, Options options) {
+    this.dir = requireNonNull(dir, "dir").toAbsolutePath();
+    this.out = requireNonNull(out, "out");
+    this.options = requireNonNull(options, "options");
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Starts the lab and returns once every cluster's proxies have their config and certificate. */
   public LabState up() throws IOException {
     Optional<LabState> existing = LabState.read(dir);
     if (existing.isPresent()
@@ -57,93 +96,297 @@ public final class LocalLab {
           "a lab is already running from " + dir + " (run 'fedmesh lab down' first)");
     }
     Path etcdBinary = etcdBinary();
+    String clusterClasspath = ClusterHostLauncher.classpath();
     Files.createDirectories(dir);
     deleteRecursively(dir.resolve("etcd-data"));
+    deleteRecursively(dir.resolve("clusters"));
 
-    int etcdPort = freePort();
-    int etcdPeerPort = freePort();
-    int xdsPort = freePort();
-    int adminPort = freePort();
-    String etcdUrl = "http://" + HOST + ":" + etcdPort;
-    LabState state = new LabState(etcdUrl, HOST + ":" + xdsPort, HOST + ":" + adminPort, List.of());
+    List<Integer> clientPorts = new ArrayList<>();
+    List<Integer> peerPorts = new ArrayList<>();
+    for (int i = 0; i < options.etcdMembers(); i++) {
+      clientPorts.add(freePort());
+      peerPorts.add(freePort());
+    }
+    List<String> etcdUrls = clientPorts.stream().map(p -> "http://" + HOST + ":" + p).toList();
+    List<String> xds = new ArrayList<>();
+    List<String> admins = new ArrayList<>();
+    for (int i = 0; i < options.controllers(); i++) {
+      xds.add(HOST + ":" + freePort());
+      admins.add(HOST + ":" + freePort());
+    }
+    LabState state = new LabState(String.join(",", etcdUrls), xds.get(0), admins.get(0), List.of());
     state.write(dir);
     try {
-      state =
-          start(
-              state,
-              "etcd",
-              List.of(
-                  etcdBinary.toString(),
-                  "--name",
-                  "lab",
-                  "--data-dir",
-                  dir.resolve("etcd-data").toString(),
-                  "--listen-client-urls",
-                  etcdUrl,
-                  "--advertise-client-urls",
-                  etcdUrl,
-                  "--listen-peer-urls",
-                  "http://" + HOST + ":" + etcdPeerPort,
-                  "--initial-advertise-peer-urls",
-                  "http://" + HOST + ":" + etcdPeerPort,
-                  "--initial-cluster",
-                  "lab=http://" + HOST + ":" + etcdPeerPort));
-      awaitReady("etcd", state, () -> etcdHealthy(etcdUrl));
-      progress("etcd ready on " + etcdUrl);
+      StringBuilder initialCluster = new StringBuilder();
+      for (int i = 0; i < options.etcdMembers(); i++) {
+        initialCluster
+            .append(i == 0 ? "" : ",")
+            .append("etcd-")
+            .append(i)
+            .append("=http://")
+            .append(HOST)
+            .append(':')
+            .append(peerPorts.get(i));
+      }
+      for (int i = 0; i < options.etcdMembers(); i++) {
+        String name = options.etcdMembers() == 1 ? "etcd" : "etcd-" + i;
+        state =
+            start(
+                state,
+                name,
+                etcdCommand(
+                    etcdBinary, i, etcdUrls.get(i), peerPorts.get(i), initialCluster.toString()));
+      }
+      for (String url : etcdUrls) {
+        awaitReady(
+            options.etcdMembers() == 1 ? "etcd" : "etcd-" + etcdUrls.indexOf(url),
+            state,
+            () -> etcdHealthy(url));
+      }
+      progress("etcd ready on " + String.join(",", etcdUrls));
 
-      state =
-          start(
-              state,
-              "controller",
-              ProcessLauncher.java(
-                  "dev.fedmesh.controller.ControllerMain",
-                  List.of(
-                      "--etcd",
-                      etcdUrl,
-                      "--xds-address",
-                      state.controllerXds(),
-                      "--admin-address",
-                      state.controllerAdmin(),
-                      "--replica-id",
-                      "controller-0")));
-      AdminClient admin = new AdminClient(state.controllerAdmin());
-      awaitReady("controller", state, admin::ready);
+      for (int i = 0; i < options.controllers(); i++) {
+        state =
+            start(
+                state,
+                controllerName(i),
+                controllerCommand(state.etcd(), xds.get(i), admins.get(i), i));
+      }
+      for (int i = 0; i < options.controllers(); i++) {
+        AdminClient admin = new AdminClient(admins.get(i));
+        awaitReady(controllerName(i), state, admin::ready);
+      }
       progress(
           "controller ready: xDS and federation on "
-              + state.controllerXds()
+              + String.join(", ", xds)
               + ", admin on "
-              + state.controllerAdmin());
+              + String.join(", ", admins));
 
-      Path endpoints = dir.resolve("east-endpoints.yaml");
-      try (InputStream sample = LocalLab.class.getResourceAsStream("east-endpoints.yaml")) {
-        if (sample == null) {
-          throw new IllegalStateException("east-endpoints.yaml is missing from the lab jar");
-        }
-        Files.write(endpoints, sample.readAllBytes());
+      Path caDir = dir.resolve("ca");
+      if (!Files.exists(caDir.resolve("root-cert.pem"))) {
+        CaFiles.writeRoot(
+            RootCa.generate(RootCaSpec.of(TrustDomain.of(TRUST_DOMAIN)), Clock.systemUTC()),
+            caDir,
+            true);
+        progress("root CA created for " + TRUST_DOMAIN + " in " + dir.relativize(caDir));
       }
-      state =
-          start(
-              state,
-              "agent-east",
-              ProcessLauncher.java(
-                  "dev.fedmesh.agent.AgentMain",
-                  List.of(
-                      "--cluster", "east",
-                      "--region", "us-east",
-                      "--zone", "us-east-a",
-                      "--controller", state.controllerXds(),
-                      "--endpoints-file", endpoints.toString())));
-      awaitReady("agent-east", state, () -> clusterServing(admin, "east"));
-      progress("cluster east connected (endpoints from " + dir.relativize(endpoints) + ")");
+      for (LabTopology.Member member : LabTopology.members()) {
+        ClusterSpec spec = spec(member, xds, caDir);
+        state = startCluster(state, spec, clusterClasspath);
+      }
+      for (LabTopology.Member member : LabTopology.members()) {
+        awaitCluster(state, member.name());
+        progress(
+            "cluster "
+                + member.name()
+                + " ("
+                + member.region()
+                + ", "
+                + member.prefix()
+                + ".x.x) ready");
+      }
     } catch (IOException | RuntimeException e) {
       out.println("lab up failed: " + e.getMessage());
       down(state);
       throw e;
     }
-    printServed(state);
-    out.printf("%nThe lab runs in the background; its logs are in %s.%n", dir.resolve("logs"));
-    out.println("Stop it with: ./fedmesh lab down");
+    out.println();
+    new LabStatus(dir, out).print(state, false);
+    out.printf("%nThe lab runs in the background; logs are in %s.%n", dir.resolve("logs"));
+    out.println("Send traffic:  ./fedmesh lab traffic --from east --to checkout");
+    out.println("Kill a region: ./fedmesh lab kill-cluster west");
+    out.println("Stop it:       ./fedmesh lab down");
     return state;
+  }
+
+  private static String controllerName(int index) {
+    return "controller-" + index;
+  }
+
+  private List<String> etcdCommand(
+      Path binary, int index, String url, int peerPort, String initialCluster) {
+    String peer = "http://" + HOST + ":" + peerPort;
+    return List.of(
+        binary.toString(),
+        "--name",
+        "etcd-" + index,
+        "--data-dir",
+        dir.resolve("etcd-data").resolve("member-" + index).toString(),
+        "--listen-client-urls",
+        url,
+        "--advertise-client-urls",
+        url,
+        "--listen-peer-urls",
+        peer,
+        "--initial-advertise-peer-urls",
+        peer,
+        "--initial-cluster",
+        initialCluster,
+        "--initial-cluster-state",
+        "new");
+  }
+
+  private static List<String> controllerCommand(String etcd, String xds, String admin, int index) {
+    return ProcessLauncher.java(
+        "dev.fedmesh.controller.ControllerMain",
+        List.of(
+            "--etcd",
+            etcd,
+            "--xds-address",
+            xds,
+            "--admin-address",
+            admin,
+            "--replica-id",
+            "controller-" + index,
+            "--region-failover",
+            LabTopology.FAILOVER));
+  }
+
+  private ClusterSpec spec(LabTopology.Member member, List<String> controllers, Path caDir) {
+    return new ClusterSpec(
+        member.name(),
+        member.region(),
+        member.prefix(),
+        TRUST_DOMAIN,
+        controllers,
+        caDir.toString(),
+        clusterDir(member.name()).toString(),
+        options.certificateTtl().toSeconds(),
+        member.workloads());
+  }
+
+  Path clusterDir(String name) {
+    return dir.resolve("clusters").resolve(name);
+  }
+
+  private LabState startCluster(LabState state, ClusterSpec spec, String classpath)
+      throws IOException {
+    Path specFile = clusterDir(spec.name()).resolve("spec.json");
+    Files.createDirectories(specFile.getParent());
+    Files.deleteIfExists(clusterDir(spec.name()).resolve("status.json"));
+    LabStatus.JSON.writeValue(specFile.toFile(), spec);
+    return start(
+        state, clusterProcess(spec.name()), ClusterHostLauncher.command(classpath, specFile));
+  }
+
+  static String clusterProcess(String name) {
+    return "cluster-" + name;
+  }
+
+  private void awaitCluster(LabState state, String name) {
+    Path status = clusterDir(name).resolve("status.json");
+    awaitReady(
+        clusterProcess(name),
+        state,
+        () -> {
+          try {
+            return Files.exists(status)
+                && LabStatus.JSON.readTree(status.toFile()).path("ready").asBoolean();
+          } catch (IOException e) {
+            return false;
+          }
+        });
+  }
+
+  /** {@code kill -9} of a cluster's process: its API, agent, CA, gateway and pods all at once. */
+  public void killCluster(String name) throws IOException {
+    LabState state =
+        LabState.read(dir)
+            .orElseThrow(
+                () ->
+                    new LabException("no lab in " + dir + " (start one with './fedmesh lab up')"));
+    LabProcess process = clusterProcessOf(state, name);
+    ProcessHandle handle =
+        process
+            .handle()
+            .orElseThrow(
+                () ->
+                    new LabException(
+                        "cluster "
+                            + name
+                            + " is not running (revive it with './fedmesh lab revive-cluster "
+                            + name
+                            + "')"));
+    handle.destroyForcibly();
+    try {
+      handle.onExit().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new LabException(
+          "cluster " + name + " (pid " + process.pid() + ") did not die: " + e.getMessage());
+    }
+    out.printf("killed cluster %s (kill -9 of pid %d)%n", name, process.pid());
+  }
+
+  /** Starts a killed cluster again with the same spec (same addresses, fresh process). */
+  public void reviveCluster(String name) throws IOException {
+    LabState state =
+        LabState.read(dir)
+            .orElseThrow(
+                () ->
+                    new LabException("no lab in " + dir + " (start one with './fedmesh lab up')"));
+    LabProcess process = clusterProcessOf(state, name);
+    if (process.isRunning()) {
+      throw new LabException("cluster " + name + " is running (pid " + process.pid() + ")");
+    }
+    Path specFile = clusterDir(name).resolve("spec.json");
+    Files.deleteIfExists(clusterDir(name).resolve("status.json"));
+    LabState next = state.without(process.name());
+    next =
+        start(
+            next,
+            process.name(),
+            ClusterHostLauncher.command(ClusterHostLauncher.classpath(), specFile));
+    awaitCluster(next, name);
+    progress("cluster " + name + " revived");
+  }
+
+  private LabProcess clusterProcessOf(LabState state, String name) {
+    return state.processes().stream()
+        .filter(p -> p.name().equals(clusterProcess(name)))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new LabException(
+                    "cluster: '"
+                        + name
+                        + "' (expected one of: "
+                        + String.join(
+                            ", ",
+                            LabTopology.members().stream().map(LabTopology.Member::name).toList())
+                        + ")"));
+  }
+
+  /**
+   * Kills (-9) or stops another lab process by name (controller-0, etcd-1, ...), for chaos tests.
+   */
+  public LabProcess process(String name) throws IOException {
+    LabState state = LabState.read(dir).orElseThrow(() -> new LabException("no lab in " + dir));
+    return state.processes().stream()
+        .filter(p -> p.name().equals(name))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new LabException(
+                    "process: '"
+                        + name
+                        + "' (expected one of the lab's: "
+                        + state.processes().stream().map(LabProcess::name).toList()
+                        + ")"));
+  }
+
+  /** Starts a lab process that was killed again, with the command it was started with. */
+  public void restart(String name) throws IOException {
+    LabState state = LabState.read(dir).orElseThrow(() -> new LabException("no lab in " + dir));
+    LabProcess process = process(name);
+    if (process.isRunning()) {
+      throw new LabException(name + " is running (pid " + process.pid() + ")");
+    }
+    if (name.startsWith("cluster-")) {
+      reviveCluster(name.substring("cluster-".length()));
+      return;
+    }
+    List<String> command = Files.readAllLines(commandFile(name));
+    start(state.without(name), name, command);
   }
 
   /** Stops every process of the lab in {@link #dir}; returns how many were running. */
@@ -171,6 +414,7 @@ public final class LocalLab {
     }
     Files.deleteIfExists(LabState.file(dir));
     deleteRecursively(dir.resolve("etcd-data"));
+    deleteRecursively(dir.resolve("clusters"));
     out.println(stopped == 0 ? "lab was not running" : "lab is down");
     return stopped;
   }
@@ -184,30 +428,28 @@ public final class LocalLab {
     }
   }
 
-  /** Prints each lab process and whether it is running. */
-  public void status() throws IOException {
+  /** Prints every process, address and proxy of the lab ({@code json}: as one JSON object). */
+  public void status(boolean json) throws IOException {
     Optional<LabState> state = LabState.read(dir);
     if (state.isEmpty()) {
       out.println("no lab in " + dir + " (start one with './fedmesh lab up')");
       return;
     }
-    out.printf("%-12s %-8s %-8s %s%n", "PROCESS", "PID", "STATE", "LOG");
-    for (LabProcess process : state.get().processes()) {
-      out.printf(
-          "%-12s %-8d %-8s %s%n",
-          process.name(),
-          process.pid(),
-          process.isRunning() ? "running" : "exited",
-          dir.relativize(process.log()));
-    }
-    out.printf(
-        "%netcd %s, controller xDS %s, admin %s%n",
-        state.get().etcd(), state.get().controllerXds(), state.get().controllerAdmin());
+    new LabStatus(dir, out).print(state.get(), json);
+  }
+
+  public void status() throws IOException {
+    status(false);
+  }
+
+  private Path commandFile(String name) {
+    return dir.resolve("logs").resolve(name + ".command");
   }
 
   private LabState start(LabState state, String name, List<String> command) throws IOException {
     Path log = dir.resolve("logs").resolve(name + ".log");
-    Files.deleteIfExists(log);
+    Files.createDirectories(log.getParent());
+    Files.write(commandFile(name), command);
     ProcessHandle handle = ProcessLauncher.start(command, log);
     LabState next = state.with(LabProcess.of(name, handle, log));
     next.write(dir);
@@ -228,63 +470,6 @@ public final class LocalLab {
             name + " not ready after " + START_TIMEOUT.toSeconds() + " s; see " + process.log());
       }
       pause();
-    }
-  }
-
-  private static boolean clusterServing(AdminClient admin, String cluster) {
-    try {
-      JsonNode status = admin.status();
-      for (JsonNode node : status.path("clusters")) {
-        if (node.path("name").asText().equals(cluster)
-            && node.path("connected").asBoolean()
-            && node.path("endpoints").asInt() > 0) {
-          return true;
-        }
-      }
-      return false;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private void printServed(LabState state) throws IOException {
-    AdminClient admin = new AdminClient(state.controllerAdmin());
-    JsonNode status = admin.status();
-    out.println();
-    out.printf(
-        "%-10s %-10s %-12s %-22s %s%n", "CLUSTER", "CONNECTED", "NETWORK", "LOCALITY", "ENDPOINTS");
-    for (JsonNode cluster : status.path("clusters")) {
-      out.printf(
-          "%-10s %-10s %-12s %-22s %d%n",
-          cluster.path("name").asText(),
-          cluster.path("connected").asBoolean() ? "yes" : "no",
-          cluster.path("network").asText(),
-          cluster.path("locality").asText(),
-          cluster.path("endpoints").asInt());
-    }
-    JsonNode resources =
-        admin.resources("role=grpc&cluster=east&network=east&region=us-east&zone=us-east-a");
-    out.println();
-    out.println("xDS served to a gRPC client in east (us-east/us-east-a):");
-    for (JsonNode listener : resources.path("listeners")) {
-      out.println("  LDS " + listener.path("name").asText());
-    }
-    for (JsonNode assignment : resources.path("endpoints")) {
-      out.println("  EDS " + assignment.path("clusterName").asText());
-      for (JsonNode locality : assignment.path("endpoints")) {
-        List<String> addresses = new ArrayList<>();
-        for (JsonNode endpoint : locality.path("lbEndpoints")) {
-          JsonNode socket = endpoint.path("endpoint").path("address").path("socketAddress");
-          addresses.add(socket.path("address").asText() + ":" + socket.path("portValue").asInt());
-        }
-        JsonNode where = locality.path("locality");
-        out.printf(
-            "      priority %d  %s/%s  %s%n",
-            locality.path("priority").asInt(),
-            where.path("region").asText(),
-            where.path("zone").asText(),
-            String.join(", ", addresses));
-      }
     }
   }
 

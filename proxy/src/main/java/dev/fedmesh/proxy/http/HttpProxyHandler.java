@@ -460,6 +460,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     private UpstreamStream stream;
     private int writtenChunks;
     private boolean responseStarted;
+    private HttpResponse held;
+    private final List<HttpContent> heldBody = new java.util.ArrayList<>();
     private boolean done;
     private boolean retryHeld;
     private boolean requestHeld;
@@ -677,13 +679,36 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
           scheduleRetry();
           return;
         }
-        responseStarted = true;
         upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+        if (!(message instanceof HttpContent)
+            && HttpUtil.isContentLengthSet(response)
+            && HttpUtil.getContentLength(response, Long.MAX_VALUE) <= limits.bufferLimitBytes()) {
+          // A small response is held until it is whole: if the host dies halfway, the caller
+          // has seen nothing and the request can still be retried elsewhere.
+          held = downstreamResponse(response, request);
+          return;
+        }
+        responseStarted = true;
         ctx.write(downstreamResponse(response, request));
         if (!(message instanceof HttpContent)) {
           flushOrPause();
           return;
         }
+      }
+      if (held != null && message instanceof HttpContent content) {
+        heldBody.add(content);
+        if (!(content instanceof LastHttpContent)) {
+          return;
+        }
+        responseStarted = true;
+        ctx.write(held);
+        held = null;
+        for (HttpContent part : heldBody) {
+          ctx.write(part);
+        }
+        heldBody.clear();
+        finish();
+        return;
       }
       if (message instanceof HttpContent content) {
         boolean last = content instanceof LastHttpContent;
@@ -742,6 +767,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
       if (done) {
         return;
       }
+      dropHeld();
       cancelTryTimer();
       endHostRequest();
       host.recordFailure(FailureKind.RESET);
@@ -777,6 +803,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
       if (done || responseStarted || stream == null) {
         return;
       }
+      dropHeld();
       endHostRequest();
       host.recordFailure(FailureKind.TIMEOUT);
       UpstreamStream abandoned = stream;
@@ -842,6 +869,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
       ctx.close();
     }
 
+    /** Forgets a response held back while it arrived: this try is over. */
+    private void dropHeld() {
+      held = null;
+      heldBody.forEach(ReferenceCountUtil::release);
+      heldBody.clear();
+    }
+
     private void endHostRequest() {
       if (hostActive) {
         hostActive = false;
@@ -857,6 +891,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void cleanUp() {
+      dropHeld();
       cancelTryTimer();
       if (globalTimer != null) {
         globalTimer.cancel(false);
