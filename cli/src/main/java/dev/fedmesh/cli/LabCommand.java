@@ -54,7 +54,11 @@ final class LabCommand {
     @Override
     public Integer call() throws Exception {
       Duration ttl = duration("--cert-ttl", certTtl);
-      new LocalLab(dir(spec), System.out, new LocalLab.Options(1, 1, ttl)).up();
+      new LocalLab(
+              dir(spec),
+              System.out,
+              new LocalLab.Options(1, 1, ttl, LocalLab.Options.DEFAULT.livenessGrace()))
+          .up();
       return 0;
     }
   }

@@ -50,9 +50,12 @@ public final class LocalLab {
    * @param etcdMembers 1 or 3 etcd members
    * @param controllers controller replicas (agents and proxies know them all)
    * @param certificateTtl workload certificate lifetime
+   * @param livenessGrace how long a cluster whose agent is gone keeps its priorities
    */
-  public record Options(int etcdMembers, int controllers, Duration certificateTtl) {
-    public static final Options DEFAULT = new Options(1, 1, Duration.ofHours(1));
+  public record Options(
+      int etcdMembers, int controllers, Duration certificateTtl, Duration livenessGrace) {
+    public static final Options DEFAULT =
+        new Options(1, 1, Duration.ofHours(1), Duration.ofSeconds(60));
 
     public Options {
       if (etcdMembers != 1 && etcdMembers != 3) {
@@ -150,7 +153,8 @@ public final class LocalLab {
             start(
                 state,
                 controllerName(i),
-                controllerCommand(state.etcd(), xds.get(i), admins.get(i), i));
+                controllerCommand(
+                    state.etcd(), xds.get(i), admins.get(i), i, options.livenessGrace()));
       }
       for (int i = 0; i < options.controllers(); i++) {
         AdminClient admin = new AdminClient(admins.get(i));
@@ -226,7 +230,8 @@ public final class LocalLab {
         "new");
   }
 
-  private static List<String> controllerCommand(String etcd, String xds, String admin, int index) {
+  private static List<String> controllerCommand(
+      String etcd, String xds, String admin, int index, Duration livenessGrace) {
     return ProcessLauncher.java(
         "dev.fedmesh.controller.ControllerMain",
         List.of(
@@ -239,7 +244,9 @@ public final class LocalLab {
             "--replica-id",
             "controller-" + index,
             "--region-failover",
-            LabTopology.FAILOVER));
+            LabTopology.FAILOVER,
+            "--liveness-grace",
+            livenessGrace.toMillis() + "ms"));
   }
 
   private ClusterSpec spec(LabTopology.Member member, List<String> controllers, Path caDir) {

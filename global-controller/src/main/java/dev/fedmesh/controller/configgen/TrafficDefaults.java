@@ -53,7 +53,9 @@ final class TrafficDefaults {
   /**
    * Circuit breakers high enough never to limit normal traffic (Envoy's own defaults of 1024
    * would), with a retry budget instead of a fixed retry cap: retries may add at most 20% to the
-   * requests in flight (at least 3 at a time), so an outage is not multiplied by retries.
+   * requests in flight, so an outage is not multiplied by retries; but at least 32 at a time,
+   * because when a whole cluster dies every request in flight to it is reset at once and each must
+   * be able to move to the next region (Envoy's floor of 3 turns a cluster kill into errors).
    */
   static CircuitBreakers circuitBreakers() {
     return CircuitBreakers.newBuilder()
@@ -66,7 +68,7 @@ final class TrafficDefaults {
                 .setRetryBudget(
                     CircuitBreakers.Thresholds.RetryBudget.newBuilder()
                         .setBudgetPercent(Percent.newBuilder().setValue(20))
-                        .setMinRetryConcurrency(UInt32Value.of(3))))
+                        .setMinRetryConcurrency(UInt32Value.of(32))))
         .build();
   }
 

@@ -90,7 +90,14 @@ final class ClusterHost implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
           });
+
+  /** The lab's fault-injection endpoint of this cluster (see {@link LabControl}). */
+  static final int CONTROL_PORT = 15020;
+
   private KubernetesMockServer api;
+  private KubernetesClient kube;
+  private KubernetesEvents events;
+  private ClusterInfo info;
   private EastWestGateway gateway;
   private ClusterAgent agent;
 
@@ -165,38 +172,15 @@ final class ClusterHost implements AutoCloseable {
             "lab");
     KubernetesEvents events = new KubernetesEvents(kube, spec.name(), Clock.systemUTC());
     running.push(events);
-    agent =
-        ClusterAgent.builder(info, spec.controllers())
-            .source(
-                executor ->
-                    new KubernetesEndpointSource(
-                        kube,
-                        info.name(),
-                        locality,
-                        executor,
-                        System::nanoTime,
-                        new KubernetesEndpointSource.Settings(
-                            Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(60)),
-                        events))
-            .start();
-    running.push(agent);
+    this.kube = kube;
+    this.events = events;
+    this.info = info;
+    startAgent();
+    running.push(this::stopAgent);
 
     // The east-west gateway: the one door other networks use.
-    gateway =
-        EastWestGateway.builder(
-                XdsConfigSource.connect(
-                    spec.controllers(),
-                    XdsConfigSource.gatewayNode(
-                        "gateway." + spec.name(),
-                        spec.name(),
-                        spec.name(),
-                        spec.region(),
-                        locality.zone())))
-            .listen(new InetSocketAddress(infra, ClusterSpec.GATEWAY_PORT))
-            .admin(new InetSocketAddress(infra, ClusterSpec.GATEWAY_ADMIN_PORT))
-            .drainTimeout(Duration.ofSeconds(1))
-            .start();
-    running.push(gateway);
+    startGateway();
+    running.push(() -> stopGateway(Duration.ofSeconds(1)));
 
     // The pods: each an app beside its sidecar on the pod's address.
     NioEventLoopGroup group = new NioEventLoopGroup(2);
@@ -252,8 +236,73 @@ final class ClusterHost implements AutoCloseable {
                 new InetSocketAddress(address, ClusterSpec.OUTBOUND_PORT)));
       }
     }
+    running.push(LabControl.start(new InetSocketAddress(infra, CONTROL_PORT), this));
     statusWriter.scheduleWithFixedDelay(this::writeStatus, 0, 500, TimeUnit.MILLISECONDS);
     running.push(statusWriter::shutdownNow);
+  }
+
+  /** Starts (or restarts) the agent against this cluster's API. */
+  synchronized void startAgent() {
+    if (agent != null) {
+      return;
+    }
+    Locality locality = info.locality();
+    agent =
+        ClusterAgent.builder(info, spec.controllers())
+            .source(
+                executor ->
+                    new KubernetesEndpointSource(
+                        kube,
+                        info.name(),
+                        locality,
+                        executor,
+                        System::nanoTime,
+                        new KubernetesEndpointSource.Settings(
+                            Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(60)),
+                        events))
+            .start();
+  }
+
+  /** Stops the agent as a crash would: its stream to the controller just ends. */
+  synchronized void stopAgent() {
+    if (agent != null) {
+      agent.close();
+      agent = null;
+    }
+  }
+
+  synchronized void startGateway() {
+    if (gateway != null) {
+      return;
+    }
+    String infra = spec.infraAddress();
+    gateway =
+        EastWestGateway.builder(
+                XdsConfigSource.connect(
+                    spec.controllers(),
+                    XdsConfigSource.gatewayNode(
+                        "gateway." + spec.name(),
+                        spec.name(),
+                        spec.name(),
+                        spec.region(),
+                        info.locality().zone())))
+            .listen(new InetSocketAddress(infra, ClusterSpec.GATEWAY_PORT))
+            .admin(new InetSocketAddress(infra, ClusterSpec.GATEWAY_ADMIN_PORT))
+            .drainTimeout(Duration.ofSeconds(1))
+            .start();
+  }
+
+  /** Stops the gateway; with a zero drain, open streams are cut as a crash would cut them. */
+  synchronized void stopGateway(Duration drain) {
+    if (gateway != null) {
+      try {
+        gateway.drain(drain).get(drain.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        log.debug("gateway drain: {}", e.toString());
+      }
+      gateway.close();
+      gateway = null;
+    }
   }
 
   private static Duration max(Duration a, Duration b) {
@@ -392,8 +441,13 @@ final class ClusterHost implements AutoCloseable {
       status.put("ca", spec.infraAddress() + ":" + ClusterSpec.CA_PORT);
       status.put("gateway", spec.infraAddress() + ":" + ClusterSpec.GATEWAY_PORT);
       status.put("gatewayAdmin", spec.infraAddress() + ":" + ClusterSpec.GATEWAY_ADMIN_PORT);
-      status.put("gatewayReady", gateway.isReady());
-      status.put("agentConnected", agent.status().connected());
+      status.put("control", "http://" + spec.infraAddress() + ":" + CONTROL_PORT);
+      EastWestGateway currentGateway = gateway;
+      ClusterAgent currentAgent = agent;
+      status.put("gatewayRunning", currentGateway != null);
+      status.put("gatewayReady", currentGateway != null && currentGateway.isReady());
+      status.put("agentRunning", currentAgent != null);
+      status.put("agentConnected", currentAgent != null && currentAgent.status().connected());
       ArrayNode proxies = status.putArray("proxies");
       boolean allReady = true;
       for (int i = 0; i < sidecars.size(); i++) {
@@ -408,6 +462,16 @@ final class ClusterHost implements AutoCloseable {
         proxy.put(
             "metrics", spec.podAddress(i) + ":" + ClusterSpec.ADMIN_PORT + "/stats/prometheus");
         proxy.put("xdsConnected", sidecar.xdsConnected());
+        sidecar
+            .certificates()
+            .ifPresent(
+                certificates -> {
+                  proxy.put("certificatesIssued", certificates.issued());
+                  certificates
+                      .current()
+                      .ifPresent(
+                          c -> proxy.put("certificateExpires", c.svid().notAfter().toString()));
+                });
         proxy.put("ready", sidecar.isReady());
         sidecar.notReadyReason().ifPresent(reason -> proxy.put("notReady", reason));
         if (!sidecar.lastXdsError().isEmpty()) {
@@ -415,7 +479,7 @@ final class ClusterHost implements AutoCloseable {
         }
         allReady &= sidecar.isReady();
       }
-      status.put("ready", allReady && gateway.isReady());
+      status.put("ready", allReady && currentGateway != null && currentGateway.isReady());
       Path dir = Path.of(spec.stateDir());
       Files.createDirectories(dir);
       Path temp = dir.resolve("status.json.tmp");
