@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +32,8 @@ class LocalLabIT {
   }
 
   @Test
-  void upServesTheSampleClusterAndDownStopsEveryProcess() throws Exception {
+  void upStartsThreeClustersWhoseSidecarsRouteByLocalityAndDownStopsEveryProcess()
+      throws Exception {
     LocalLab lab = new LocalLab(dir, out);
 
     LabState state = lab.up();
@@ -39,15 +41,28 @@ class LocalLabIT {
 
     assertThat(started)
         .extracting(LabProcess::name)
-        .containsExactly("etcd", "controller", "agent-east");
+        .containsExactly("etcd", "controller-0", "cluster-east", "cluster-west", "cluster-central");
     assertThat(started).allMatch(LabProcess::isRunning);
     JsonNode status = new AdminClient(state.controllerAdmin()).status();
-    assertThat(status.path("clusters").get(0).path("name").asText()).isEqualTo("east");
-    assertThat(status.path("clusters").get(0).path("connected").asBoolean()).isTrue();
-    assertThat(output.toString(StandardCharsets.UTF_8))
-        .contains("LDS echo.default.svc.cluster.local:7070")
-        .contains("priority 0  us-east/us-east-a  127.0.0.1:17070")
-        .contains("priority 1  us-east/us-east-b  127.0.0.1:17071");
+    assertThat(status.path("clusters"))
+        .extracting(c -> c.path("name").asText() + ":" + c.path("connected").asBoolean())
+        .containsExactlyInAnyOrder("east:true", "west:true", "central:true");
+    String printed = output.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("cluster east (us-east, 127.1.x.x) ready");
+    assertThat(printed).contains("loadgen/v1").contains("SYNCED");
+
+    // From east, checkout is served in east's own zone; payments (not in east) in us-west.
+    LabTraffic.Summary checkout =
+        new LabTraffic(LabTraffic.loadgenSidecar(dir, "east"), "checkout")
+            .run(20, Duration.ofSeconds(2), null);
+    assertThat(checkout.failed()).as(checkout.firstError()).isZero();
+    assertThat(checkout.byCluster()).containsOnlyKeys("east");
+    assertThat(checkout.byVersion()).containsOnlyKeys("v1");
+    LabTraffic.Summary payments =
+        new LabTraffic(LabTraffic.loadgenSidecar(dir, "east"), "payments")
+            .run(20, Duration.ofSeconds(2), null);
+    assertThat(payments.failed()).as(payments.firstError()).isZero();
+    assertThat(payments.byCluster()).containsOnlyKeys("west");
 
     assertThatThrownBy(() -> new LocalLab(dir, out).up())
         .isInstanceOf(LabException.class)
@@ -55,7 +70,7 @@ class LocalLabIT {
 
     int stopped = new LocalLab(dir, out).down();
 
-    assertThat(stopped).isEqualTo(3);
+    assertThat(stopped).isEqualTo(5);
     for (LabProcess process : started) {
       assertThat(ProcessHandle.of(process.pid()).filter(ProcessHandle::isAlive))
           .as("%s pid %d", process.name(), process.pid())

@@ -628,6 +628,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
       }
       if (!breaker.tryAcquireRetry()) {
         stats.retryBudgetExhausted(cluster.name());
+        stats.failedUpstream(
+            cluster.name(),
+            "retry budget exhausted (" + breaker.activeRetries() + " retries active)");
         return false;
       }
       retryHeld = true;
@@ -849,6 +852,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
 
     private void fail(HttpResponseStatus status, String message, boolean overflow) {
       done = true;
+      stats.failedUpstream(
+          cluster.name(),
+          status.code()
+              + " "
+              + message
+              + " (try "
+              + attempt
+              + " of "
+              + (retry.numRetries() + 1)
+              + ", hosts tried "
+              + tried
+              + ", retries active "
+              + breaker.activeRetries()
+              + ")");
       cleanUp();
       stats.localReply(status.code());
       if (overflow) {

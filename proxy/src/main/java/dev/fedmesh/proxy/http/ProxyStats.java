@@ -116,6 +116,20 @@ public final class ProxyStats {
     }
   }
 
+  private final AtomicLong lastFailureLog = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
+
+  /**
+   * Logs why a request failed for good (after its retries), at most once a second, so that an
+   * operator can tell an outage from a policy limit without a flood.
+   */
+  void failedUpstream(String cluster, String why) {
+    long now = System.nanoTime();
+    long last = lastFailureLog.get();
+    if (now - last >= LOG_EVERY_NANOS / 10 && lastFailureLog.compareAndSet(last, now)) {
+      log.warn("request to {} failed: {}", cluster, why);
+    }
+  }
+
   /** Retries sent so far for a cluster (for status pages and tests). */
   public long retries(String cluster) {
     return (long) retries.labelValues(cluster).get();
