@@ -5,13 +5,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Calls one URL over and over on a thread of its own, a few milliseconds apart, and keeps every
- * outcome: the load that a failover must not drop.
+ * Calls one URL over and over from a few threads of its own, each pausing a few milliseconds
+ * between calls, and keeps every outcome: the load that a failover must not drop.
  */
 final class CallLoop implements AutoCloseable {
   /** One call: when it ended, and what came back (status -1 and the error when nothing did). */
@@ -27,30 +28,36 @@ final class CallLoop implements AutoCloseable {
   }
 
   private final List<Outcome> outcomes = new CopyOnWriteArrayList<>();
-  private final Thread thread;
+  private final List<Thread> threads = new ArrayList<>();
   private volatile boolean running = true;
 
-  private CallLoop(HttpClient client, URI uri, Duration pause) {
+  private CallLoop(HttpClient client, URI uri, int callers, Duration pause) {
     HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build();
-    thread =
-        new Thread(
-            () -> {
-              while (running) {
-                outcomes.add(call(client, request));
-                try {
-                  TimeUnit.NANOSECONDS.sleep(pause.toNanos()); // pacing, not waiting
-                } catch (InterruptedException e) {
-                  return;
+    for (int i = 0; i < callers; i++) {
+      Thread thread =
+          new Thread(
+              () -> {
+                while (running) {
+                  outcomes.add(call(client, request));
+                  try {
+                    TimeUnit.NANOSECONDS.sleep(pause.toNanos()); // pacing, not waiting
+                  } catch (InterruptedException e) {
+                    return;
+                  }
                 }
-              }
-            },
-            "call-loop");
-    thread.setDaemon(true);
+              },
+              "call-loop-" + i);
+      thread.setDaemon(true);
+      threads.add(thread);
+    }
   }
 
-  static CallLoop start(HttpClient client, URI uri, Duration pause) {
-    CallLoop loop = new CallLoop(client, uri, pause);
-    loop.thread.start();
+  /**
+   * Starts {@code callers} threads calling {@code uri}, each pausing {@code pause} after a call.
+   */
+  static CallLoop start(HttpClient client, URI uri, int callers, Duration pause) {
+    CallLoop loop = new CallLoop(client, uri, callers, pause);
+    loop.threads.forEach(Thread::start);
     return loop;
   }
 
@@ -78,10 +85,12 @@ final class CallLoop implements AutoCloseable {
         .allMatch(o -> o.ok() && o.body().equals(body));
   }
 
-  /** Stops calling and waits for the call under way. */
+  /** Stops calling and waits for the calls under way. */
   @Override
   public void close() throws InterruptedException {
     running = false;
-    thread.join(TimeUnit.SECONDS.toMillis(15));
+    for (Thread thread : threads) {
+      thread.join(TimeUnit.SECONDS.toMillis(15));
+    }
   }
 }

@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.proxy.http.InboundPort;
 import dev.fedmesh.proxy.sidecar.Sidecar;
 import dev.fedmesh.proxy.sidecar.SidecarBootstrap;
-import dev.fedmesh.testkit.FreePorts;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -27,19 +26,21 @@ final class MeshPod implements AutoCloseable {
   private final String ip;
   private final HttpServer app;
   private final Sidecar sidecar;
-  private final Queue<String> clientCertificates = new ConcurrentLinkedQueue<>();
+  private final Queue<String> clientCertificates;
 
-  private MeshPod(String name, String ip, HttpServer app, Sidecar sidecar) {
+  private MeshPod(
+      String name, String ip, HttpServer app, Sidecar sidecar, Queue<String> clientCertificates) {
     this.name = name;
     this.ip = ip;
     this.app = app;
     this.sidecar = sidecar;
+    this.clientCertificates = clientCertificates;
   }
 
   /**
    * Starts the application, then a sidecar for {@code node} with its certificate from {@code ca}
-   * and its inbound listener on {@code ip} (a free port there), plus an outbound listener on {@code
-   * ip} when {@code outbound} is set.
+   * and its inbound listener on {@code ip} (any free port), plus an outbound listener on {@code ip}
+   * when {@code outbound} is set.
    */
   static MeshPod start(
       SidecarBootstrap.NodeIdentity node,
@@ -51,12 +52,12 @@ final class MeshPod implements AutoCloseable {
       EventLoopGroup group)
       throws Exception {
     HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    MeshPod[] self = new MeshPod[1];
+    Queue<String> clientCertificates = new ConcurrentLinkedQueue<>();
     app.createContext(
         "/",
         exchange -> {
           String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
-          self[0].clientCertificates.add(xfcc == null ? "" : xfcc);
+          clientCertificates.add(xfcc == null ? "" : xfcc);
           exchange.getRequestBody().readAllBytes();
           byte[] body = node.id().getBytes(StandardCharsets.UTF_8);
           exchange.sendResponseHeaders(200, body.length);
@@ -75,18 +76,15 @@ final class MeshPod implements AutoCloseable {
                       ca.token(node.namespace(), node.serviceAccount()),
                       () -> rootsPem,
                       Duration.ZERO)),
-              outbound
-                  ? Optional.of(new InetSocketAddress(ip, FreePorts.next(ip)))
-                  : Optional.empty(),
+              outbound ? Optional.of(new InetSocketAddress(ip, 0)) : Optional.empty(),
               Optional.empty(),
               List.of(
                   new InboundPort(
-                      new InetSocketAddress(ip, FreePorts.next(ip)),
+                      new InetSocketAddress(ip, 0),
                       app.getAddress(),
                       InboundPort.AppProtocol.HTTP,
                       InboundPort.TlsMode.STRICT)));
-      self[0] = new MeshPod(node.id(), ip, app, Sidecar.start(bootstrap, group));
-      return self[0];
+      return new MeshPod(node.id(), ip, app, Sidecar.start(bootstrap, group), clientCertificates);
     } catch (Exception | Error e) {
       app.stop(0);
       throw e;
