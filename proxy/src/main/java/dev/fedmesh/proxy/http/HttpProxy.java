@@ -181,8 +181,8 @@ public final class HttpProxy implements AutoCloseable {
             @Override
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
               if (evt instanceof SslHandshakeCompletionEvent done) {
-                ctx.pipeline().remove(this);
                 if (!done.isSuccess()) {
+                  // Stays in the pipeline: the decoder reports the same failure next.
                   stats.rejected(
                       "mTLS handshake from "
                           + ch.remoteAddress()
@@ -191,11 +191,22 @@ public final class HttpProxy implements AutoCloseable {
                   ch.close();
                   return;
                 }
+                ctx.pipeline().remove(this);
                 String alpn = ctx.pipeline().get(SslHandler.class).applicationProtocol();
                 afterTls(ch, port, app, routing, ApplicationProtocolNames.HTTP_2.equals(alpn));
                 return;
               }
               ctx.fireUserEventTriggered(evt);
+            }
+
+            // Before the handshake is done, an exception is the handshake failing (counted by the
+            // completion event) or the connection breaking: close without the stack trace that
+            // Netty logs for exceptions reaching the pipeline's tail, which any client could
+            // otherwise have logged at will.
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+              log.debug("inbound TLS from {} failed: {}", ch.remoteAddress(), cause.toString());
+              ctx.close();
             }
           });
       return;

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.google.protobuf.Any;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
@@ -14,6 +17,9 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.netty.channel.DefaultChannelPipeline;
+import io.netty.util.concurrent.EventExecutor;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
@@ -31,10 +37,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** Two sidecars with certificates from the cluster CA: client → mTLS → server → application. */
 class MutualTlsTest {
@@ -177,6 +185,46 @@ class MutualTlsTest {
     assertThat(mesh.app().served.get()).isZero();
     // The JDK client retries a GET once on a closed connection: at least one refusal each.
     assertThat(mesh.server().stats().rejectedCount()).isGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void aRefusedHandshakeIsCountedWithoutAStackTraceAtThePipelinesTail() throws Exception {
+    Mesh mesh = mesh(Duration.ofHours(1), "payments", prefix("spiffe://fedmesh.local/"));
+    InetSocketAddress inbound = mesh.server().inboundAddresses().get(0);
+    Logger tail = (Logger) LoggerFactory.getLogger(DefaultChannelPipeline.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    tail.addAppender(logged);
+    try {
+      SSLContext anonymous = SSLContext.getInstance("TLS");
+      anonymous.init(null, new TrustManager[] {new TrustEverything()}, new SecureRandom());
+      for (String protocol : List.of("TLSv1.2", "TLSv1.3")) {
+        try (SSLSocket socket =
+            (SSLSocket) anonymous.getSocketFactory().createSocket("127.0.0.1", inbound.getPort())) {
+          socket.setSoTimeout(5_000);
+          socket.setEnabledProtocols(new String[] {protocol});
+          assertThatThrownBy(
+                  () -> {
+                    socket.startHandshake();
+                    socket.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes());
+                    if (socket.getInputStream().read() == -1) {
+                      throw new EOFException(protocol + ": closed");
+                    }
+                  })
+              .isInstanceOf(IOException.class);
+        }
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> mesh.server().stats().rejectedCount() >= 2);
+      // Whatever the refused connections left to do on the event loops is done after these.
+      for (EventExecutor loop : fixture.group) {
+        loop.submit(() -> {}).sync();
+      }
+    } finally {
+      tail.detachAppender(logged);
+    }
+
+    assertThat(logged.list).extracting(ILoggingEvent::getFormattedMessage).isEmpty();
+    assertThat(mesh.app().served.get()).isZero();
   }
 
   @Test
