@@ -1,6 +1,5 @@
 package dev.fedmesh.chaos;
 
-import static dev.fedmesh.chaos.ChaosLab.awaitLanding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -31,7 +30,7 @@ class CertificateRotationIT {
         new LocalLab.Options(1, 1, Duration.ofSeconds(6), Duration.ofSeconds(60));
     try (ChaosLab lab = ChaosLab.up(dir, options);
         Load load = lab.load("east", "payments", 50)) {
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+      ChaosLab.awaitSteady(load, "west");
       long start = System.nanoTime();
       long client = issued(lab, "east", "loadgen/v1");
       long server = issued(lab, "west", "payments/v1");

@@ -111,6 +111,18 @@ final class ChaosLab implements AutoCloseable {
         .until(() -> load.lastAnsweredBy(20, cluster));
   }
 
+  /**
+   * Waits for steady traffic to {@code cluster}: the last 50 answers all from it and none slower
+   * than 250 ms. Faults are injected into a warm mesh, as in production, not into one still making
+   * its first connections (whose in-flight requests would exceed any sane retry budget).
+   */
+  static void awaitSteady(Load load, String cluster) {
+    await("steady traffic to " + cluster)
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> load.steady(50, cluster, Duration.ofMillis(250)));
+  }
+
   static InetSocketAddress address(String hostPort) {
     int colon = hostPort.lastIndexOf(':');
     return new InetSocketAddress(

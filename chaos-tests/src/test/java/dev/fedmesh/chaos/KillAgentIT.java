@@ -24,7 +24,7 @@ class KillAgentIT {
     LocalLab.Options options = new LocalLab.Options(1, 1, Duration.ofHours(1), GRACE);
     try (ChaosLab lab = ChaosLab.up(dir, options);
         Load load = lab.load("east", "payments", 50)) {
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+      ChaosLab.awaitSteady(load, "west");
 
       long stopped = System.nanoTime();
       lab.control("west", "agent/stop");

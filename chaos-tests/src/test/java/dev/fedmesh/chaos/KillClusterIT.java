@@ -19,9 +19,9 @@ class KillClusterIT {
   void killingWestMovesPaymentsToCentralWithoutAFailedRequestAndRevivingBringsItBack()
       throws Exception {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
-        Load load = lab.load("east", "payments", 100)) {
+        Load load = lab.load("east", "payments", 50)) {
       // Callers in us-east go to us-west first, by the lab's failover order.
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+      ChaosLab.awaitSteady(load, "west");
 
       long killed = lab.kill("cluster-west");
       awaitLanding(load, "central", Duration.ofSeconds(10));

@@ -45,7 +45,7 @@ class KillControllerIT {
         new LocalLab.Options(1, 2, Duration.ofHours(1), Duration.ofSeconds(60));
     try (ChaosLab lab = ChaosLab.up(dir, options);
         Load load = lab.load("east", "payments", 50)) {
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+      ChaosLab.awaitSteady(load, "west");
       String survivor = admin(lab, 1);
 
       long killed = lab.kill("controller-0");

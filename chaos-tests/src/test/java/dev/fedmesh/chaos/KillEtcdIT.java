@@ -41,7 +41,7 @@ class KillEtcdIT {
       throws Exception {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         Load load = lab.load("east", "payments", 50)) {
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+      ChaosLab.awaitSteady(load, "west");
       String admin = admin(lab);
       Map<String, Integer> before = endpointsByCluster(admin);
 

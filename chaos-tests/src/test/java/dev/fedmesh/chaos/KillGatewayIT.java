@@ -17,8 +17,8 @@ class KillGatewayIT {
   @Test
   void callersInOtherClustersFailOverToTheNextRegion() throws Exception {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
-        Load load = lab.load("east", "payments", 100)) {
-      awaitLanding(load, "west", Duration.ofSeconds(30));
+        Load load = lab.load("east", "payments", 50)) {
+      ChaosLab.awaitSteady(load, "west");
 
       long killed = System.nanoTime();
       lab.control("west", "gateway/stop");

@@ -118,6 +118,20 @@ final class Load implements AutoCloseable {
         .allMatch(r -> r.cluster().filter(cluster::equals).isPresent());
   }
 
+  /** Whether the last {@code n} answers came from {@code cluster}, each within {@code max}. */
+  boolean steady(int n, String cluster, Duration max) {
+    List<Result> all = new ArrayList<>(results);
+    all.sort(Comparator.comparingLong(Result::doneNanos));
+    if (all.size() < n) {
+      return false;
+    }
+    return all.subList(all.size() - n, all.size()).stream()
+        .allMatch(
+            r ->
+                r.cluster().filter(cluster::equals).isPresent()
+                    && r.doneNanos() - r.sentNanos() <= max.toNanos());
+  }
+
   static long failed(List<Result> results) {
     return results.stream().filter(r -> !r.ok()).count();
   }
