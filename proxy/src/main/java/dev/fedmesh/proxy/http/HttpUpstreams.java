@@ -274,21 +274,19 @@ final class HttpUpstreams {
     return ready;
   }
 
-  /** An HTTP/1.1 connection serving one request at a time, then pooled for keep-alive. */
-  private final class H1Stream extends ChannelInboundHandlerAdapter implements UpstreamStream {
-    private final PoolKey key;
-    private final Channel channel;
-    private UpstreamStream.Listener listener;
-    private boolean responseDone = true;
+  /**
+   * What both kinds of stream share: they hand response objects to the current listener, and report
+   * a break before the response ended (close, error, HTTP/2 reset) exactly once.
+   */
+  private abstract static class Stream extends ChannelInboundHandlerAdapter
+      implements UpstreamStream {
+    UpstreamStream.Listener listener;
+    Channel channel;
+    boolean responseDone;
 
-    H1Stream(PoolKey key, Channel channel) {
-      this.key = key;
-      this.channel = channel;
-    }
-
-    void attach(UpstreamStream.Listener listener) {
-      this.listener = listener;
-      this.responseDone = false;
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      channel = ctx.channel();
     }
 
     @Override
@@ -303,23 +301,24 @@ final class HttpUpstreams {
       listener.onResponse(object);
     }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    /** Tells the listener, once, that the stream broke before its response ended. */
+    void broken(Throwable cause, boolean refused) {
       UpstreamStream.Listener current = listener;
       listener = null;
       if (current != null && !responseDone) {
-        current.onReset(new IllegalStateException("upstream connection closed"), false);
+        current.onReset(cause, refused);
       }
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      broken(new IllegalStateException("upstream connection closed"), false);
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      UpstreamStream.Listener current = listener;
-      listener = null;
       ctx.close();
-      if (current != null && !responseDone) {
-        current.onReset(cause, false);
-      }
+      broken(cause, false);
     }
 
     @Override
@@ -347,6 +346,33 @@ final class HttpUpstreams {
     @Override
     public void setAutoRead(boolean autoRead) {
       channel.config().setAutoRead(autoRead);
+    }
+
+    @Override
+    public void reset() {
+      listener = null;
+      channel.close(); // an HTTP/1.1 connection closes; an HTTP/2 stream sends RST_STREAM(CANCEL)
+    }
+
+    @Override
+    public Channel channel() {
+      return channel;
+    }
+  }
+
+  /** An HTTP/1.1 connection serving one request at a time, then pooled for keep-alive. */
+  private final class H1Stream extends Stream {
+    private final PoolKey key;
+
+    H1Stream(PoolKey key, Channel channel) {
+      this.key = key;
+      this.channel = channel;
+      this.responseDone = true;
+    }
+
+    void attach(UpstreamStream.Listener listener) {
+      this.listener = listener;
+      this.responseDone = false;
     }
 
     @Override
@@ -365,33 +391,12 @@ final class HttpUpstreams {
       pool.addLast(channel);
       channel.closeFuture().addListener(closed -> pool.remove(channel));
     }
-
-    @Override
-    public void reset() {
-      listener = null;
-      channel.close();
-    }
-
-    @Override
-    public Channel channel() {
-      return channel;
-    }
   }
 
   /** One HTTP/2 stream: the shared connection stays. */
-  private static final class H2Stream extends ChannelInboundHandlerAdapter
-      implements UpstreamStream {
-    private UpstreamStream.Listener listener;
-    private Channel channel;
-    private boolean responseDone;
-
+  private static final class H2Stream extends Stream {
     H2Stream(UpstreamStream.Listener listener) {
       this.listener = listener;
-    }
-
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-      channel = ctx.channel();
     }
 
     @Override
@@ -400,14 +405,7 @@ final class HttpUpstreams {
         reset(reset.errorCode());
         return;
       }
-      if (listener == null || !(msg instanceof HttpObject object)) {
-        ReferenceCountUtil.release(msg);
-        return;
-      }
-      if (msg instanceof LastHttpContent) {
-        responseDone = true;
-      }
-      listener.onResponse(object);
+      super.channelRead(ctx, msg);
     }
 
     @Override
@@ -419,60 +417,9 @@ final class HttpUpstreams {
     }
 
     private void reset(long errorCode) {
-      UpstreamStream.Listener current = listener;
-      listener = null;
-      if (current != null && !responseDone) {
-        current.onReset(
-            new IllegalStateException(
-                "upstream reset the stream: " + Http2Error.valueOf(errorCode)),
-            errorCode == Http2Error.REFUSED_STREAM.code());
-      }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      UpstreamStream.Listener current = listener;
-      listener = null;
-      if (current != null && !responseDone) {
-        current.onReset(new IllegalStateException("upstream stream closed"), false);
-      }
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      UpstreamStream.Listener current = listener;
-      listener = null;
-      ctx.close();
-      if (current != null && !responseDone) {
-        current.onReset(cause, false);
-      }
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      if (listener != null) {
-        listener.onWritabilityChanged(ctx.channel().isWritable());
-      }
-    }
-
-    @Override
-    public void write(HttpObject message) {
-      channel.write(message, channel.voidPromise());
-    }
-
-    @Override
-    public void flush() {
-      channel.flush();
-    }
-
-    @Override
-    public boolean isWritable() {
-      return channel.isWritable();
-    }
-
-    @Override
-    public void setAutoRead(boolean autoRead) {
-      channel.config().setAutoRead(autoRead);
+      broken(
+          new IllegalStateException("upstream reset the stream: " + Http2Error.valueOf(errorCode)),
+          errorCode == Http2Error.REFUSED_STREAM.code());
     }
 
     @Override
@@ -481,17 +428,6 @@ final class HttpUpstreams {
       if (channel.isActive() && !responseDone) {
         channel.close();
       }
-    }
-
-    @Override
-    public void reset() {
-      listener = null;
-      channel.close(); // closing an active child stream sends RST_STREAM(CANCEL)
-    }
-
-    @Override
-    public Channel channel() {
-      return channel;
     }
   }
 }

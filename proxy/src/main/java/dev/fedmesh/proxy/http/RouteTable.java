@@ -24,8 +24,8 @@ import java.util.regex.Pattern;
 /**
  * A route configuration compiled for matching. Virtual hosts are found as Envoy finds them: an
  * exact domain, then the longest {@code *.suffix}, then the longest {@code prefix.*}, then {@code
- * *}; the authority is tried with its port, then without. Within a virtual host the first route
- * whose path, header and method conditions all hold wins.
+ * *}; the authority is tried with its port, then without, before {@code *} takes it. Within a
+ * virtual host the first route whose path, header and method conditions all hold wins.
  */
 final class RouteTable {
   static final RouteTable EMPTY = new RouteTable(RouteConfiguration.getDefaultInstance());
@@ -120,6 +120,9 @@ final class RouteTable {
       }
     }
     if (host == null) {
+      host = any;
+    }
+    if (host == null) {
       return Optional.empty();
     }
     for (CompiledRoute route : host.routes()) {
@@ -145,7 +148,7 @@ final class RouteTable {
         return prefix.getValue();
       }
     }
-    return any;
+    return null; // '*' only after the name without its port has been tried too
   }
 
   private static boolean matches(
