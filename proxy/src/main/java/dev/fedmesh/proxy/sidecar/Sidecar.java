@@ -95,7 +95,8 @@ public final class Sidecar implements AutoCloseable {
               executor,
               new Backoff(
                   Duration.ofMillis(100), Duration.ofSeconds(5), RandomGenerator.getDefault()),
-              this::onConfig);
+              this::onConfig,
+              bootstrap.xdsProtocol());
       this.admin =
           bootstrap.admin().isPresent() ? ProxyAdmin.start(bootstrap.admin().get(), this) : null;
       started = true;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.fedmesh.proxy.http.InboundPort;
+import dev.fedmesh.proxy.xds.XdsClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -42,6 +43,7 @@ import java.util.function.Supplier;
  *   tokenFile: /var/run/secrets/fedmesh/token
  *   rootsFile: /etc/fedmesh/root-cert.pem
  *   ttl: 24h                     # optional; the CA's default otherwise
+ * xds: sotw                     # or delta (incremental xDS)
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
  * inbound:
@@ -57,7 +59,8 @@ public record SidecarBootstrap(
     Optional<Ca> ca,
     Optional<InetSocketAddress> outbound,
     Optional<InetSocketAddress> admin,
-    List<InboundPort> inbound) {
+    List<InboundPort> inbound,
+    XdsClient.Protocol xdsProtocol) {
 
   /** Who the proxy is, as the controller groups proxies. */
   public record NodeIdentity(
@@ -95,7 +98,19 @@ public record SidecarBootstrap(
     }
   }
 
+  /** A bootstrap on state-of-the-world xDS. */
+  public SidecarBootstrap(
+      NodeIdentity node,
+      List<String> controllers,
+      Optional<Ca> ca,
+      Optional<InetSocketAddress> outbound,
+      Optional<InetSocketAddress> admin,
+      List<InboundPort> inbound) {
+    this(node, controllers, ca, outbound, admin, inbound, XdsClient.Protocol.STATE_OF_THE_WORLD);
+  }
+
   public SidecarBootstrap {
+    requireNonNull(xdsProtocol, "xdsProtocol");
     requireNonNull(node, "node");
     controllers = List.copyOf(controllers);
     requireNonNull(ca, "ca");
@@ -146,6 +161,14 @@ public record SidecarBootstrap(
         Path token = file.resolveSibling(doc.ca.tokenFile);
         Path roots = file.resolveSibling(doc.ca.rootsFile);
         ca = Optional.of(new Ca(doc.ca.address, () -> read(token), () -> read(roots), ttl));
+      }
+    }
+    XdsClient.Protocol xds = XdsClient.Protocol.STATE_OF_THE_WORLD;
+    if (doc.xds != null) {
+      switch (doc.xds.toLowerCase(Locale.ROOT)) {
+        case "sotw" -> xds = XdsClient.Protocol.STATE_OF_THE_WORLD;
+        case "delta" -> xds = XdsClient.Protocol.DELTA;
+        default -> problems.add("xds: '" + doc.xds + "' (expected: sotw or delta)");
       }
     }
     Optional<InetSocketAddress> outbound = address(problems, "outbound", doc.outbound);
@@ -201,7 +224,8 @@ public record SidecarBootstrap(
         ca,
         outbound,
         admin,
-        inbound);
+        inbound,
+        xds);
   }
 
   private static String read(Path file) {
@@ -253,6 +277,7 @@ public record SidecarBootstrap(
     @JsonProperty DocNode node;
     @JsonProperty List<String> controllers;
     @JsonProperty DocCa ca;
+    @JsonProperty String xds;
     @JsonProperty String outbound;
     @JsonProperty String admin;
     @JsonProperty List<DocInbound> inbound;

@@ -13,8 +13,11 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -35,17 +38,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The proxy's xDS client: one aggregated (ADS, state-of-the-world) stream to one controller replica
- * at a time. Clusters and listeners are watched whole; endpoints and routes by the names the
- * accepted clusters and listeners reference. Every resource is checked on its own: valid ones are
- * used, invalid ones are named in the NACK and the last good version of each stays in use. The
- * config handed on follows Envoy's warming rules (a cluster waits for its endpoints, a listener for
- * its routes). While no controller is reachable, the last good config keeps running and the client
- * reconnects with jittered backoff, trying the replicas in turn.
+ * The proxy's xDS client: one aggregated stream (ADS, state of the world or delta) to one
+ * controller replica at a time. Clusters and listeners are watched whole; endpoints and routes by
+ * the names the accepted clusters and listeners reference. Every resource is checked on its own:
+ * valid ones are used, invalid ones are named in the NACK and the last good version of each stays
+ * in use. The config handed on follows Envoy's warming rules (a cluster waits for its endpoints, a
+ * listener for its routes). While no controller is reachable, the last good config keeps running
+ * and the client reconnects with jittered backoff, trying the replicas in turn.
  *
  * <p>All state is confined to {@code executor}.
  */
 public final class XdsClient implements AutoCloseable {
+  /** The two ADS variants: whole state per type, or incremental per resource. */
+  public enum Protocol {
+    STATE_OF_THE_WORLD,
+    DELTA
+  }
+
   static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
   static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
@@ -58,10 +67,12 @@ public final class XdsClient implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final Backoff backoff;
   private final Consumer<ProxyConfig> onConfig;
+  private final Protocol protocol;
 
   private final Map<String, TypeState<?>> types = new LinkedHashMap<>();
   private int nextStub;
   private StreamObserver<DiscoveryRequest> stream;
+  private StreamObserver<DeltaDiscoveryRequest> deltaStream;
   private boolean nodeSent;
   private boolean closed;
   private volatile boolean connected;
@@ -73,7 +84,8 @@ public final class XdsClient implements AutoCloseable {
       Node node,
       ScheduledExecutorService executor,
       Backoff backoff,
-      Consumer<ProxyConfig> onConfig) {
+      Consumer<ProxyConfig> onConfig,
+      Protocol protocol) {
     if (controllers.isEmpty()) {
       throw new IllegalArgumentException("controllers: none (expected: at least one)");
     }
@@ -82,6 +94,7 @@ public final class XdsClient implements AutoCloseable {
     this.executor = requireNonNull(executor, "executor");
     this.backoff = requireNonNull(backoff, "backoff");
     this.onConfig = requireNonNull(onConfig, "onConfig");
+    this.protocol = requireNonNull(protocol, "protocol");
     types.put(CDS, new TypeState<>(Cluster.class, XdsResourceRules::check, Cluster::getName, true));
     types.put(
         LDS, new TypeState<>(Listener.class, XdsResourceRules::check, Listener::getName, true));
@@ -105,7 +118,18 @@ public final class XdsClient implements AutoCloseable {
       ScheduledExecutorService executor,
       Backoff backoff,
       Consumer<ProxyConfig> onConfig) {
-    XdsClient client = new XdsClient(controllers, node, executor, backoff, onConfig);
+    return start(controllers, node, executor, backoff, onConfig, Protocol.STATE_OF_THE_WORLD);
+  }
+
+  /** Starts watching over the given ADS variant. */
+  public static XdsClient start(
+      List<? extends Channel> controllers,
+      Node node,
+      ScheduledExecutorService executor,
+      Backoff backoff,
+      Consumer<ProxyConfig> onConfig,
+      Protocol protocol) {
+    XdsClient client = new XdsClient(controllers, node, executor, backoff, onConfig, protocol);
     executor.execute(client::connect);
     return client;
   }
@@ -132,6 +156,10 @@ public final class XdsClient implements AutoCloseable {
     AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub = stubs.get(nextStub);
     nextStub = (nextStub + 1) % stubs.size();
     nodeSent = false;
+    if (protocol == Protocol.DELTA) {
+      connectDelta(stub);
+      return;
+    }
     StreamObserver<DiscoveryRequest>[] self = newStreamArray();
     self[0] =
         stub.streamAggregatedResources(
@@ -226,9 +254,135 @@ public final class XdsClient implements AutoCloseable {
     if (state.names.equals(names)) {
       return;
     }
+    TreeSet<String> added = new TreeSet<>(names);
+    added.removeAll(state.names);
+    TreeSet<String> removed = new TreeSet<>(state.names);
+    removed.removeAll(names);
     state.names = names;
     state.accepted.keySet().retainAll(names);
-    send(typeUrl, state, state.version, state.nonce, null);
+    state.versions.keySet().retainAll(names);
+    if (protocol == Protocol.DELTA) {
+      sendDelta(
+          DeltaDiscoveryRequest.newBuilder()
+              .setTypeUrl(typeUrl)
+              .addAllResourceNamesSubscribe(added)
+              .addAllResourceNamesUnsubscribe(removed));
+    } else {
+      send(typeUrl, state, state.version, state.nonce, null);
+    }
+  }
+
+  // --- Delta (incremental) ADS: the server sends only what changed, per resource. ---
+
+  private void connectDelta(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+    @SuppressWarnings("unchecked")
+    StreamObserver<DeltaDiscoveryRequest>[] self = new StreamObserver[1];
+    self[0] =
+        stub.deltaAggregatedResources(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(DeltaDiscoveryResponse response) {
+                run(() -> onDeltaResponse(self[0], response));
+              }
+
+              @Override
+              public void onError(Throwable error) {
+                run(() -> onDeltaStreamEnd(self[0], Status.fromThrowable(error)));
+              }
+
+              @Override
+              public void onCompleted() {
+                run(
+                    () ->
+                        onDeltaStreamEnd(
+                            self[0], Status.UNAVAILABLE.withDescription("server closed")));
+              }
+            });
+    deltaStream = self[0];
+    // Resume: the names we watch and the version of each resource we hold, so the server sends
+    // only what changed while we were away.
+    for (Map.Entry<String, TypeState<?>> entry : types.entrySet()) {
+      TypeState<?> state = entry.getValue();
+      if (state.wildcard || !state.names.isEmpty()) {
+        DeltaDiscoveryRequest.Builder request =
+            DeltaDiscoveryRequest.newBuilder()
+                .setTypeUrl(entry.getKey())
+                .putAllInitialResourceVersions(state.versions);
+        if (state.wildcard) {
+          request.addResourceNamesSubscribe("*");
+        } else {
+          request.addAllResourceNamesSubscribe(state.names);
+        }
+        sendDelta(request);
+      }
+    }
+  }
+
+  private void onDeltaResponse(
+      StreamObserver<DeltaDiscoveryRequest> from, DeltaDiscoveryResponse response) {
+    if (from != deltaStream) {
+      return;
+    }
+    if (!connected) {
+      connected = true;
+      backoff.reset();
+    }
+    TypeState<?> state = types.get(response.getTypeUrl());
+    DeltaDiscoveryRequest.Builder ack =
+        DeltaDiscoveryRequest.newBuilder()
+            .setTypeUrl(response.getTypeUrl())
+            .setResponseNonce(response.getNonce());
+    if (state == null) {
+      sendDelta(
+          ack.setErrorDetail(
+              com.google.rpc.Status.newBuilder()
+                  .setCode(Code.INVALID_ARGUMENT_VALUE)
+                  .setMessage(
+                      "type: " + response.getTypeUrl() + " (expected: one the proxy asked for)")));
+      return;
+    }
+    List<String> problems = state.applyDelta(response);
+    if (!problems.isEmpty()) {
+      String error = String.join("; ", problems);
+      lastError = error;
+      log.warn("rejected {} resources: {}", shortName(response.getTypeUrl()), error);
+      ack.setErrorDetail(
+          com.google.rpc.Status.newBuilder()
+              .setCode(Code.INVALID_ARGUMENT_VALUE)
+              .setMessage(error));
+    }
+    sendDelta(ack);
+    updateSubscriptions();
+    publish();
+  }
+
+  private void sendDelta(DeltaDiscoveryRequest.Builder request) {
+    if (deltaStream == null) {
+      return;
+    }
+    if (!nodeSent) {
+      request.setNode(node);
+      nodeSent = true;
+    }
+    deltaStream.onNext(request.build());
+  }
+
+  private void onDeltaStreamEnd(StreamObserver<DeltaDiscoveryRequest> ended, Status status) {
+    if (ended != deltaStream) {
+      return;
+    }
+    deltaStream = null;
+    connected = false;
+    if (closed) {
+      return;
+    }
+    Duration delay = backoff.next();
+    log.warn(
+        "delta xDS stream ended ({} {}); keeping the last config, reconnecting in {} ms",
+        status.getCode(),
+        Objects.toString(status.getDescription(), ""),
+        delay.toMillis());
+    executor.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private void publish() {
@@ -335,6 +489,10 @@ public final class XdsClient implements AutoCloseable {
             stream.onCompleted();
             stream = null;
           }
+          if (deltaStream != null) {
+            deltaStream.onCompleted();
+            deltaStream = null;
+          }
         });
   }
 
@@ -348,6 +506,10 @@ public final class XdsClient implements AutoCloseable {
     private final boolean wildcard;
 
     private final Map<String, Message> accepted = new HashMap<>();
+
+    /** Delta only: the version of each accepted resource, sent back when resuming. */
+    private final Map<String, String> versions = new HashMap<>();
+
     private TreeSet<String> names = new TreeSet<>();
     private String version = "";
     private String nonce = "";
@@ -393,6 +555,49 @@ public final class XdsClient implements AutoCloseable {
         accepted.keySet().retainAll(seen);
       }
       accepted.putAll(valid);
+      return problems;
+    }
+
+    /**
+     * Takes in a delta response: valid resources replace their previous version, invalid ones keep
+     * it, removed ones go. Returns the problems of the invalid ones.
+     */
+    List<String> applyDelta(DeltaDiscoveryResponse response) {
+      List<String> problems = new ArrayList<>();
+      for (int i = 0; i < response.getResourcesCount(); i++) {
+        Resource wrapped = response.getResources(i);
+        T resource;
+        try {
+          resource = wrapped.getResource().unpack(type);
+        } catch (InvalidProtocolBufferException e) {
+          problems.add(
+              "resources["
+                  + i
+                  + "] '"
+                  + wrapped.getName()
+                  + "': not a "
+                  + type.getSimpleName()
+                  + " ("
+                  + e.getMessage()
+                  + ")");
+          continue;
+        }
+        String name = nameOf.apply(resource);
+        if (!wildcard && !names.contains(name)) {
+          continue; // not (or no longer) subscribed
+        }
+        List<String> resourceProblems = rules.apply(resource);
+        if (resourceProblems.isEmpty()) {
+          accepted.put(name, resource);
+          versions.put(name, wrapped.getVersion());
+        } else {
+          problems.addAll(resourceProblems);
+        }
+      }
+      for (String removed : response.getRemovedResourcesList()) {
+        accepted.remove(removed);
+        versions.remove(removed);
+      }
       return problems;
     }
   }

@@ -173,6 +173,10 @@ class SidecarTest {
   }
 
   private Sidecar sidecar() throws Exception {
+    return sidecar(dev.fedmesh.proxy.xds.XdsClient.Protocol.STATE_OF_THE_WORLD);
+  }
+
+  private Sidecar sidecar(dev.fedmesh.proxy.xds.XdsClient.Protocol protocol) throws Exception {
     SidecarBootstrap bootstrap =
         new SidecarBootstrap(
             new SidecarBootstrap.NodeIdentity(
@@ -188,7 +192,8 @@ class SidecarTest {
             Optional.empty(),
             Optional.of(new InetSocketAddress("127.0.0.1", 0)),
             Optional.of(new InetSocketAddress("127.0.0.1", 0)),
-            List.of());
+            List.of(),
+            protocol);
     Sidecar sidecar = Sidecar.start(bootstrap, group);
     closeables.add(sidecar);
     return sidecar;
@@ -231,6 +236,23 @@ class SidecarTest {
         .contains("web::127.0.0.1:" + blue.getPort() + "::health_flags::healthy");
     assertThat(get(admin, adminBase + "/stats/prometheus"))
         .contains("fedmesh_upstream_rq_completed_total{cluster=\"web\"} 1");
+  }
+
+  @Test
+  void overDeltaXdsTheSidecarRoutesAndFollowsEndpointChanges() throws Exception {
+    startControlPlane(0);
+    InetSocketAddress blue = app("blue");
+    InetSocketAddress green = app("green");
+    publish(List.of(web()), blue);
+    Sidecar sidecar = sidecar(dev.fedmesh.proxy.xds.XdsClient.Protocol.DELTA);
+    HttpClient client = through(sidecar);
+
+    await().atMost(Duration.ofSeconds(10)).until(sidecar::isReady);
+    assertThat(get(client, "http://web.test/")).isEqualTo("200 blue");
+    publish(List.of(web()), green);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(get(client, "http://web.test/")).isEqualTo("200 green"));
   }
 
   @Test

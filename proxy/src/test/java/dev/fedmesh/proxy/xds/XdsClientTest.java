@@ -328,6 +328,67 @@ class XdsClientTest {
                         .equals("10.0.0.9"));
   }
 
+  @Test
+  void deltaXdsDeliversChangesPerResourceRejectsBadOnesAndRemovesWhatIsGone() throws Exception {
+    cache.setSnapshot(
+        GROUP,
+        Snapshot.create(
+            List.of(edsCluster("web"), edsCluster("api")),
+            List.of(assignment("web", "10.0.0.1", 8080), assignment("api", "10.0.0.2", 8080)),
+            List.of(httpListener("outbound", "routes")),
+            List.of(routes("routes", "web")),
+            List.of(),
+            "1"));
+    client =
+        XdsClient.start(
+            List.of(channel),
+            Node.newBuilder().setId("proxy-1").build(),
+            executor,
+            new Backoff(Duration.ofMillis(10), Duration.ofMillis(100), new Random(1)),
+            config -> {},
+            XdsClient.Protocol.DELTA);
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                client.current().clusters().keySet().equals(java.util.Set.of("web", "api"))
+                    && client.current().listeners().containsKey("outbound"));
+
+    // api goes away, web's endpoint moves, and a new cluster is one the proxy cannot run.
+    cache.setSnapshot(
+        GROUP,
+        Snapshot.create(
+            List.of(
+                edsCluster("web"),
+                edsCluster("bad").toBuilder().setLbPolicy(Cluster.LbPolicy.MAGLEV).build()),
+            List.of(assignment("web", "10.0.0.9", 8080)),
+            List.of(httpListener("outbound", "routes")),
+            List.of(routes("routes", "web")),
+            List.of(),
+            "2"));
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(client.current().clusters()).containsOnlyKeys("web");
+              assertThat(
+                      client
+                          .current()
+                          .endpointsOf("web")
+                          .getEndpoints(0)
+                          .getLbEndpoints(0)
+                          .getEndpoint()
+                          .getAddress()
+                          .getSocketAddress()
+                          .getAddress())
+                  .isEqualTo("10.0.0.9");
+              assertThat(client.lastError()).contains("cluster 'bad'", "lb_policy");
+            });
+    assertThat(client.current().listeners()).containsKey("outbound");
+  }
+
   private boolean requested(String typeUrl, String name) {
     return requests.stream()
         .anyMatch(r -> r.getTypeUrl().equals(typeUrl) && r.getResourceNamesList().contains(name));
