@@ -1,5 +1,6 @@
 package dev.fedmesh.gateway;
 
+import dev.fedmesh.proxy.net.Splice;
 import dev.fedmesh.proxy.upstream.CircuitBreaker;
 import dev.fedmesh.proxy.upstream.ClusterManager;
 import dev.fedmesh.proxy.upstream.FailureKind;
@@ -123,7 +124,7 @@ final class Passthrough implements SniInspector.Decisions {
           .option(ChannelOption.AUTO_READ, false)
           .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .option(ChannelOption.TCP_NODELAY, true)
-          .handler(new TcpSplice(client, metrics.sentBytes.labelValues(route.serverName())))
+          .handler(new Splice(client, metrics.sentBytes.labelValues(route.serverName())::inc))
           .connect(host.address())
           .addListener(
               (ChannelFutureListener)
@@ -157,7 +158,8 @@ final class Passthrough implements SniInspector.Decisions {
       }
       client
           .pipeline()
-          .addLast(new TcpSplice(upstream, metrics.receivedBytes.labelValues(route.serverName())));
+          .addLast(
+              new Splice(upstream, metrics.receivedBytes.labelValues(route.serverName())::inc));
       // Removing the inspector passes the buffered ClientHello, unconsumed, to the splice.
       client.pipeline().remove(inspector);
       client.config().setAutoRead(true);

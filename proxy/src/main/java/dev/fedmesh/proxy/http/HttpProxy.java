@@ -279,7 +279,7 @@ public final class HttpProxy implements AutoCloseable {
                 ch.close();
                 return;
               }
-              Relay.splice(ch, f.channel());
+              dev.fedmesh.proxy.net.Splice.join(ch, f.channel());
             });
   }
 

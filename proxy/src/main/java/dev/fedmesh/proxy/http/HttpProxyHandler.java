@@ -999,7 +999,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
                             }
                           }
                           pipeline.remove(HttpProxyHandler.this);
-                          Relay.splice(downstream, upstream);
+                          dev.fedmesh.proxy.net.Splice.join(downstream, upstream);
                         });
           },
           cause -> {

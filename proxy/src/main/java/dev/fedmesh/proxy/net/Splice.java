@@ -1,4 +1,4 @@
-package dev.fedmesh.gateway;
+package dev.fedmesh.proxy.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -9,7 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
-import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,17 +25,17 @@ import org.slf4j.LoggerFactory;
  *   <li>When either channel closes, the other is closed after its queued bytes are flushed.
  * </ul>
  */
-final class TcpSplice extends ChannelInboundHandlerAdapter {
-  private static final Logger log = LoggerFactory.getLogger(TcpSplice.class);
+public final class Splice extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(Splice.class);
 
   private final Channel peer;
-  private final CounterDataPoint bytes;
+  private final LongConsumer bytes;
 
   /**
    * @param peer where this channel's bytes go
    * @param bytes counts the bytes this channel reads
    */
-  TcpSplice(Channel peer, CounterDataPoint bytes) {
+  public Splice(Channel peer, LongConsumer bytes) {
     this.peer = peer;
     this.bytes = bytes;
   }
@@ -46,7 +46,7 @@ final class TcpSplice extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    bytes.inc(buf.readableBytes());
+    bytes.accept(buf.readableBytes());
     peer.write(buf).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
     if (!peer.isWritable()) {
       ctx.channel().config().setAutoRead(false);
@@ -103,8 +103,21 @@ final class TcpSplice extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /**
+   * Joins two connected channels of one event loop both ways, without counting, and starts reading
+   * on both. The channels should allow half-closure so that each direction ends alone.
+   */
+  public static void join(Channel a, Channel b) {
+    a.pipeline().addLast(new Splice(b, n -> {}));
+    b.pipeline().addLast(new Splice(a, n -> {}));
+    a.config().setAutoRead(true);
+    b.config().setAutoRead(true);
+    a.read();
+    b.read();
+  }
+
   /** Closes {@code channel} once what is queued on it has been written. */
-  static void closeOnFlush(Channel channel) {
+  public static void closeOnFlush(Channel channel) {
     if (channel.isActive()) {
       channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
