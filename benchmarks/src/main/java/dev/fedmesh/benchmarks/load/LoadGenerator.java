@@ -303,24 +303,21 @@ final class LoadGenerator implements AutoCloseable {
   }
 
   /**
-   * Opens a fresh connection {@code count} times, one after another, and measures from the connect
-   * call to its first answer: TCP, the TLS handshake if the protocol has one, and one exchange.
+   * Opens a fresh connection, sends one request on it and closes it; returns the nanoseconds from
+   * the connect call to the answer: TCP, the TLS handshake if the protocol has one, one exchange.
    */
-  LatencySamples connectionSetup(int count) throws InterruptedException {
-    LatencySamples setup = new LatencySamples();
-    for (int i = 0; i < count; i++) {
-      long start = System.nanoTime();
-      Connection connection = open().join();
-      CompletableFuture<Long> answered = new CompletableFuture<>();
-      loop.execute(
-          () -> {
-            connection.onAnswer = () -> answered.complete(System.nanoTime());
-            connection.send(start);
-          });
-      setup.record(answered.join() - start);
-      connection.channel.close().sync();
-    }
-    return setup;
+  long connectionSetup() throws InterruptedException {
+    long start = System.nanoTime();
+    Connection connection = open().join();
+    CompletableFuture<Long> answered = new CompletableFuture<>();
+    loop.execute(
+        () -> {
+          connection.onAnswer = () -> answered.complete(System.nanoTime());
+          connection.send(start);
+        });
+    long elapsed = answered.orTimeout(10, TimeUnit.SECONDS).join() - start;
+    connection.channel.close().sync();
+    return elapsed;
   }
 
   @Override

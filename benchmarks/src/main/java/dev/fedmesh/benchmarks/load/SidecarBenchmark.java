@@ -244,22 +244,6 @@ public final class SidecarBenchmark {
         closedCores);
   }
 
-  /** CPU the given processes used from now until {@link #coresUsed()}, as cores busy. */
-  private record CpuWindow(List<ChildProcess> processes, long wallStart, long cpuStart) {
-    static CpuWindow start(List<ChildProcess> processes) {
-      return new CpuWindow(processes, System.nanoTime(), cpu(processes));
-    }
-
-    double coresUsed() {
-      long wall = System.nanoTime() - wallStart;
-      return (double) (cpu(processes) - cpuStart) / wall;
-    }
-
-    private static long cpu(List<ChildProcess> processes) {
-      return processes.stream().mapToLong(p -> ProcessStats.cpuNanos(p.pid())).sum();
-    }
-  }
-
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
 
   static String report(List<Figures> figures, Flags flags) {
