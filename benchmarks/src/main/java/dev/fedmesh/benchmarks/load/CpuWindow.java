@@ -13,6 +13,10 @@ record CpuWindow(List<ChildProcess> processes, long wallStart, long cpuStart) {
     return (double) (cpu(processes) - cpuStart) / wall;
   }
 
+  long cpuNanosSince() {
+    return cpu(processes) - cpuStart;
+  }
+
   private static long cpu(List<ChildProcess> processes) {
     return processes.stream().mapToLong(p -> ProcessStats.cpuNanos(p.pid())).sum();
   }

@@ -35,6 +35,7 @@ public final class GatewayBenchmark {
   static {
     DEFAULTS.put("duration", "60s");
     DEFAULTS.put("warmup", "15s");
+    DEFAULTS.put("rounds", "6");
     DEFAULTS.put("rate", "1000");
     DEFAULTS.put("body", "1024");
     DEFAULTS.put("connections", "32");
@@ -51,17 +52,15 @@ public final class GatewayBenchmark {
 
   private record Figures(
       String topology,
-      LoadGenerator.Result open,
+      OpenLoopTally open,
       LatencySamples setup,
       LoadGenerator.Result closed,
-      double openCores,
       double closedCores,
       long rssKib,
       long peakRssKib,
       boolean proxied) {
     Figures withSetup(LatencySamples samples) {
-      return new Figures(
-          topology, open, samples, closed, openCores, closedCores, rssKib, peakRssKib, proxied);
+      return new Figures(topology, open, samples, closed, closedCores, rssKib, peakRssKib, proxied);
     }
   }
 
@@ -116,7 +115,7 @@ public final class GatewayBenchmark {
       running.push(app);
       TlsExchange exchange = new TlsExchange(clientTls, SNI, body);
       System.out.printf(
-          "fedmesh gateway benchmark: %s per topology at %s rps after %s warm-up, %d B each way,"
+          "fedmesh gateway benchmark: %s per path at %s rps after %s warm-up, %d B each way,"
               + " %s connection setups, closed loop %s x %s connections; logs in %s%n",
           flags.string("duration"),
           flags.string("rate"),
@@ -129,8 +128,19 @@ public final class GatewayBenchmark {
       ChildProcess gateway = startGateway(flags, work, app.address());
       running.push(gateway);
       InetSocketAddress entry = gateway.awaitListening(Duration.ofSeconds(30));
-      Figures direct = measure("direct", app.address(), List.of(), exchange, flags);
-      Figures through = measure("gateway", entry, List.of(gateway), exchange, flags);
+      List<Target> targets =
+          List.of(
+              new Target("direct", app.address(), List.of()),
+              new Target("gateway", entry, List.of(gateway)));
+      Map<Target, OpenLoopTally> open = openLoops(targets, exchange, flags);
+      Map<Target, Long> rss = new LinkedHashMap<>();
+      for (Target target : targets) {
+        rss.put(target, target.proxies().isEmpty() ? 0 : ProcessStats.rssKib(gateway.pid()));
+      }
+      Figures direct = closedLoop(targets.get(0), open.get(targets.get(0)), 0, exchange, flags);
+      Figures through =
+          closedLoop(
+              targets.get(1), open.get(targets.get(1)), rss.get(targets.get(1)), exchange, flags);
       int setups = flags.integer("setups");
       System.out.printf(
           "connection setups: %d direct and %d through the gateway, alternating%n", setups, setups);
@@ -167,45 +177,65 @@ public final class GatewayBenchmark {
     return ChildProcess.start("gateway", command, work);
   }
 
-  private static Figures measure(
-      String name,
-      InetSocketAddress entry,
-      List<ChildProcess> proxies,
-      TlsExchange exchange,
-      Flags flags)
-      throws Exception {
+  /** Where the load goes, and the proxy processes on the way. */
+  private record Target(String name, InetSocketAddress entry, List<ChildProcess> proxies) {}
+
+  /**
+   * Warms both paths up, then runs the open loop in {@code --rounds} slices per path, taking them
+   * in turn (rotated each round) so that load from outside the benchmark falls on both alike.
+   */
+  private static Map<Target, OpenLoopTally> openLoops(
+      List<Target> targets, TlsExchange exchange, Flags flags) throws Exception {
     int rate = flags.integer("rate");
+    int rounds = flags.integer("rounds");
     Duration warmup = flags.duration("warmup");
-    LoadGenerator.Result open;
-    double openCores;
-    try (LoadGenerator load = new LoadGenerator(entry, exchange)) {
-      load.connect(flags.integer("connections"));
-      Duration burst = warmup.dividedBy(3);
-      System.out.printf(
-          "%s: warm-up %s closed loop, %s at %d rps%n", name, burst, warmup.minus(burst), rate);
-      load.closedLoop(burst);
-      load.openLoop(rate, warmup.minus(burst));
-      System.out.printf("%s: measuring %s at %d rps%n", name, flags.string("duration"), rate);
-      CpuWindow window = CpuWindow.start(proxies);
-      open = load.openLoop(rate, flags.duration("duration"));
-      openCores = window.coresUsed();
+    Duration slice = flags.duration("duration").dividedBy(rounds);
+    Map<Target, LoadGenerator> loads = new LinkedHashMap<>();
+    Map<Target, OpenLoopTally> tallies = new LinkedHashMap<>();
+    try {
+      for (Target target : targets) {
+        LoadGenerator load = new LoadGenerator(target.entry(), exchange);
+        loads.put(target, load);
+        tallies.put(target, new OpenLoopTally());
+        load.connect(flags.integer("connections"));
+        Duration burst = warmup.dividedBy(3);
+        System.out.printf(
+            "%s: warm-up %s closed loop, %s at %d rps%n",
+            target.name(), burst, warmup.minus(burst), rate);
+        load.closedLoop(burst);
+        load.openLoop(rate, warmup.minus(burst));
+      }
+      for (int round = 0; round < rounds; round++) {
+        System.out.printf("open loop round %d of %d, %s per path%n", round + 1, rounds, slice);
+        for (int i = 0; i < targets.size(); i++) {
+          Target target = targets.get((i + round) % targets.size());
+          tallies.get(target).slice(loads.get(target), target.proxies(), rate, slice);
+        }
+      }
+    } finally {
+      loads.values().forEach(LoadGenerator::close);
     }
-    long rss = proxies.isEmpty() ? 0 : ProcessStats.rssKib(proxies.get(0).pid());
+    return tallies;
+  }
+
+  private static Figures closedLoop(
+      Target target, OpenLoopTally open, long rssKib, TlsExchange exchange, Flags flags)
+      throws Exception {
     LoadGenerator.Result closed;
     double closedCores;
-    try (LoadGenerator load = new LoadGenerator(entry, exchange)) {
+    try (LoadGenerator load = new LoadGenerator(target.entry(), exchange)) {
       load.connect(flags.integer("concurrency"));
       System.out.printf(
           "%s: closed loop %s with %s connections%n",
-          name, flags.string("closed-duration"), flags.string("concurrency"));
+          target.name(), flags.string("closed-duration"), flags.string("concurrency"));
       load.closedLoop(Duration.ofSeconds(2));
-      CpuWindow window = CpuWindow.start(proxies);
+      CpuWindow window = CpuWindow.start(target.proxies());
       closed = load.closedLoop(flags.duration("closed-duration"));
       closedCores = window.coresUsed();
     }
-    long peak = proxies.isEmpty() ? 0 : ProcessStats.peakRssKib(proxies.get(0).pid());
-    return new Figures(
-        name, open, null, closed, openCores, closedCores, rss, peak, !proxies.isEmpty());
+    boolean proxied = !target.proxies().isEmpty();
+    long peak = proxied ? ProcessStats.peakRssKib(target.proxies().get(0).pid()) : 0;
+    return new Figures(target.name(), open, null, closed, closedCores, rssKib, peak, proxied);
   }
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
@@ -215,9 +245,13 @@ public final class GatewayBenchmark {
     StringBuilder out = new StringBuilder();
     out.append(
         String.format(
-            "Request/response over established mTLS connections: open loop %s rps for %s,"
-                + " %s B each way; latency (µs) from each request's scheduled send time%n",
-            flags.string("rate"), flags.string("duration"), flags.string("body")));
+            "Request/response over established mTLS connections: open loop %s rps for %s"
+                + " (%s interleaved slices), %s B each way; latency (µs) from each request's"
+                + " scheduled send time%n",
+            flags.string("rate"),
+            flags.string("duration"),
+            flags.string("rounds"),
+            flags.string("body")));
     Table latency =
         new Table(
             "topology",
@@ -237,15 +271,29 @@ public final class GatewayBenchmark {
       latency.row(
           latencyRow(
               f.topology(),
-              f.open().latency(),
-              direct.open().latency(),
+              f.open().latency,
+              direct.open().latency,
               f == direct,
-              f.open().ok(),
-              f.open().errors(),
-              f.open().sendLag()));
+              f.open().ok,
+              f.open().errors,
+              f.open().sendLag));
     }
     out.append(latency.render());
-    out.append("+pXX: added latency, the topology's percentile minus direct's.\n\n");
+    out.append("+pXX: added latency, the topology's percentile minus direct's.\n");
+    for (Figures f : figures) {
+      f.open()
+          .errorKinds
+          .forEach(
+              (kind, count) ->
+                  out.append("  " + f.topology() + " errors: " + count + " " + kind + "\n"));
+      f.closed()
+          .errorKinds()
+          .forEach(
+              (kind, count) ->
+                  out.append(
+                      "  " + f.topology() + " closed-loop errors: " + count + " " + kind + "\n"));
+    }
+    out.append('\n');
 
     out.append(
         String.format(
@@ -309,7 +357,7 @@ public final class GatewayBenchmark {
           f.closed().errors(),
           f.proxied() ? String.format("%.2f", f.closedCores()) : "-",
           f.proxied() ? String.format("%.0f", f.closed().perSecond() / f.closedCores()) : "-",
-          f.proxied() ? String.format("%.3f", f.openCores()) : "-",
+          f.proxied() ? String.format("%.3f", f.open().coresUsed()) : "-",
           f.proxied() ? String.format("%.1f", f.rssKib() / 1024.0) : "-",
           f.proxied() ? String.format("%.1f", f.peakRssKib() / 1024.0) : "-");
     }

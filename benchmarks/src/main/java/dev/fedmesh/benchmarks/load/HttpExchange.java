@@ -53,9 +53,13 @@ final class HttpExchange implements LoadGenerator.Protocol {
             new SimpleChannelInboundHandler<FullHttpResponse>() {
               @Override
               protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-                connection.answered(
-                    response.status().equals(HttpResponseStatus.OK)
-                        && response.content().readableBytes() == answerBytes);
+                if (!response.status().equals(HttpResponseStatus.OK)) {
+                  connection.answered("status " + response.status().code());
+                } else if (response.content().readableBytes() != answerBytes) {
+                  connection.answered("body of " + response.content().readableBytes() + " B");
+                } else {
+                  connection.answered();
+                }
               }
 
               @Override

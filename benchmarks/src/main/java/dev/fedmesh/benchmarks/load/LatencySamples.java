@@ -20,6 +20,12 @@ final class LatencySamples {
     sorted = false;
   }
 
+  void addAll(LatencySamples other) {
+    for (int i = 0; i < other.size; i++) {
+      record(other.values[i]);
+    }
+  }
+
   int count() {
     return size;
   }

@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -55,6 +57,7 @@ final class LoadGenerator implements AutoCloseable {
       long scheduled,
       long ok,
       long errors,
+      Map<String, Long> errorKinds,
       long elapsedNanos) {
     double perSecond() {
       return ok * 1e9 / elapsedNanos;
@@ -93,8 +96,13 @@ final class LoadGenerator implements AutoCloseable {
     private boolean busy;
     private Runnable onAnswer;
 
-    /** Called by the protocol's handler for each answer; {@code ok} false for a bad one. */
-    void answered(boolean ok) {
+    /** Called by the protocol's handler for each good answer. */
+    void answered() {
+      answered(null);
+    }
+
+    /** Called by the protocol's handler for each answer; {@code failure} says what was wrong. */
+    void answered(String failure) {
       if (!busy) {
         return; // an answer nobody asked for: ignore it rather than miscount
       }
@@ -105,7 +113,7 @@ final class LoadGenerator implements AutoCloseable {
         callback.run();
         return;
       }
-      LoadGenerator.this.answered(this, ok);
+      LoadGenerator.this.answered(this, failure);
     }
 
     /** Called by the protocol's handler when the connection closes. */
@@ -115,7 +123,7 @@ final class LoadGenerator implements AutoCloseable {
       if (busy) {
         busy = false;
         if (run != null) {
-          run.finished(false, 0);
+          run.finished("connection closed with a request in flight", 0);
         }
       }
       if (run != null && run.active()) {
@@ -206,11 +214,11 @@ final class LoadGenerator implements AutoCloseable {
                     }));
   }
 
-  private void answered(Connection connection, boolean ok) {
+  private void answered(Connection connection, String failure) {
     long now = System.nanoTime();
     Run current = run;
     if (current != null) {
-      current.finished(ok, now - connection.scheduledAt);
+      current.finished(failure, now - connection.scheduledAt);
     }
     Long next = backlog.poll();
     if (next != null) {
@@ -280,6 +288,9 @@ final class LoadGenerator implements AutoCloseable {
               run = null;
               long lost = backlog.size() + all.stream().filter(c -> c.busy).count();
               backlog.clear();
+              if (lost > 0) {
+                current.errorKinds.merge("unanswered 5 s after the run", lost, Long::sum);
+              }
               long sent = scheduled >= 0 ? scheduled : current.ok + current.errors + lost;
               return new Result(
                   current.latency,
@@ -287,6 +298,7 @@ final class LoadGenerator implements AutoCloseable {
                   sent,
                   current.ok,
                   current.errors + lost,
+                  Map.copyOf(current.errorKinds),
                   Math.min(System.nanoTime(), current.end) - start);
             })
         .sync()
@@ -333,6 +345,7 @@ final class LoadGenerator implements AutoCloseable {
     final LatencySamples sendLag = new LatencySamples();
     long ok;
     long errors;
+    final Map<String, Long> errorKinds = new TreeMap<>();
 
     Run(boolean closedLoop, long end) {
       this.closedLoop = closedLoop;
@@ -347,12 +360,13 @@ final class LoadGenerator implements AutoCloseable {
       sendLag.record(nanos);
     }
 
-    void finished(boolean success, long nanos) {
-      if (success) {
+    void finished(String failure, long nanos) {
+      if (failure == null) {
         ok++;
         latency.record(nanos);
       } else {
         errors++;
+        errorKinds.merge(failure, 1L, Long::sum);
       }
     }
   }

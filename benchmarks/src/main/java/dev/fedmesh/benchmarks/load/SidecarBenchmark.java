@@ -43,6 +43,7 @@ public final class SidecarBenchmark {
   static {
     DEFAULTS.put("duration", "60s");
     DEFAULTS.put("warmup", "15s");
+    DEFAULTS.put("rounds", "6");
     DEFAULTS.put("rate", "1000");
     DEFAULTS.put("body", "1024");
     DEFAULTS.put("connections", "32");
@@ -60,12 +61,11 @@ public final class SidecarBenchmark {
   /** One topology's figures. */
   private record Figures(
       String topology,
-      LoadGenerator.Result open,
+      OpenLoopTally open,
       LoadGenerator.Result closed,
       List<String> proxyNames,
       long[] rssKib,
       long[] peakRssKib,
-      double openCores,
       double closedCores) {}
 
   /** What a topology is while it runs: where the load goes, and the processes to watch. */
@@ -107,23 +107,24 @@ public final class SidecarBenchmark {
       pki.issue("client");
       pki.issue("server");
       System.out.printf(
-          "fedmesh sidecar benchmark: %s per topology at %s rps after %s warm-up, %d B bodies,"
-              + " closed loop %s x %s connections; logs in %s%n",
+          "fedmesh sidecar benchmark: %s per topology at %s rps in %s interleaved slices after %s"
+              + " warm-up, %d B bodies, closed loop %s x %s connections; logs in %s%n",
           flags.string("duration"),
           flags.string("rate"),
+          flags.string("rounds"),
           flags.string("warmup"),
           body,
           flags.string("closed-duration"),
           flags.string("concurrency"),
           work);
+      List<Deployed> topologies = new ArrayList<>();
       for (String topology : flags.string("topologies").split(",")) {
-        System.out.printf("%s: starting%n", topology);
-        try (Deployed deployed = deploy(topology.trim(), flags, work, app.address())) {
-          running.push(deployed);
-          figures.add(measure(deployed, flags, body));
-          running.remove(deployed);
-        }
+        System.out.printf("%s: starting%n", topology.trim());
+        Deployed deployed = deploy(topology.trim(), flags, work, app.address());
+        running.push(deployed);
+        topologies.add(deployed);
       }
+      figures.addAll(measure(topologies, flags, body));
     } finally {
       closeAll(running);
       appLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
@@ -196,52 +197,77 @@ public final class SidecarBenchmark {
     return ChildProcess.start(name, command, work);
   }
 
-  private static Figures measure(Deployed deployed, Flags flags, int body) throws Exception {
-    HttpExchange exchange = new HttpExchange(deployed.uri(), HOST, body, body);
+  /**
+   * Warms every topology up, then runs the open loop in {@code --rounds} slices per topology,
+   * taking the topologies in turn (and in a rotated order each round), so that load from outside
+   * the benchmark falls on all of them alike; then each topology's closed loop.
+   */
+  private static List<Figures> measure(List<Deployed> topologies, Flags flags, int body)
+      throws Exception {
     int rate = flags.integer("rate");
+    int rounds = flags.integer("rounds");
     Duration warmup = flags.duration("warmup");
-    LoadGenerator.Result open;
-    long[] rss;
-    double openCores;
-    try (LoadGenerator load = new LoadGenerator(deployed.entry(), exchange)) {
-      load.connect(flags.integer("connections"));
-      Duration burst = warmup.dividedBy(3);
-      System.out.printf(
-          "%s: warm-up %s closed loop, %s at %d rps%n",
-          deployed.name(), burst, warmup.minus(burst), rate);
-      load.closedLoop(burst);
-      LoadGenerator.Result warm = load.openLoop(rate, warmup.minus(burst));
-      System.out.printf(
-          "%s: warm-up done (%d ok, %d errors); measuring %s at %d rps%n",
-          deployed.name(), warm.ok(), warm.errors(), flags.string("duration"), rate);
-      CpuWindow window = CpuWindow.start(deployed.proxies());
-      open = load.openLoop(rate, flags.duration("duration"));
-      openCores = window.coresUsed();
-      rss = deployed.proxies().stream().mapToLong(p -> ProcessStats.rssKib(p.pid())).toArray();
+    Duration slice = flags.duration("duration").dividedBy(rounds);
+    Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
+    Map<Deployed, OpenLoopTally> tallies = new LinkedHashMap<>();
+    Map<Deployed, long[]> rss = new LinkedHashMap<>();
+    try {
+      for (Deployed deployed : topologies) {
+        LoadGenerator load =
+            new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+        loads.put(deployed, load);
+        tallies.put(deployed, new OpenLoopTally());
+        load.connect(flags.integer("connections"));
+        Duration burst = warmup.dividedBy(3);
+        System.out.printf(
+            "%s: warm-up %s closed loop, %s at %d rps%n",
+            deployed.name(), burst, warmup.minus(burst), rate);
+        load.closedLoop(burst);
+        load.openLoop(rate, warmup.minus(burst));
+      }
+      for (int round = 0; round < rounds; round++) {
+        System.out.printf("open loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
+        for (int i = 0; i < topologies.size(); i++) {
+          Deployed deployed = topologies.get((i + round) % topologies.size());
+          tallies.get(deployed).slice(loads.get(deployed), deployed.proxies(), rate, slice);
+        }
+      }
+      for (Deployed deployed : topologies) {
+        rss.put(
+            deployed,
+            deployed.proxies().stream().mapToLong(p -> ProcessStats.rssKib(p.pid())).toArray());
+      }
+    } finally {
+      loads.values().forEach(LoadGenerator::close);
     }
-    LoadGenerator.Result closed;
-    double closedCores;
-    try (LoadGenerator load = new LoadGenerator(deployed.entry(), exchange)) {
-      load.connect(flags.integer("concurrency"));
-      System.out.printf(
-          "%s: closed loop %s with %s connections%n",
-          deployed.name(), flags.string("closed-duration"), flags.string("concurrency"));
-      load.closedLoop(Duration.ofSeconds(2));
-      CpuWindow window = CpuWindow.start(deployed.proxies());
-      closed = load.closedLoop(flags.duration("closed-duration"));
-      closedCores = window.coresUsed();
+    List<Figures> figures = new ArrayList<>();
+    for (Deployed deployed : topologies) {
+      LoadGenerator.Result closed;
+      double closedCores;
+      try (LoadGenerator load =
+          new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body))) {
+        load.connect(flags.integer("concurrency"));
+        System.out.printf(
+            "%s: closed loop %s with %s connections%n",
+            deployed.name(), flags.string("closed-duration"), flags.string("concurrency"));
+        load.closedLoop(Duration.ofSeconds(2));
+        CpuWindow window = CpuWindow.start(deployed.proxies());
+        closed = load.closedLoop(flags.duration("closed-duration"));
+        closedCores = window.coresUsed();
+      }
+      long[] peak =
+          deployed.proxies().stream().mapToLong(p -> ProcessStats.peakRssKib(p.pid())).toArray();
+      figures.add(
+          new Figures(
+              deployed.name(),
+              tallies.get(deployed),
+              closed,
+              deployed.proxies().stream().map(ChildProcess::name).toList(),
+              rss.get(deployed),
+              peak,
+              closedCores));
     }
-    long[] peak =
-        deployed.proxies().stream().mapToLong(p -> ProcessStats.peakRssKib(p.pid())).toArray();
-    return new Figures(
-        deployed.name(),
-        open,
-        closed,
-        deployed.proxies().stream().map(ChildProcess::name).toList(),
-        rss,
-        peak,
-        openCores,
-        closedCores);
+    return figures;
   }
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
@@ -252,9 +278,12 @@ public final class SidecarBenchmark {
     StringBuilder out = new StringBuilder();
     out.append(
         String.format(
-            "Open loop: %s rps for %s per topology, %s B request and response bodies;"
-                + " latency (µs) from each request's scheduled send time%n",
-            flags.string("rate"), flags.string("duration"), flags.string("body")));
+            "Open loop: %s rps for %s per topology (%s interleaved slices), %s B request and"
+                + " response bodies; latency (µs) from each request's scheduled send time%n",
+            flags.string("rate"),
+            flags.string("duration"),
+            flags.string("rounds"),
+            flags.string("body")));
     Table latency =
         new Table(
             "topology",
@@ -271,7 +300,7 @@ public final class SidecarBenchmark {
             "errors",
             "gen lag p99");
     for (Figures f : figures) {
-      LatencySamples l = f.open().latency();
+      LatencySamples l = f.open().latency;
       List<Object> row = new ArrayList<>();
       row.add(f.topology());
       for (double q : QUANTILES) {
@@ -283,15 +312,29 @@ public final class SidecarBenchmark {
             direct == null || f == direct
                 ? "-"
                 : Table.signedMicros(
-                    l.percentileMicros(q) - direct.open().latency().percentileMicros(q)));
+                    l.percentileMicros(q) - direct.open().latency.percentileMicros(q)));
       }
-      row.add(f.open().ok());
-      row.add(f.open().errors());
-      row.add(Table.micros(f.open().sendLag().percentileMicros(0.99)));
+      row.add(f.open().ok);
+      row.add(f.open().errors);
+      row.add(Table.micros(f.open().sendLag.percentileMicros(0.99)));
       latency.row(row.toArray());
     }
     out.append(latency.render());
-    out.append("+pXX: added latency, the topology's percentile minus direct's.\n\n");
+    out.append("+pXX: added latency, the topology's percentile minus direct's.\n");
+    for (Figures f : figures) {
+      f.open()
+          .errorKinds
+          .forEach(
+              (kind, count) ->
+                  out.append("  " + f.topology() + " errors: " + count + " " + kind + "\n"));
+      f.closed()
+          .errorKinds()
+          .forEach(
+              (kind, count) ->
+                  out.append(
+                      "  " + f.topology() + " closed-loop errors: " + count + " " + kind + "\n"));
+    }
+    out.append('\n');
 
     out.append(
         String.format(
@@ -315,7 +358,7 @@ public final class SidecarBenchmark {
           f.topology(),
           proxied ? megabytes(f.rssKib()) : "-",
           proxied ? megabytes(f.peakRssKib()) : "-",
-          proxied ? String.format("%.3f", f.openCores()) : "-",
+          proxied ? String.format("%.3f", f.open().coresUsed()) : "-",
           String.format("%.0f", f.closed().perSecond()),
           Table.micros(f.closed().latency().percentileMicros(0.5)),
           Table.micros(f.closed().latency().percentileMicros(0.99)),
@@ -369,7 +412,7 @@ public final class SidecarBenchmark {
   }
 
   private static double added(Figures f, Figures direct, double q) {
-    return f.open().latency().percentileMicros(q) - direct.open().latency().percentileMicros(q);
+    return f.open().latency.percentileMicros(q) - direct.open().latency.percentileMicros(q);
   }
 
   private static String megabytes(long[] kib) {

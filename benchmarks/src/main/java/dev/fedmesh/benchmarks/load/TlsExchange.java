@@ -42,7 +42,7 @@ final class TlsExchange implements LoadGenerator.Protocol {
                 bytes.release();
                 while (received >= size) {
                   received -= size;
-                  connection.answered(true);
+                  connection.answered();
                 }
               }
 
