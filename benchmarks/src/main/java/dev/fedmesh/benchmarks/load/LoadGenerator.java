@@ -77,6 +77,7 @@ final class LoadGenerator implements AutoCloseable {
   private final List<Connection> all = new ArrayList<>();
   private final ArrayDeque<Long> backlog = new ArrayDeque<>();
   private Run run;
+  private volatile boolean closing;
 
   LoadGenerator(InetSocketAddress target, Protocol protocol) {
     this.target = requireNonNull(target, "target");
@@ -126,7 +127,8 @@ final class LoadGenerator implements AutoCloseable {
           run.finished("connection closed with a request in flight", 0);
         }
       }
-      if (run != null && run.active()) {
+      // Replaced even between runs: a proxy may close a keep-alive connection that sat idle.
+      if (!closing) {
         replace();
       }
     }
@@ -334,6 +336,7 @@ final class LoadGenerator implements AutoCloseable {
 
   @Override
   public void close() {
+    closing = true;
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
