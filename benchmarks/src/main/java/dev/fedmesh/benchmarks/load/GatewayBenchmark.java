@@ -72,6 +72,7 @@ public final class GatewayBenchmark {
       InetSocketAddress direct, InetSocketAddress gateway, TlsExchange exchange, int count)
       throws InterruptedException {
     LatencySamples[] samples = {new LatencySamples(), new LatencySamples()};
+    long[] failures = new long[2];
     try (LoadGenerator toDirect = new LoadGenerator(direct, exchange);
         LoadGenerator toGateway = new LoadGenerator(gateway, exchange)) {
       int warmup = Math.max(50, count / 5);
@@ -79,12 +80,24 @@ public final class GatewayBenchmark {
         long d = toDirect.connectionSetup();
         long g = toGateway.connectionSetup();
         if (i >= warmup) {
-          samples[0].record(d);
-          samples[1].record(g);
+          record(samples[0], failures, 0, d);
+          record(samples[1], failures, 1, g);
         }
       }
     }
+    setupFailures = failures;
     return samples;
+  }
+
+  /** Connection setups that failed (connect or handshake), direct and through the gateway. */
+  private static long[] setupFailures = new long[2];
+
+  private static void record(LatencySamples samples, long[] failures, int path, long nanos) {
+    if (nanos < 0) {
+      failures[path]++;
+    } else {
+      samples.record(nanos);
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -312,7 +325,8 @@ public final class GatewayBenchmark {
             "+p90",
             "+p99",
             "+p99.9",
-            "count");
+            "ok",
+            "failed");
     for (Figures f : figures) {
       List<Object> row = new ArrayList<>();
       row.add(f.topology());
@@ -328,6 +342,7 @@ public final class GatewayBenchmark {
                     f.setup().percentileMicros(q) - direct.setup().percentileMicros(q)));
       }
       row.add(f.setup().count());
+      row.add(setupFailures[f == direct ? 0 : 1]);
       setup.row(row.toArray());
     }
     out.append(setup.render()).append('\n');

@@ -96,6 +96,7 @@ final class LoadGenerator implements AutoCloseable {
     private long scheduledAt;
     private boolean busy;
     private Runnable onAnswer;
+    private boolean retired;
 
     /** Called by the protocol's handler for each good answer. */
     void answered() {
@@ -128,7 +129,7 @@ final class LoadGenerator implements AutoCloseable {
         }
       }
       // Replaced even between runs: a proxy may close a keep-alive connection that sat idle.
-      if (!closing) {
+      if (!closing && !retired) {
         replace();
       }
     }
@@ -319,17 +320,29 @@ final class LoadGenerator implements AutoCloseable {
   /**
    * Opens a fresh connection, sends one request on it and closes it; returns the nanoseconds from
    * the connect call to the answer: TCP, the TLS handshake if the protocol has one, one exchange.
+   * Returns -1 when the connection, its handshake or its exchange failed.
    */
   long connectionSetup() throws InterruptedException {
     long start = System.nanoTime();
-    Connection connection = open().join();
+    Connection connection;
+    try {
+      connection = open().join();
+    } catch (java.util.concurrent.CompletionException refused) {
+      return -1;
+    }
     CompletableFuture<Long> answered = new CompletableFuture<>();
     loop.execute(
         () -> {
           connection.onAnswer = () -> answered.complete(System.nanoTime());
           connection.send(start);
         });
-    long elapsed = answered.orTimeout(10, TimeUnit.SECONDS).join() - start;
+    long elapsed;
+    try {
+      elapsed = answered.orTimeout(10, TimeUnit.SECONDS).join() - start;
+    } catch (java.util.concurrent.CompletionException unanswered) {
+      elapsed = -1;
+    }
+    loop.submit(() -> connection.retired = true).sync();
     connection.channel.close().sync();
     return elapsed;
   }
