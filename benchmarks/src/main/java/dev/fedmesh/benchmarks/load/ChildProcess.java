@@ -1,0 +1,135 @@
+package dev.fedmesh.benchmarks.load;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A process the benchmark starts and must stop: its output goes to a log file, and {@link #close()}
+ * ends exactly this process (by its handle: SIGTERM, then SIGKILL after 5 s). Our own child JVMs
+ * also exit when their standard input closes, so they never outlive a benchmark killed with
+ * SIGKILL.
+ */
+final class ChildProcess implements AutoCloseable {
+  /** The line a child JVM of ours prints once it listens: {@code listening <host>:<port>}. */
+  static final String LISTENING = "listening ";
+
+  private final String name;
+  private final Process process;
+  private final Path log;
+  private final CompletableFuture<InetSocketAddress> listening = new CompletableFuture<>();
+
+  private ChildProcess(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+    Thread copier = new Thread(this::copyOutput, name + "-output");
+    copier.setDaemon(true);
+    copier.start();
+  }
+
+  static ChildProcess start(String name, List<String> command, Path logDir) throws IOException {
+    Path log = logDir.resolve(name + ".log");
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.PIPE)
+            .start();
+    return new ChildProcess(name, process, log);
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  String name() {
+    return name;
+  }
+
+  /** Waits for the child's {@code listening} line and returns the address it names. */
+  InetSocketAddress awaitListening(Duration timeout) throws InterruptedException {
+    try {
+      return listening.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          name + " did not start listening within " + timeout + "; see " + log, e);
+    }
+  }
+
+  /** Waits until {@code address} accepts TCP connections (for programs that print nothing). */
+  void awaitPort(InetSocketAddress address, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(
+            name + " exited with " + process.exitValue() + " before listening; see " + log);
+      }
+      try (Socket socket = new Socket()) {
+        socket.connect(address, 200);
+        return;
+      } catch (IOException notYet) {
+        Thread.sleep(50);
+      }
+    }
+    throw new IllegalStateException(name + " is not listening on " + address + "; see " + log);
+  }
+
+  private void copyOutput() {
+    try (BufferedReader in =
+            new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        out.println(line);
+        out.flush();
+        if (line.startsWith(LISTENING) && !listening.isDone()) {
+          String hostPort = line.substring(LISTENING.length()).trim();
+          int colon = hostPort.lastIndexOf(':');
+          listening.complete(
+              new InetSocketAddress(
+                  hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      listening.completeExceptionally(new IllegalStateException(name + " closed its output"));
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!process.isAlive()) {
+      return;
+    }
+    try {
+      process.getOutputStream().close();
+    } catch (IOException ignored) {
+      // the child may already be gone
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}

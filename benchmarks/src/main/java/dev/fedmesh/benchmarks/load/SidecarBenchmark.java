@@ -1,0 +1,451 @@
+package dev.fedmesh.benchmarks.load;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Issue #5: the latency a pair of fedmesh sidecars adds to a request, next to a pair of haproxy
+ * instances doing the same job, in one run on loopback.
+ *
+ * <ul>
+ *   <li>{@code direct}: load generator → application.
+ *   <li>{@code fedmesh}: load generator → sidecar (outbound HTTP proxy) → mutual TLS → sidecar
+ *       (inbound, STRICT) → application; each sidecar a JVM of its own.
+ *   <li>{@code haproxy}: load generator → haproxy A (HTTP) → mutual TLS → haproxy B → application.
+ * </ul>
+ *
+ * For each topology in turn: a warm-up, then an open loop at a fixed rate (latency from each
+ * request's scheduled send time), the proxies' resident memory and CPU, then a closed loop for the
+ * most requests per second and per proxy core. Prints one table; see benchmarks/README.md.
+ */
+public final class SidecarBenchmark {
+  private static final String HOST = SidecarProcess.SERVICE + ":" + SidecarProcess.SERVICE_PORT;
+
+  private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+  static {
+    DEFAULTS.put("duration", "60s");
+    DEFAULTS.put("warmup", "15s");
+    DEFAULTS.put("rounds", "6");
+    DEFAULTS.put("rate", "1000");
+    DEFAULTS.put("body", "1024");
+    DEFAULTS.put("connections", "32");
+    DEFAULTS.put("closed-duration", "10s");
+    DEFAULTS.put("concurrency", "16");
+    DEFAULTS.put("proxy-threads", "1");
+    DEFAULTS.put("topologies", "direct,fedmesh,haproxy");
+    DEFAULTS.put("sidecar-jvm", "-Xmx64m -XX:+UseSerialGC");
+    DEFAULTS.put("java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    DEFAULTS.put("keep", "false");
+  }
+
+  private SidecarBenchmark() {}
+
+  /** One topology's figures. */
+  private record Figures(
+      String topology,
+      OpenLoopTally open,
+      LoadGenerator.Result closed,
+      List<String> proxyNames,
+      long[] rssKib,
+      long[] peakRssKib,
+      double closedCores) {}
+
+  /** What a topology is while it runs: where the load goes, and the processes to watch. */
+  private record Deployed(
+      String name, InetSocketAddress entry, String uri, List<ChildProcess> proxies)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      // Stop the client-side proxy first, so the server side never sees an orphaned connection.
+      for (ChildProcess proxy : proxies) {
+        proxy.close();
+      }
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Flags flags;
+    try {
+      flags = new Flags(DEFAULTS, args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    String loadAtStart = ProcessStats.loadAverage();
+    Path work = Files.createTempDirectory("fedmesh-sidecar-bench");
+    Deque<AutoCloseable> running = new ConcurrentLinkedDeque<>();
+    Thread stopAll = new Thread(() -> closeAll(running), "stop-children");
+    Runtime.getRuntime().addShutdownHook(stopAll);
+    EventLoopGroup appLoop =
+        new MultiThreadIoEventLoopGroup(
+            1, new DefaultThreadFactory("app", true), NioIoHandler.newFactory());
+    List<Figures> figures = new ArrayList<>();
+    try {
+      int body = flags.integer("body");
+      HttpResponder app = new HttpResponder(appLoop, body);
+      running.push(app);
+      BenchPki pki = new BenchPki(work);
+      pki.issue("client");
+      pki.issue("server");
+      System.out.printf(
+          "fedmesh sidecar benchmark: %s per topology at %s rps in %s interleaved slices after %s"
+              + " warm-up, %d B bodies, closed loop %s x %s connections; logs in %s%n",
+          flags.string("duration"),
+          flags.string("rate"),
+          flags.string("rounds"),
+          flags.string("warmup"),
+          body,
+          flags.string("closed-duration"),
+          flags.string("concurrency"),
+          work);
+      List<Deployed> topologies = new ArrayList<>();
+      for (String topology : flags.string("topologies").split(",")) {
+        System.out.printf("%s: starting%n", topology.trim());
+        Deployed deployed = deploy(topology.trim(), flags, work, app.address());
+        running.push(deployed);
+        topologies.add(deployed);
+      }
+      figures.addAll(measure(topologies, flags, body));
+    } finally {
+      closeAll(running);
+      appLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+      Runtime.getRuntime().removeShutdownHook(stopAll);
+    }
+    System.out.println();
+    System.out.print(report(figures, flags));
+    System.out.printf(
+        "Machine: %d cores, load average %s at start, %s at end (other work skews every figure).%n",
+        Runtime.getRuntime().availableProcessors(), loadAtStart, ProcessStats.loadAverage());
+    if (!Boolean.parseBoolean(flags.string("keep"))) {
+      deleteTree(work);
+    }
+  }
+
+  private static Deployed deploy(String topology, Flags flags, Path work, InetSocketAddress app)
+      throws Exception {
+    String threads = flags.string("proxy-threads");
+    switch (topology) {
+      case "direct":
+        return new Deployed(topology, app, "/echo", List.of());
+      case "fedmesh":
+        {
+          List<ChildProcess> started = new ArrayList<>();
+          try {
+            ChildProcess server =
+                sidecar(flags, work, "sidecar-server", "inbound", "server", hostPort(app), threads);
+            started.add(server);
+            InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
+            ChildProcess client =
+                sidecar(
+                    flags,
+                    work,
+                    "sidecar-client",
+                    "outbound",
+                    "client",
+                    "server",
+                    hostPort(inbound),
+                    threads);
+            started.add(0, client);
+            InetSocketAddress outbound = client.awaitListening(Duration.ofSeconds(30));
+            return new Deployed(topology, outbound, "http://" + HOST + "/echo", started);
+          } catch (Exception | Error e) {
+            started.forEach(ChildProcess::close);
+            throw e;
+          }
+        }
+      case "haproxy":
+        {
+          HaproxyPair pair = HaproxyPair.start(work, app, Integer.parseInt(threads));
+          return new Deployed(topology, pair.front(), "/echo", pair.processes());
+        }
+      default:
+        throw new IllegalArgumentException(
+            "--topologies: '" + topology + "' (expected: direct, fedmesh or haproxy)");
+    }
+  }
+
+  private static ChildProcess sidecar(Flags flags, Path work, String name, String... args)
+      throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(flags.string("java"));
+    command.addAll(Arrays.asList(flags.string("sidecar-jvm").trim().split("\\s+")));
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(SidecarProcess.class.getName());
+    command.add(args[0]);
+    command.add(work.toString());
+    command.addAll(Arrays.asList(args).subList(1, args.length));
+    return ChildProcess.start(name, command, work);
+  }
+
+  /**
+   * Warms every topology up, then runs the open loop in {@code --rounds} slices per topology,
+   * taking the topologies in turn (and in a rotated order each round), so that load from outside
+   * the benchmark falls on all of them alike; then each topology's closed loop.
+   */
+  private static List<Figures> measure(List<Deployed> topologies, Flags flags, int body)
+      throws Exception {
+    int rate = flags.integer("rate");
+    int rounds = flags.integer("rounds");
+    Duration warmup = flags.duration("warmup");
+    Duration slice = flags.duration("duration").dividedBy(rounds);
+    Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
+    Map<Deployed, OpenLoopTally> tallies = new LinkedHashMap<>();
+    Map<Deployed, long[]> rss = new LinkedHashMap<>();
+    try {
+      for (Deployed deployed : topologies) {
+        LoadGenerator load =
+            new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+        loads.put(deployed, load);
+        tallies.put(deployed, new OpenLoopTally());
+        load.connect(flags.integer("connections"));
+        Duration burst = warmup.dividedBy(3);
+        System.out.printf(
+            "%s: warm-up %s closed loop, %s at %d rps%n",
+            deployed.name(), burst, warmup.minus(burst), rate);
+        load.closedLoop(burst);
+        load.openLoop(rate, warmup.minus(burst));
+      }
+      for (int round = 0; round < rounds; round++) {
+        System.out.printf("open loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
+        for (int i = 0; i < topologies.size(); i++) {
+          Deployed deployed = topologies.get((i + round) % topologies.size());
+          tallies.get(deployed).slice(loads.get(deployed), deployed.proxies(), rate, slice);
+        }
+      }
+      for (Deployed deployed : topologies) {
+        rss.put(
+            deployed,
+            deployed.proxies().stream().mapToLong(p -> ProcessStats.rssKib(p.pid())).toArray());
+      }
+    } finally {
+      loads.values().forEach(LoadGenerator::close);
+    }
+    List<Figures> figures = new ArrayList<>();
+    for (Deployed deployed : topologies) {
+      LoadGenerator.Result closed;
+      double closedCores;
+      try (LoadGenerator load =
+          new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body))) {
+        load.connect(flags.integer("concurrency"));
+        System.out.printf(
+            "%s: closed loop %s with %s connections%n",
+            deployed.name(), flags.string("closed-duration"), flags.string("concurrency"));
+        load.closedLoop(Duration.ofSeconds(2));
+        CpuWindow window = CpuWindow.start(deployed.proxies());
+        closed = load.closedLoop(flags.duration("closed-duration"));
+        closedCores = window.coresUsed();
+      }
+      long[] peak =
+          deployed.proxies().stream().mapToLong(p -> ProcessStats.peakRssKib(p.pid())).toArray();
+      figures.add(
+          new Figures(
+              deployed.name(),
+              tallies.get(deployed),
+              closed,
+              deployed.proxies().stream().map(ChildProcess::name).toList(),
+              rss.get(deployed),
+              peak,
+              closedCores));
+    }
+    return figures;
+  }
+
+  private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
+
+  static String report(List<Figures> figures, Flags flags) {
+    Figures direct =
+        figures.stream().filter(f -> f.topology().equals("direct")).findFirst().orElse(null);
+    StringBuilder out = new StringBuilder();
+    out.append(
+        String.format(
+            "Open loop: %s rps for %s per topology (%s interleaved slices), %s B request and"
+                + " response bodies; latency (µs) from each request's scheduled send time%n",
+            flags.string("rate"),
+            flags.string("duration"),
+            flags.string("rounds"),
+            flags.string("body")));
+    Table latency =
+        new Table(
+            "topology",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "max",
+            "+p50",
+            "+p90",
+            "+p99",
+            "+p99.9",
+            "ok",
+            "errors",
+            "gen lag p99");
+    for (Figures f : figures) {
+      LatencySamples l = f.open().latency;
+      List<Object> row = new ArrayList<>();
+      row.add(f.topology());
+      for (double q : QUANTILES) {
+        row.add(Table.micros(l.percentileMicros(q)));
+      }
+      row.add(Table.micros(l.maxMicros()));
+      for (double q : QUANTILES) {
+        row.add(
+            direct == null || f == direct
+                ? "-"
+                : Table.signedMicros(
+                    l.percentileMicros(q) - direct.open().latency.percentileMicros(q)));
+      }
+      row.add(f.open().ok);
+      row.add(f.open().errors);
+      row.add(Table.micros(f.open().sendLag.percentileMicros(0.99)));
+      latency.row(row.toArray());
+    }
+    out.append(latency.render());
+    out.append("+pXX: added latency, the topology's percentile minus direct's.\n");
+    for (Figures f : figures) {
+      f.open()
+          .errorKinds
+          .forEach(
+              (kind, count) ->
+                  out.append("  " + f.topology() + " errors: " + count + " " + kind + "\n"));
+      f.closed()
+          .errorKinds()
+          .forEach(
+              (kind, count) ->
+                  out.append(
+                      "  " + f.topology() + " closed-loop errors: " + count + " " + kind + "\n"));
+    }
+    out.append('\n');
+
+    out.append(
+        String.format(
+            "Proxies: memory and CPU; closed loop %s with %s keep-alive connections%n",
+            flags.string("closed-duration"), flags.string("concurrency")));
+    Table resources =
+        new Table(
+            "topology",
+            "RSS MB (each)",
+            "peak RSS MB",
+            "CPU @rate (cores)",
+            "closed rps",
+            "closed p50",
+            "closed p99",
+            "closed errors",
+            "proxy cores",
+            "rps/proxy core");
+    for (Figures f : figures) {
+      boolean proxied = !f.proxyNames().isEmpty();
+      resources.row(
+          f.topology(),
+          proxied ? megabytes(f.rssKib()) : "-",
+          proxied ? megabytes(f.peakRssKib()) : "-",
+          proxied ? String.format("%.3f", f.open().coresUsed()) : "-",
+          String.format("%.0f", f.closed().perSecond()),
+          Table.micros(f.closed().latency().percentileMicros(0.5)),
+          Table.micros(f.closed().latency().percentileMicros(0.99)),
+          f.closed().errors(),
+          proxied ? String.format("%.2f", f.closedCores()) : "-",
+          proxied ? String.format("%.0f", f.closed().perSecond() / f.closedCores()) : "-");
+    }
+    out.append(resources.render());
+    out.append(
+        "RSS (each): VmRSS after the open loop, client-side proxy first; peak: VmHWM after the"
+            + " closed loop.\nproxy cores: CPU seconds of both proxies per wall second;"
+            + " rps/proxy core: closed rps / proxy cores.\n\n");
+    out.append(goals(figures, direct));
+    return out.toString();
+  }
+
+  private static String goals(List<Figures> figures, Figures direct) {
+    Figures fedmesh = find(figures, "fedmesh");
+    Figures haproxy = find(figures, "haproxy");
+    StringBuilder out = new StringBuilder("Goals (issue #5)\n");
+    if (direct != null && fedmesh != null) {
+      double added = added(fedmesh, direct, 0.99);
+      if (haproxy != null) {
+        double reference = added(haproxy, direct, 0.99);
+        out.append(
+            String.format(
+                "  added p99 <= haproxy pair's:  fedmesh %+.0f µs vs haproxy %+.0f µs  -> %s%n",
+                added, reference, added <= reference ? "met" : "NOT met"));
+      }
+      out.append(
+          String.format(
+              "  added p99 <= 300 µs:          fedmesh %+.0f µs  -> %s%n",
+              added, added <= 300 ? "met" : "NOT met"));
+    }
+    if (fedmesh != null) {
+      long worst =
+          Stream.of(fedmesh.rssKib(), fedmesh.peakRssKib())
+              .flatMapToLong(Arrays::stream)
+              .max()
+              .orElse(0);
+      out.append(
+          String.format(
+              "  RSS <= 60 MB per sidecar:     largest %.1f MB  -> %s%n",
+              worst / 1024.0, worst <= 60 * 1024 ? "met" : "NOT met"));
+    }
+    return out.toString();
+  }
+
+  private static Figures find(List<Figures> figures, String name) {
+    return figures.stream().filter(f -> f.topology().equals(name)).findFirst().orElse(null);
+  }
+
+  private static double added(Figures f, Figures direct, double q) {
+    return f.open().latency.percentileMicros(q) - direct.open().latency.percentileMicros(q);
+  }
+
+  private static String megabytes(long[] kib) {
+    StringBuilder out = new StringBuilder();
+    for (long k : kib) {
+      if (out.length() > 0) {
+        out.append(" / ");
+      }
+      out.append(String.format("%.1f", k / 1024.0));
+    }
+    return out.toString();
+  }
+
+  static String hostPort(InetSocketAddress address) {
+    return address.getHostString() + ":" + address.getPort();
+  }
+
+  static void closeAll(Deque<AutoCloseable> running) {
+    AutoCloseable next;
+    while ((next = running.poll()) != null) {
+      try {
+        next.close();
+      } catch (Exception e) {
+        System.err.println("stopping " + next + ": " + e);
+      }
+    }
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
+  }
+}
