@@ -119,25 +119,39 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelActive();
   }
 
-  /** Slowloris guard: a request's headers must arrive within the limit. */
+  /**
+   * Slowloris guard: once a request has started to arrive, its headers must be complete within the
+   * limit. A keep-alive connection on which nothing arrives is idle, not slow: it is left to the
+   * idle timeout.
+   */
   private void armHeaderTimer() {
     if (http2Stream || headerTimer != null || limits.headerTimeoutMillis() <= 0) {
       return;
     }
+    long bytesAtArm = bytesSeen();
     headerTimer =
         ctx.executor()
             .schedule(
                 () -> {
                   headerTimer = null;
-                  if (exchange == null && ctx.channel().isActive()) {
-                    stats.localReply(408);
-                    closeAfterResponse = true;
-                    writeLocal(
-                        HttpResponseStatus.REQUEST_TIMEOUT, "request headers timed out", null);
+                  if (exchange != null || !ctx.channel().isActive()) {
+                    return;
                   }
+                  if (bytesSeen() == bytesAtArm) {
+                    armHeaderTimer(); // idle so far: keep watching for a request that starts
+                    return;
+                  }
+                  stats.localReply(408);
+                  closeAfterResponse = true;
+                  writeLocal(HttpResponseStatus.REQUEST_TIMEOUT, "request headers timed out", null);
                 },
                 limits.headerTimeoutMillis(),
                 TimeUnit.MILLISECONDS);
+  }
+
+  private long bytesSeen() {
+    ServerPipelines.BytesSeen seen = ctx.pipeline().get(ServerPipelines.BytesSeen.class);
+    return seen == null ? -1 : seen.count();
   }
 
   private void cancelHeaderTimer() {

@@ -81,6 +81,7 @@ final class ServerPipelines {
       ProxyStats stats) {
     pipeline.addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
     pipeline.addLast(new IdleCloser());
+    pipeline.addLast(new BytesSeen());
     pipeline.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 65536));
     pipeline.addLast(new HttpServerExpectContinueHandler());
     pipeline.addLast(new HttpProxyHandler(routing, upstreams, decorator, false, limits, stats));
@@ -114,6 +115,23 @@ final class ServerPipelines {
                         new HttpProxyHandler(routing, upstreams, decorator, true, limits, stats));
               }
             }));
+  }
+
+  /** Counts the bytes a connection has received: tells a slow request from an idle connection. */
+  static final class BytesSeen extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private long count;
+
+    long count() {
+      return count;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf buf) {
+        count += buf.readableBytes();
+      }
+      ctx.fireChannelRead(msg);
+    }
   }
 
   /** Closes connections idle for longer than the idle timeout. */

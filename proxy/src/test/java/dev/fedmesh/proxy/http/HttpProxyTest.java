@@ -437,6 +437,35 @@ class HttpProxyTest {
     assertThat(get("http://shop.test/").body()).isEqualTo("a");
   }
 
+  @Test
+  void anIdleKeepAliveConnectionIsNotTimedOutLikeASlowRequest() throws Exception {
+    Backend a = backend("a");
+    fixture
+        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
+        .addHost("shop.test", route("/", "c"));
+    HttpProxy proxy =
+        fixture.start(
+            HttpProxy.builder(fixture.group)
+                .outbound(new InetSocketAddress("127.0.0.1", 0))
+                .limits(64 * 1024, 200));
+    proxy.apply(fixture.config());
+    String request = "GET http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n";
+    try (Socket socket = new Socket()) {
+      socket.connect(proxy.outboundAddress().orElseThrow(), 2000);
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 200");
+      socket.getInputStream().readNBytes(1); // the body: "a"
+
+      // Idle for several header timeouts: the scenario itself, not a wait for a condition.
+      Thread.sleep(700);
+
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 200");
+    }
+    assertThat(proxy.stats().localReplies(408)).isZero();
+  }
+
   private static String rawExchange(InetSocketAddress address, String request) throws IOException {
     try (Socket socket = new Socket()) {
       socket.connect(address, 2000);
