@@ -200,10 +200,7 @@ public final class XdsClient implements AutoCloseable {
     if (from != stream) {
       return;
     }
-    if (!connected) {
-      connected = true;
-      backoff.reset();
-    }
+    markConnected();
     TypeState<?> state = types.get(response.getTypeUrl());
     if (state == null) {
       send(
@@ -287,15 +284,14 @@ public final class XdsClient implements AutoCloseable {
 
               @Override
               public void onError(Throwable error) {
-                run(() -> onDeltaStreamEnd(self[0], Status.fromThrowable(error)));
+                run(() -> onStreamEnd(self[0], Status.fromThrowable(error)));
               }
 
               @Override
               public void onCompleted() {
                 run(
                     () ->
-                        onDeltaStreamEnd(
-                            self[0], Status.UNAVAILABLE.withDescription("server closed")));
+                        onStreamEnd(self[0], Status.UNAVAILABLE.withDescription("server closed")));
               }
             });
     deltaStream = self[0];
@@ -323,10 +319,7 @@ public final class XdsClient implements AutoCloseable {
     if (from != deltaStream) {
       return;
     }
-    if (!connected) {
-      connected = true;
-      backoff.reset();
-    }
+    markConnected();
     TypeState<?> state = types.get(response.getTypeUrl());
     DeltaDiscoveryRequest.Builder ack =
         DeltaDiscoveryRequest.newBuilder()
@@ -335,10 +328,8 @@ public final class XdsClient implements AutoCloseable {
     if (state == null) {
       sendDelta(
           ack.setErrorDetail(
-              com.google.rpc.Status.newBuilder()
-                  .setCode(Code.INVALID_ARGUMENT_VALUE)
-                  .setMessage(
-                      "type: " + response.getTypeUrl() + " (expected: one the proxy asked for)")));
+              rejection(
+                  "type: " + response.getTypeUrl() + " (expected: one the proxy asked for)")));
       return;
     }
     List<String> problems = state.applyDelta(response);
@@ -346,10 +337,7 @@ public final class XdsClient implements AutoCloseable {
       String error = String.join("; ", problems);
       lastError = error;
       log.warn("rejected {} resources: {}", shortName(response.getTypeUrl()), error);
-      ack.setErrorDetail(
-          com.google.rpc.Status.newBuilder()
-              .setCode(Code.INVALID_ARGUMENT_VALUE)
-              .setMessage(error));
+      ack.setErrorDetail(rejection(error));
     }
     sendDelta(ack);
     updateSubscriptions();
@@ -365,24 +353,6 @@ public final class XdsClient implements AutoCloseable {
       nodeSent = true;
     }
     deltaStream.onNext(request.build());
-  }
-
-  private void onDeltaStreamEnd(StreamObserver<DeltaDiscoveryRequest> ended, Status status) {
-    if (ended != deltaStream) {
-      return;
-    }
-    deltaStream = null;
-    connected = false;
-    if (closed) {
-      return;
-    }
-    Duration delay = backoff.next();
-    log.warn(
-        "delta xDS stream ended ({} {}); keeping the last config, reconnecting in {} ms",
-        status.getCode(),
-        Objects.toString(status.getDescription(), ""),
-        delay.toMillis());
-    executor.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private void publish() {
@@ -441,19 +411,20 @@ public final class XdsClient implements AutoCloseable {
       nodeSent = true;
     }
     if (error != null) {
-      request.setErrorDetail(
-          com.google.rpc.Status.newBuilder()
-              .setCode(Code.INVALID_ARGUMENT_VALUE)
-              .setMessage(error));
+      request.setErrorDetail(rejection(error));
     }
     stream.onNext(request.build());
   }
 
-  private void onStreamEnd(StreamObserver<DiscoveryRequest> ended, Status status) {
-    if (ended != stream) {
-      return;
+  /** Either kind of stream ended: keep the config, reconnect after a back-off. */
+  private void onStreamEnd(StreamObserver<?> ended, Status status) {
+    if (ended == stream) {
+      stream = null;
+    } else if (ended == deltaStream) {
+      deltaStream = null;
+    } else {
+      return; // an older stream's late end
     }
-    stream = null;
     connected = false;
     if (closed) {
       return;
@@ -465,6 +436,21 @@ public final class XdsClient implements AutoCloseable {
         Objects.toString(status.getDescription(), ""),
         delay.toMillis());
     executor.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void markConnected() {
+    if (!connected) {
+      connected = true;
+      backoff.reset();
+    }
+  }
+
+  /** The error detail of a NACK. */
+  private static com.google.rpc.Status rejection(String message) {
+    return com.google.rpc.Status.newBuilder()
+        .setCode(Code.INVALID_ARGUMENT_VALUE)
+        .setMessage(message)
+        .build();
   }
 
   private void run(Runnable task) {
