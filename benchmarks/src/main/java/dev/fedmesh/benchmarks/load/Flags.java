@@ -8,6 +8,27 @@ import java.util.Map;
 final class Flags {
   private final Map<String, String> values;
 
+  /**
+   * The flags every load harness takes, with their defaults: the open loop (duration, warm-up,
+   * interleaved rounds, rate, body size, connections), the closed loop (duration, concurrency), the
+   * JVM to start children with, and whether to keep the working directory.
+   */
+  static Map<String, String> loadDefaults() {
+    Map<String, String> defaults = new LinkedHashMap<>();
+    defaults.put("duration", "60s");
+    defaults.put("warmup", "15s");
+    defaults.put("rounds", "6");
+    defaults.put("rate", "1000");
+    defaults.put("body", "1024");
+    defaults.put("connections", "32");
+    defaults.put("closed-duration", "10s");
+    defaults.put("concurrency", "16");
+    defaults.put(
+        "java", java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    defaults.put("keep", "false");
+    return defaults;
+  }
+
   Flags(Map<String, String> defaults, String[] args) {
     values = new LinkedHashMap<>(defaults);
     for (int i = 0; i < args.length; i++) {

@@ -33,19 +33,10 @@ public final class GatewayBenchmark {
   private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
 
   static {
-    DEFAULTS.put("duration", "60s");
-    DEFAULTS.put("warmup", "15s");
-    DEFAULTS.put("rounds", "6");
-    DEFAULTS.put("rate", "1000");
-    DEFAULTS.put("body", "1024");
-    DEFAULTS.put("connections", "32");
+    DEFAULTS.putAll(Flags.loadDefaults());
     DEFAULTS.put("setups", "1000");
-    DEFAULTS.put("closed-duration", "10s");
-    DEFAULTS.put("concurrency", "16");
     DEFAULTS.put("gateway-threads", "1");
     DEFAULTS.put("gateway-jvm", "-Xmx64m -XX:+UseSerialGC");
-    DEFAULTS.put("java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    DEFAULTS.put("keep", "false");
   }
 
   private GatewayBenchmark() {}
@@ -54,21 +45,34 @@ public final class GatewayBenchmark {
       String topology,
       OpenLoopTally open,
       LatencySamples setup,
+      long setupFailures,
       LoadGenerator.Result closed,
       double closedCores,
       long rssKib,
       long peakRssKib,
       boolean proxied) {
-    Figures withSetup(LatencySamples samples) {
-      return new Figures(topology, open, samples, closed, closedCores, rssKib, peakRssKib, proxied);
+    Figures withSetup(Setups setups) {
+      return new Figures(
+          topology,
+          open,
+          setups.samples(),
+          setups.failures(),
+          closed,
+          closedCores,
+          rssKib,
+          peakRssKib,
+          proxied);
     }
   }
+
+  /** One path's connection setups: the durations of those that worked, and how many failed. */
+  private record Setups(LatencySamples samples, long failures) {}
 
   /**
    * Fresh connections one at a time, alternating direct and through the gateway so that both see
    * the same machine (JIT state, other load); a fifth as many rounds first as warm-up.
    */
-  private static LatencySamples[] connectionSetups(
+  private static Setups[] connectionSetups(
       InetSocketAddress direct, InetSocketAddress gateway, TlsExchange exchange, int count)
       throws InterruptedException {
     LatencySamples[] samples = {new LatencySamples(), new LatencySamples()};
@@ -85,12 +89,8 @@ public final class GatewayBenchmark {
         }
       }
     }
-    setupFailures = failures;
-    return samples;
+    return new Setups[] {new Setups(samples[0], failures[0]), new Setups(samples[1], failures[1])};
   }
-
-  /** Connection setups that failed (connect or handshake), direct and through the gateway. */
-  private static long[] setupFailures = new long[2];
 
   private static void record(LatencySamples samples, long[] failures, int path, long nanos) {
     if (nanos < 0) {
@@ -157,7 +157,7 @@ public final class GatewayBenchmark {
       int setups = flags.integer("setups");
       System.out.printf(
           "connection setups: %d direct and %d through the gateway, alternating%n", setups, setups);
-      LatencySamples[] setup = connectionSetups(app.address(), entry, exchange, setups);
+      Setups[] setup = connectionSetups(app.address(), entry, exchange, setups);
       figures.add(direct.withSetup(setup[0]));
       figures.add(through.withSetup(setup[1]));
       gateway.close();
@@ -248,7 +248,7 @@ public final class GatewayBenchmark {
     }
     boolean proxied = !target.proxies().isEmpty();
     long peak = proxied ? ProcessStats.peakRssKib(target.proxies().get(0).pid()) : 0;
-    return new Figures(target.name(), open, null, closed, closedCores, rssKib, peak, proxied);
+    return new Figures(target.name(), open, null, 0, closed, closedCores, rssKib, peak, proxied);
   }
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
@@ -342,7 +342,7 @@ public final class GatewayBenchmark {
                     f.setup().percentileMicros(q) - direct.setup().percentileMicros(q)));
       }
       row.add(f.setup().count());
-      row.add(setupFailures[f == direct ? 0 : 1]);
+      row.add(f.setupFailures());
       setup.row(row.toArray());
     }
     out.append(setup.render()).append('\n');

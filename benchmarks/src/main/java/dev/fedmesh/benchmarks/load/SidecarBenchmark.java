@@ -41,19 +41,10 @@ public final class SidecarBenchmark {
   private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
 
   static {
-    DEFAULTS.put("duration", "60s");
-    DEFAULTS.put("warmup", "15s");
-    DEFAULTS.put("rounds", "6");
-    DEFAULTS.put("rate", "1000");
-    DEFAULTS.put("body", "1024");
-    DEFAULTS.put("connections", "32");
-    DEFAULTS.put("closed-duration", "10s");
-    DEFAULTS.put("concurrency", "16");
+    DEFAULTS.putAll(Flags.loadDefaults());
     DEFAULTS.put("proxy-threads", "1");
     DEFAULTS.put("topologies", "direct,fedmesh,haproxy");
     DEFAULTS.put("sidecar-jvm", "-Xmx64m -XX:+UseSerialGC");
-    DEFAULTS.put("java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    DEFAULTS.put("keep", "false");
   }
 
   private SidecarBenchmark() {}
