@@ -32,13 +32,6 @@ class KillControllerIT {
     }
   }
 
-  private static String admin(ChaosLab lab, int replica) throws Exception {
-    String log = lab.lab.process("controller-" + replica).log().toString();
-    List<String> command =
-        java.nio.file.Files.readAllLines(Path.of(log.replace(".log", ".command")));
-    return command.get(command.indexOf("--admin-address") + 1);
-  }
-
   @Test
   void withTwoReplicasAgentsMoveToTheOtherAndLaterChangesStillReachProxies() throws Exception {
     LocalLab.Options options =
@@ -46,7 +39,7 @@ class KillControllerIT {
     try (ChaosLab lab = ChaosLab.up(dir, options);
         Load load = lab.load("east", "payments", 50)) {
       ChaosLab.awaitSteady(load, "west");
-      String survivor = admin(lab, 1);
+      String survivor = lab.lab.replicaAdmin(1);
 
       long killed = lab.kill("controller-0");
       await("every agent on the other replica")
@@ -73,7 +66,7 @@ class KillControllerIT {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         Load load = lab.load("east", "payments", 50)) {
       awaitLanding(load, "west", Duration.ofSeconds(30));
-      String admin = admin(lab, 0);
+      String admin = lab.lab.replicaAdmin(0);
 
       long killed = lab.kill("controller-0");
       long before = load.soFar().size();

@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fedmesh.controller.admin.AdminClient;
 import dev.fedmesh.lab.LocalLab;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,20 +28,13 @@ class KillEtcdIT {
     return counts;
   }
 
-  private static String admin(ChaosLab lab) throws Exception {
-    Path command =
-        Path.of(lab.lab.process("controller-0").log().toString().replace(".log", ".command"));
-    List<String> args = Files.readAllLines(command);
-    return args.get(args.indexOf("--admin-address") + 1);
-  }
-
   @Test
   void killingTheOnlyMemberLeavesTrafficAloneAndAfterRecoveryNoEndpointIsMissing()
       throws Exception {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         Load load = lab.load("east", "payments", 50)) {
       ChaosLab.awaitSteady(load, "west");
-      String admin = admin(lab);
+      String admin = lab.lab.replicaAdmin(0);
       Map<String, Integer> before = endpointsByCluster(admin);
 
       long killed = lab.kill("etcd");

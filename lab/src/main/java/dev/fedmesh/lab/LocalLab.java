@@ -381,6 +381,12 @@ public final class LocalLab {
                         + ")"));
   }
 
+  /** The admin address (host:port) of controller replica {@code replica}, as it was started. */
+  public String replicaAdmin(int replica) throws IOException {
+    List<String> command = Files.readAllLines(commandFile(controllerName(replica)));
+    return command.get(command.indexOf("--admin-address") + 1);
+  }
+
   /** Starts a lab process that was killed again, with the command it was started with. */
   public void restart(String name) throws IOException {
     LabState state = LabState.read(dir).orElseThrow(() -> new LabException("no lab in " + dir));
