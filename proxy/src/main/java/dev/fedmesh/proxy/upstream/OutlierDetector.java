@@ -42,6 +42,9 @@ final class OutlierDetector {
   private final Supplier<Collection<UpstreamHost>> hosts;
   private long intervalStartNanos;
 
+  /** Hosts ejected now (recounted each interval): lets the per-request path skip the host scan. */
+  private int ejectedHosts;
+
   OutlierDetector(
       OutlierDetection config,
       boolean enabled,
@@ -150,6 +153,7 @@ final class OutlierDetector {
     long now = nanoTime.getAsLong();
     if (now - host.ejectedUntilNanos >= 0) {
       host.ejected = false;
+      ejectedHosts = Math.max(0, ejectedHosts - 1);
     }
     if (now - intervalStartNanos >= intervalNanos) {
       tick();
@@ -168,6 +172,7 @@ final class OutlierDetector {
       return;
     }
     host.ejected = true;
+    ejectedHosts++;
     host.ejectionCount++;
     host.totalEjections++;
     long duration =
@@ -182,13 +187,22 @@ final class OutlierDetector {
   /** Runs the interval work that is due: returns, the percentage detector, decay. */
   private void tick() {
     long now = nanoTime.getAsLong();
+    boolean intervalDue = now - intervalStartNanos >= intervalNanos;
+    if (ejectedHosts == 0 && !intervalDue) {
+      return; // the common case: nothing to return to rotation, no interval work due
+    }
     Collection<UpstreamHost> all = hosts.get();
+    int stillEjected = 0;
     for (UpstreamHost host : all) {
       if (host.ejected && now - host.ejectedUntilNanos >= 0) {
         host.ejected = false;
       }
+      if (host.ejected) {
+        stillEjected++;
+      }
     }
-    if (now - intervalStartNanos < intervalNanos) {
+    ejectedHosts = stillEjected;
+    if (!intervalDue) {
       return;
     }
     intervalStartNanos = now;
