@@ -1,6 +1,5 @@
 package dev.fedmesh.chaos;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -46,13 +45,14 @@ class CertificateRotationIT {
 
       Figures.print(
           "certificate rotation (6 s TTL)",
+          start,
           Load.disturbanceMillis(results, start),
           results,
           "rotations_client="
               + (issued(lab, "east", "loadgen/v1") - client)
               + ", rotations_server="
               + (issued(lab, "west", "payments/v1") - server));
-      assertThat(Load.failed(results)).as("first error: %s", Load.firstError(results)).isZero();
+      Figures.assertNoFailures(results, start);
     }
   }
 }

@@ -41,13 +41,14 @@ class KillClusterIT {
 
       Figures.print(
           "kill-cluster west",
+          killed,
           failover,
           results,
           "first_answer_from_central_ms="
               + firstCentral
               + ", max_latency_after_kill_ms="
               + Load.maxLatencyMillis(results, killed));
-      assertThat(Load.failed(results)).as("first error: %s", Load.firstError(results)).isZero();
+      Figures.assertNoFailures(results, killed);
       assertThat(failover).isLessThan(5_000);
     }
   }

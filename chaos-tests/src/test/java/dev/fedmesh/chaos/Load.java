@@ -136,6 +136,16 @@ final class Load implements AutoCloseable {
     return results.stream().filter(r -> !r.ok()).count();
   }
 
+  /** Requests that failed and ended at or after {@code fromNanos}. */
+  static long failedSince(List<Result> results, long fromNanos) {
+    return results.stream().filter(r -> !r.ok() && r.doneNanos() >= fromNanos).count();
+  }
+
+  /** Requests that ended at or after {@code fromNanos}. */
+  static long endedSince(List<Result> results, long fromNanos) {
+    return results.stream().filter(r -> r.doneNanos() >= fromNanos).count();
+  }
+
   static String firstError(List<Result> results) {
     return results.stream().filter(r -> !r.ok()).map(Result::error).findFirst().orElse("");
   }

@@ -9,9 +9,12 @@ import dev.fedmesh.controller.model.MeshModel;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.controller.store.EtcdMeshStore;
 import dev.fedmesh.controller.store.MeshWatcher;
+import dev.fedmesh.controller.xds.ServeWhenLoaded;
 import dev.fedmesh.controller.xds.XdsPublisher;
 import io.etcd.jetcd.Client;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
@@ -46,6 +49,9 @@ public final class GlobalController implements AutoCloseable {
   private final ControllerMetrics metrics;
   private volatile boolean storeReachable = true;
 
+  /** Set once the model has published the startup listing; from then on ADS is served. */
+  private volatile boolean meshLoaded;
+
   private GlobalController(ControllerConfig config) throws IOException {
     this.config = config;
     Clock clock = Clock.systemUTC();
@@ -65,8 +71,9 @@ public final class GlobalController implements AutoCloseable {
                 config.livenessGrace(),
                 config.livenessExpiry(),
                 config.failover()),
-            publisher::publish);
+            this::publish);
     watcher = new MeshWatcher(etcd, model, scheduler);
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
     agents = new ConnectedAgents(clock);
     EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
     grpcServer =
@@ -74,7 +81,16 @@ public final class GlobalController implements AutoCloseable {
             .addService(
                 new FederationService(store, config.replicaId(), agents)
                     .authenticated(config.agentTokens()))
-            .addService(publisher.service())
+            .addService(
+                ServerInterceptors.intercept(
+                    publisher.service(),
+                    new ServeWhenLoaded(
+                        () -> meshLoaded,
+                        () ->
+                            "startup listing at etcd revision "
+                                + watcher.listedRevision()
+                                + ", published "
+                                + model.publishedRevision())))
             .addService(health.getHealthService())
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
@@ -138,9 +154,37 @@ public final class GlobalController implements AutoCloseable {
     return metrics;
   }
 
-  /** Whether the model follows etcd: listed, watching since, and etcd answered recently. */
+  /**
+   * Whether proxies are served what etcd holds: the newest listing has been published, the watch
+   * since is unbroken, and etcd answered recently. False from start-up until the first listing is
+   * published, and again after a relist (on compaction) until that listing is published.
+   */
   public boolean storeSynced() {
-    return watcher.isSynced() && storeReachable;
+    long listed = watcher.listedRevision();
+    return listed >= 0
+        && model.publishedRevision() >= listed
+        && watcher.isSynced()
+        && storeReachable;
+  }
+
+  /** Whether this replica serves ADS: it has published the mesh as listed at start-up. */
+  public boolean meshLoaded() {
+    return meshLoaded;
+  }
+
+  /** Runs on the model's executor for every snapshot the model publishes. */
+  private void publish(MeshSnapshot snapshot) {
+    publisher.publish(snapshot);
+    long listed = watcher.listedRevision();
+    if (!meshLoaded && listed >= 0 && snapshot.revision() >= listed) {
+      meshLoaded = true;
+      health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+      log.info(
+          "mesh loaded from etcd (revision {}, {} clusters, {} services); serving xDS",
+          snapshot.revision(),
+          snapshot.clusters().size(),
+          snapshot.services().size());
+    }
   }
 
   /**

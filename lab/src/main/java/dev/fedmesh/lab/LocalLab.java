@@ -189,6 +189,8 @@ public final class LocalLab {
                 + member.prefix()
                 + ".x.x) ready");
       }
+      awaitConverged(START_TIMEOUT);
+      progress("mesh converged: every sidecar reaches every announced service");
     } catch (IOException | RuntimeException e) {
       out.println("lab up failed: " + e.getMessage());
       down(state);
@@ -344,7 +346,48 @@ public final class LocalLab {
             process.name(),
             ClusterHostLauncher.command(ClusterHostLauncher.classpath(), specFile));
     awaitCluster(next, name);
+    awaitConverged(START_TIMEOUT);
     progress("cluster " + name + " revived");
+  }
+
+  /**
+   * Waits until the mesh has converged: every sidecar of every running cluster has accepted a
+   * config that reaches every service announced with a healthy endpoint (see {@link
+   * MeshConvergence}). Throws, naming what is still missing, when it has not within {@code within}.
+   */
+  public void awaitConverged(Duration within) throws IOException {
+    Instant deadline = Instant.now().plus(within);
+    while (true) {
+      Optional<String> missing = unconverged();
+      if (missing.isEmpty()) {
+        return;
+      }
+      if (Instant.now().isAfter(deadline)) {
+        throw new LabException(
+            "the mesh has not converged after " + within.toSeconds() + " s: " + missing.get());
+      }
+      pause();
+    }
+  }
+
+  /** What keeps the mesh from having converged now, or empty when it has. */
+  public Optional<String> unconverged() throws IOException {
+    LabState state = LabState.read(dir).orElseThrow(() -> new LabException("no lab in " + dir));
+    List<String> admins = new ArrayList<>();
+    List<MeshConvergence.ClusterStatus> clusters = new ArrayList<>();
+    for (LabProcess process : state.processes()) {
+      if (!process.isRunning()) {
+        continue;
+      }
+      if (process.name().startsWith("controller-")) {
+        admins.add(adminAddressOf(process.name()));
+      } else if (process.name().startsWith("cluster-")) {
+        String cluster = process.name().substring("cluster-".length());
+        clusters.add(
+            new MeshConvergence.ClusterStatus(cluster, clusterDir(cluster).resolve("status.json")));
+      }
+    }
+    return MeshConvergence.missing(admins, clusters);
   }
 
   private LabProcess clusterProcessOf(LabState state, String name) {
@@ -383,11 +426,18 @@ public final class LocalLab {
 
   /** The admin address (host:port) of controller replica {@code replica}, as it was started. */
   public String replicaAdmin(int replica) throws IOException {
-    List<String> command = Files.readAllLines(commandFile(controllerName(replica)));
+    return adminAddressOf(controllerName(replica));
+  }
+
+  private String adminAddressOf(String controllerProcess) throws IOException {
+    List<String> command = Files.readAllLines(commandFile(controllerProcess));
     return command.get(command.indexOf("--admin-address") + 1);
   }
 
-  /** Starts a lab process that was killed again, with the command it was started with. */
+  /**
+   * Starts a lab process that was killed again, with the command it was started with; for a
+   * controller replica, returns once it serves proxies again.
+   */
   public void restart(String name) throws IOException {
     LabState state = LabState.read(dir).orElseThrow(() -> new LabException("no lab in " + dir));
     LabProcess process = process(name);
@@ -399,7 +449,11 @@ public final class LocalLab {
       return;
     }
     List<String> command = Files.readAllLines(commandFile(name));
-    start(state.without(name), name, command);
+    LabState next = start(state.without(name), name, command);
+    if (name.startsWith("controller-")) {
+      // Ready means the replica has published what etcd holds, so it serves proxies again.
+      awaitReady(name, next, new AdminClient(adminAddressOf(name))::ready);
+    }
   }
 
   /** Stops every process of the lab in {@link #dir}; returns how many were running. */

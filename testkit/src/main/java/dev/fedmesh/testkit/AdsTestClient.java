@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +41,7 @@ public final class AdsTestClient implements AutoCloseable {
   private volatile Predicate<DiscoveryResponse> reject = response -> false;
   private volatile StreamObserver<DiscoveryRequest> requests;
   private volatile boolean closed;
+  private final List<io.grpc.Status> streamErrors = new CopyOnWriteArrayList<>();
 
   public AdsTestClient(int port, String nodeId, String cluster, String region, String zone) {
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
@@ -67,7 +69,14 @@ public final class AdsTestClient implements AutoCloseable {
                   }
 
                   @Override
-                  public void onError(Throwable error) {}
+                  public void onError(Throwable error) {
+                    // As Envoy and gRPC do: keep what was received, open a new stream soon.
+                    streamErrors.add(io.grpc.Status.fromThrowable(error));
+                    if (!closed) {
+                      CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS)
+                          .execute(AdsTestClient.this::reopen);
+                    }
+                  }
 
                   @Override
                   public void onCompleted() {}
@@ -144,6 +153,17 @@ public final class AdsTestClient implements AutoCloseable {
       request.setErrorDetail(error);
     }
     requests.onNext(request.build());
+  }
+
+  /** How the controller ended each stream it ended, oldest first (the client then reconnects). */
+  public List<io.grpc.Status> streamErrors() {
+    return List.copyOf(streamErrors);
+  }
+
+  private synchronized void reopen() {
+    if (!closed) {
+      open();
+    }
   }
 
   public List<DiscoveryResponse> responses() {

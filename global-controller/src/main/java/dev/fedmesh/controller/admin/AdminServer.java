@@ -40,7 +40,7 @@ import java.util.concurrent.Executors;
  *
  * <ul>
  *   <li>{@code GET /healthz}: the process is up
- *   <li>{@code GET /ready}: the model follows etcd (503 otherwise)
+ *   <li>{@code GET /ready}: proxies are served what etcd holds (503 otherwise)
  *   <li>{@code GET /status}: clusters, services and where they run, connected proxies (JSON)
  *   <li>{@code GET /proxies}: every connected proxy's xDS stream, per type (JSON)
  *   <li>{@code GET /metrics}: Prometheus metrics
@@ -111,7 +111,14 @@ public final class AdminServer {
   private void ready(HttpExchange exchange) throws IOException {
     boolean ready = controller.storeSynced();
     respond(
-        exchange, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not synced with etcd\n");
+        exchange,
+        ready ? 200 : 503,
+        "text/plain",
+        ready
+            ? "ready\n"
+            : "not ready: the model has not published what etcd holds"
+                + (controller.meshLoaded() ? " (serving the last model)" : " (xDS refused)")
+                + "\n");
   }
 
   private Map<String, Object> status() {
@@ -119,6 +126,7 @@ public final class AdminServer {
     Map<String, Object> status = new LinkedHashMap<>();
     status.put("replica", controller.config().replicaId());
     status.put("etcdSynced", controller.storeSynced());
+    status.put("servingXds", controller.meshLoaded());
     status.put("revision", mesh.revision());
     status.put("modelVersion", mesh.version());
     List<Map<String, Object>> clusters = new ArrayList<>();

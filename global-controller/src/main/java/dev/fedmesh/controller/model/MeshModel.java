@@ -54,6 +54,7 @@ public final class MeshModel {
   private long version;
   private long firstChangeNanos;
   private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
+  private volatile long publishedRevision = -1;
 
   /**
    * How the model publishes.
@@ -106,6 +107,14 @@ public final class MeshModel {
   /** The last published snapshot. */
   public MeshSnapshot current() {
     return current;
+  }
+
+  /**
+   * The etcd revision of the last snapshot handed to the publisher without error, or -1 before the
+   * first: what proxies are served is at least this fresh.
+   */
+  public long publishedRevision() {
+    return publishedRevision;
   }
 
   /** Replaces the whole model with a fresh listing taken at {@code revision}. */
@@ -238,6 +247,7 @@ public final class MeshModel {
         snapshot.services().size());
     try {
       publisher.accept(snapshot);
+      publishedRevision = snapshot.revision();
     } catch (RuntimeException e) {
       // The model must keep going; the next change publishes again.
       log.error("publishing mesh version {} failed", snapshot.version(), e);

@@ -47,6 +47,7 @@ public final class MeshWatcher implements AutoCloseable {
   private Duration backoff = MIN_BACKOFF;
   private volatile boolean synced;
   private volatile boolean closed;
+  private volatile long listedRevision = -1;
 
   public MeshWatcher(Client client, MeshModel model, ScheduledExecutorService scheduler) {
     this.client = requireNonNull(client, "client");
@@ -59,9 +60,20 @@ public final class MeshWatcher implements AutoCloseable {
     relist();
   }
 
-  /** Whether the model reflects a listing and an unbroken watch since. */
+  /**
+   * Whether the model has been handed a listing and the watch since is unbroken. The model may not
+   * have published it yet: compare {@link #listedRevision()} with what it published.
+   */
   public boolean isSynced() {
     return synced;
+  }
+
+  /**
+   * The etcd revision of the newest listing handed to the model, or -1 before the first one. A
+   * model that published a snapshot at or beyond it serves all that etcd held at that listing.
+   */
+  public long listedRevision() {
+    return listedRevision;
   }
 
   /** The newest etcd revision the model has seen. */
@@ -89,6 +101,7 @@ public final class MeshWatcher implements AutoCloseable {
                 decodePut(kv).ifPresent(listing::add);
               }
               long revision = response.getHeader().getRevision();
+              listedRevision = revision;
               model.replaceAll(revision, listing);
               synchronized (lock) {
                 lastRevision = revision;

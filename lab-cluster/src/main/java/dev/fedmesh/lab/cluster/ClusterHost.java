@@ -473,6 +473,8 @@ final class ClusterHost implements AutoCloseable {
                           c -> proxy.put("certificateExpires", c.svid().notAfter().toString()));
                 });
         proxy.put("ready", sidecar.isReady());
+        ArrayNode reachable = proxy.putArray("reachableHosts");
+        sidecar.reachableHosts().forEach(reachable::add);
         sidecar.notReadyReason().ifPresent(reason -> proxy.put("notReady", reason));
         if (!sidecar.lastXdsError().isEmpty()) {
           proxy.put("lastNack", sidecar.lastXdsError());

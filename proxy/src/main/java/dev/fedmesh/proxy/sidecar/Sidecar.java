@@ -178,6 +178,11 @@ public final class Sidecar implements AutoCloseable {
     return xds.current();
   }
 
+  /** The hosts this sidecar routes to a cluster with endpoints (see {@link ProxyConfig}). */
+  public java.util.Set<String> reachableHosts() {
+    return xds.current().reachableHosts();
+  }
+
   public boolean xdsConnected() {
     return xds.isConnected();
   }

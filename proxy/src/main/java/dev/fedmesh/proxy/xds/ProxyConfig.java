@@ -3,8 +3,14 @@ package dev.fedmesh.proxy.xds;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The config a proxy runs: only resources that are complete by Envoy's warming rules (a cluster
@@ -37,5 +43,41 @@ public record ProxyConfig(
       return null;
     }
     return endpoints.get(XdsResourceRules.edsName(cluster));
+  }
+
+  /**
+   * Every domain of a virtual host that routes at least one request to a cluster with at least one
+   * endpoint: the hosts a caller of this proxy can reach now. Readiness checks compare it with the
+   * services the mesh announces ("ready means converged", not merely "has some config").
+   */
+  public Set<String> reachableHosts() {
+    Set<String> hosts = new TreeSet<>();
+    for (RouteConfiguration routeConfiguration : routes.values()) {
+      for (VirtualHost host : routeConfiguration.getVirtualHostsList()) {
+        if (host.getRoutesList().stream().anyMatch(this::reachesEndpoints)) {
+          hosts.addAll(host.getDomainsList());
+        }
+      }
+    }
+    return hosts;
+  }
+
+  private boolean reachesEndpoints(Route route) {
+    if (!route.hasRoute()) {
+      return false;
+    }
+    List<String> targets =
+        route.getRoute().hasWeightedClusters()
+            ? route.getRoute().getWeightedClusters().getClustersList().stream()
+                .map(WeightedCluster.ClusterWeight::getName)
+                .toList()
+            : List.of(route.getRoute().getCluster());
+    return targets.stream()
+        .map(this::endpointsOf)
+        .anyMatch(
+            assignment ->
+                assignment != null
+                    && assignment.getEndpointsList().stream()
+                        .anyMatch(locality -> locality.getLbEndpointsCount() > 0));
   }
 }
