@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.fedmesh.model.Backoff;
+import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.proxy.xds.XdsClient;
 import io.envoyproxy.envoy.config.core.v3.Locality;
@@ -27,12 +28,11 @@ import java.util.function.Consumer;
  * announcing the node as an east-west gateway.
  */
 public final class XdsConfigSource implements GatewayConfigSource {
-  /** The node metadata the controller reads the proxy's role, cluster and network from. */
-  public static final String ROLE = "FEDMESH_ROLE";
 
-  public static final String CLUSTER = "FEDMESH_CLUSTER";
-  public static final String NETWORK = "NETWORK";
-  public static final String GATEWAY_ROLE = "gateway";
+  /** The identity gateways run as: their certificate is {@code ns/fedmesh-system/sa/<this>}. */
+  public static final String GATEWAY_NAMESPACE = "fedmesh-system";
+
+  public static final String GATEWAY_SERVICE_ACCOUNT = "fedmesh-eastwestgateway";
 
   private final List<? extends Channel> controllers;
   private final List<ManagedChannel> owned;
@@ -87,9 +87,11 @@ public final class XdsConfigSource implements GatewayConfigSource {
         .setCluster(requireNonNull(cluster, "cluster"))
         .setMetadata(
             Struct.newBuilder()
-                .putFields(ROLE, string(GATEWAY_ROLE))
-                .putFields(CLUSTER, string(cluster))
-                .putFields(NETWORK, string(requireNonNull(network, "network"))))
+                .putFields(NodeMetadata.ROLE, string(NodeMetadata.ROLE_GATEWAY))
+                .putFields(NodeMetadata.CLUSTER, string(cluster))
+                .putFields(NodeMetadata.NETWORK, string(requireNonNull(network, "network")))
+                .putFields(NodeMetadata.NAMESPACE, string(GATEWAY_NAMESPACE))
+                .putFields(NodeMetadata.SERVICE_ACCOUNT, string(GATEWAY_SERVICE_ACCOUNT)))
         .setLocality(
             Locality.newBuilder()
                 .setRegion(requireNonNull(region, "region"))

@@ -47,6 +47,32 @@ public record TrustBundleSet(Map<TrustDomain, TrustBundle> bundles) {
     return new TrustBundleSet(byDomain);
   }
 
+  /**
+   * The roots in a PEM text, grouped by the trust domain each names in its URI SAN.
+   *
+   * @param source names the text in errors (a file name, a field)
+   * @throws IllegalArgumentException naming {@code source} when it holds no certificate or a root
+   *     without a SPIFFE trust domain
+   */
+  public static TrustBundleSet ofRootsPem(String pem, String source) {
+    Map<TrustDomain, java.util.List<java.security.cert.X509Certificate>> byDomain = new TreeMap<>();
+    for (java.security.cert.X509Certificate root : Pem.certificates(pem, source)) {
+      TrustDomain domain =
+          RootCa.trustDomainOf(root)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          source
+                              + ": "
+                              + root.getSubjectX500Principal()
+                              + " has no SPIFFE trust domain (expected: a URI SAN spiffe://<td>)"));
+      byDomain.computeIfAbsent(domain, d -> new java.util.ArrayList<>()).add(root);
+    }
+    java.util.List<TrustBundle> bundles = new java.util.ArrayList<>();
+    byDomain.forEach((domain, roots) -> bundles.add(TrustBundle.of(domain, roots)));
+    return of(bundles);
+  }
+
   /** The bundle of {@code trustDomain}, if it is trusted at all. */
   public Optional<TrustBundle> bundle(TrustDomain trustDomain) {
     return Optional.ofNullable(bundles.get(requireNonNull(trustDomain, "trustDomain")));

@@ -161,6 +161,12 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
                 + ")");
         return CompletableFuture.completedFuture(null);
       }
+      if (identity == AgentTokens.Identity.ANONYMOUS) {
+        log.warn(
+            "agent for cluster {} connected without authentication (--insecure-any-agent): anyone"
+                + " who reaches this port may speak for any cluster",
+            info.name());
+      }
       return store
           .openSession(info, identity.name())
           .thenAccept(

@@ -5,6 +5,7 @@ import com.google.protobuf.Value;
 import dev.fedmesh.controller.configgen.ProxyContext;
 import dev.fedmesh.controller.configgen.ProxyRole;
 import dev.fedmesh.model.Locality;
+import dev.fedmesh.model.NodeMetadata;
 import io.envoyproxy.envoy.config.core.v3.Node;
 
 /**
@@ -19,9 +20,9 @@ import io.envoyproxy.envoy.config.core.v3.Node;
  * The locality is the node's own {@code locality}.
  */
 public final class ProxyContexts {
-  public static final String ROLE = "FEDMESH_ROLE";
-  public static final String CLUSTER = "FEDMESH_CLUSTER";
-  public static final String NETWORK = "NETWORK";
+  private static final String ROLE = NodeMetadata.ROLE;
+  private static final String CLUSTER = NodeMetadata.CLUSTER;
+  private static final String NETWORK = NodeMetadata.NETWORK;
 
   private ProxyContexts() {}
 

@@ -6,28 +6,22 @@ import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.fedmesh.model.Backoff;
+import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.proxy.http.HttpProxy;
 import dev.fedmesh.proxy.http.ProxyStats;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.proxy.xds.XdsClient;
-import dev.fedmesh.trust.Pem;
-import dev.fedmesh.trust.RootCa;
-import dev.fedmesh.trust.TrustBundle;
 import dev.fedmesh.trust.TrustBundleSet;
-import dev.fedmesh.trust.TrustDomain;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,12 +37,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Sidecar implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Sidecar.class);
-
-  /** The node metadata keys the controller reads (see its ProxyContexts). */
-  static final String ROLE = "FEDMESH_ROLE";
-
-  static final String CLUSTER = "FEDMESH_CLUSTER";
-  static final String NETWORK = "NETWORK";
 
   private final SidecarBootstrap bootstrap;
   private final ScheduledExecutorService executor;
@@ -123,36 +111,23 @@ public final class Sidecar implements AutoCloseable {
 
   /** The trust bundles from a PEM of roots: each root's trust domain from its SPIFFE ID. */
   static TrustBundleSet bundles(String pem) {
-    Map<TrustDomain, List<X509Certificate>> byDomain = new HashMap<>();
-    for (X509Certificate root : Pem.certificates(pem, "roots")) {
-      TrustDomain domain =
-          RootCa.trustDomainOf(root)
-              .orElseThrow(
-                  () ->
-                      new IllegalArgumentException(
-                          "roots: "
-                              + root.getSubjectX500Principal()
-                              + " has no SPIFFE trust domain"));
-      byDomain.computeIfAbsent(domain, d -> new ArrayList<>()).add(root);
-    }
-    List<TrustBundle> bundles = new ArrayList<>();
-    byDomain.forEach((domain, roots) -> bundles.add(TrustBundle.of(domain, roots)));
-    return TrustBundleSet.of(bundles);
+    return TrustBundleSet.ofRootsPem(pem, "roots");
   }
 
   static Node node(SidecarBootstrap.NodeIdentity identity) {
     Struct.Builder metadata =
         Struct.newBuilder()
-            .putFields(ROLE, string("sidecar"))
-            .putFields(CLUSTER, string(identity.cluster()))
-            .putFields(NETWORK, string(identity.network()))
-            .putFields("NAMESPACE", string(identity.namespace()))
-            .putFields("SERVICE_ACCOUNT", string(identity.serviceAccount()));
+            .putFields(NodeMetadata.ROLE, string(NodeMetadata.ROLE_SIDECAR))
+            .putFields(NodeMetadata.CLUSTER, string(identity.cluster()))
+            .putFields(NodeMetadata.NETWORK, string(identity.network()))
+            .putFields(NodeMetadata.NAMESPACE, string(identity.namespace()))
+            .putFields(NodeMetadata.SERVICE_ACCOUNT, string(identity.serviceAccount()));
     Struct.Builder labels = Struct.newBuilder();
     identity.labels().forEach((k, v) -> labels.putFields(k, string(v)));
-    metadata.putFields("LABELS", Value.newBuilder().setStructValue(labels).build());
+    metadata.putFields(NodeMetadata.LABELS, Value.newBuilder().setStructValue(labels).build());
     metadata.putFields(
-        "INSTANCE_IPS", Value.newBuilder().setListValue(ListValue.getDefaultInstance()).build());
+        NodeMetadata.INSTANCE_IPS,
+        Value.newBuilder().setListValue(ListValue.getDefaultInstance()).build());
     return Node.newBuilder()
         .setId(identity.id())
         .setCluster(identity.cluster())
