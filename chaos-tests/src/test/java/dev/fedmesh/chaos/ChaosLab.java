@@ -63,6 +63,7 @@ final class ChaosLab implements AutoCloseable {
         HttpClient.newHttpClient()
             .send(
                 HttpRequest.newBuilder(URI.create(base + "/" + action))
+                    .header("Authorization", "Bearer " + lab.controlToken())
                     .POST(HttpRequest.BodyPublishers.noBody())
                     .timeout(Duration.ofSeconds(30))
                     .build(),

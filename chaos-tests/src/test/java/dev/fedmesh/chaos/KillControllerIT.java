@@ -25,9 +25,9 @@ class KillControllerIT {
 
   @TempDir Path dir;
 
-  private static boolean allConnected(String admin) {
+  private static boolean allConnected(AdminClient admin) {
     try {
-      JsonNode status = new AdminClient(admin).status();
+      JsonNode status = admin.status();
       int connected = 0;
       for (JsonNode cluster : status.path("clusters")) {
         if (cluster.path("connected").asBoolean() && cluster.path("endpoints").asInt() > 0) {
@@ -47,7 +47,7 @@ class KillControllerIT {
     try (ChaosLab lab = ChaosLab.up(dir, options);
         Load load = lab.load("east", "payments", 50)) {
       ChaosLab.awaitSteady(load, "west");
-      String survivor = lab.lab.replicaAdmin(1);
+      AdminClient survivor = lab.lab.adminClient(lab.lab.replicaAdmin(1));
 
       long killed = lab.kill("controller-0");
       await("every agent on the other replica")
@@ -87,7 +87,7 @@ class KillControllerIT {
       for (int replica = 0; replica < 2; replica++) {
         lab.kill("controller-" + replica);
         lab.lab.restart("controller-" + replica);
-        String admin = lab.lab.replicaAdmin(replica);
+        AdminClient admin = lab.lab.adminClient(lab.lab.replicaAdmin(replica));
         await("controller-" + replica + " back with every cluster")
             .atMost(Duration.ofSeconds(60))
             .until(() -> allConnected(admin));
@@ -116,7 +116,7 @@ class KillControllerIT {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         Load load = lab.load("east", "payments", 50)) {
       awaitLanding(load, "west", Duration.ofSeconds(30));
-      String admin = lab.lab.replicaAdmin(0);
+      AdminClient admin = lab.lab.adminClient(lab.lab.replicaAdmin(0));
       RouteWatch routes = new RouteWatch(lab, CLUSTERS, SERVICES);
 
       long killed = lab.kill("controller-0");

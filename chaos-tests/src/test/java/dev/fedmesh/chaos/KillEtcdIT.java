@@ -19,9 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 class KillEtcdIT {
   @TempDir Path dir;
 
-  private static Map<String, Integer> endpointsByCluster(String admin) throws Exception {
+  private static Map<String, Integer> endpointsByCluster(AdminClient admin) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();
-    JsonNode status = new AdminClient(admin).status();
+    JsonNode status = admin.status();
     for (JsonNode cluster : status.path("clusters")) {
       counts.put(cluster.path("name").asText(), cluster.path("endpoints").asInt());
     }
@@ -34,7 +34,7 @@ class KillEtcdIT {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         Load load = lab.load("east", "payments", 50)) {
       ChaosLab.awaitSteady(load, "west");
-      String admin = lab.lab.replicaAdmin(0);
+      AdminClient admin = lab.lab.adminClient(lab.lab.replicaAdmin(0));
       Map<String, Integer> before = endpointsByCluster(admin);
 
       long killed = lab.kill("etcd");

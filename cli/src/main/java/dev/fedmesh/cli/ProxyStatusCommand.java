@@ -1,7 +1,6 @@
 package dev.fedmesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fedmesh.controller.admin.AdminClient;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -35,7 +34,7 @@ final class ProxyStatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    JsonNode proxies = new AdminClient(options.adminAddress()).proxies();
+    JsonNode proxies = options.client().proxies();
     PrintWriter out = spec.commandLine().getOut();
     if (output.printStructured(proxies, out)) {
       return 0;

@@ -1,7 +1,6 @@
 package dev.fedmesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fedmesh.controller.admin.AdminClient;
 import java.io.PrintWriter;
 import java.util.Iterator;
 import java.util.Map;
@@ -23,7 +22,7 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    JsonNode status = new AdminClient(options.adminAddress()).status();
+    JsonNode status = options.client().status();
     PrintWriter out = spec.commandLine().getOut();
     if (output.printStructured(status, out)) {
       return 0;

@@ -17,6 +17,8 @@ import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.GatewayAddress;
 import dev.fedmesh.model.Locality;
+import dev.fedmesh.trust.SvidFiles;
+import dev.fedmesh.trust.TrustBundleSet;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -161,6 +163,18 @@ public final class AgentMain implements Callable<Integer> {
   String sidecarController;
 
   @Option(
+      names = "--controller-roots",
+      description =
+          "PEM roots the controllers' certificates chain to: the agent dials them over TLS and"
+              + " accepts only the controller identity (default: <--ca-dir>/root-cert.pem).")
+  Path controllerRoots;
+
+  @Option(
+      names = "--insecure-controller",
+      description = "Dial the controllers in plaintext (their --insecure-xds-address); tests only.")
+  boolean insecureController;
+
+  @Option(
       names = "--ca-address",
       defaultValue = "fedmesh-agent.fedmesh-system.svc:15012",
       description = "Cluster CA address injected sidecars use (default: ${DEFAULT-VALUE}).")
@@ -208,6 +222,7 @@ public final class AgentMain implements Callable<Integer> {
       }
       ClusterAgent.Builder agent =
           ClusterAgent.builder(info, controllers).token(token).source(sources).metrics(metrics);
+      controllerRoots().ifPresent(agent::controllerRoots);
       if (statusAddress != null) {
         agent.statusAddress(address("--status-address", statusAddress));
       }
@@ -264,6 +279,35 @@ public final class AgentMain implements Callable<Integer> {
               : AgentMain.class.getPackage().getImplementationVersion());
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  /** The roots to check the controllers against; empty for plaintext (--insecure-controller). */
+  private java.util.Optional<TrustBundleSet> controllerRoots() throws java.io.IOException {
+    if (insecureController) {
+      if (controllerRoots != null) {
+        throw parameter("--insecure-controller: given with --controller-roots (expected: one)");
+      }
+      log.warn("--insecure-controller: the agent's token travels in plaintext (tests only)");
+      return java.util.Optional.empty();
+    }
+    Path roots =
+        controllerRoots != null
+            ? controllerRoots
+            : caDir != null ? caDir.resolve(SvidFiles.ROOTS) : null;
+    if (roots == null) {
+      throw parameter(
+          "--controller-roots: missing (expected: the PEM roots of the mesh, to dial the"
+              + " controllers over TLS; --insecure-controller for plaintext tests)");
+    }
+    if (!Files.isReadable(roots)) {
+      throw parameter("--controller-roots: '" + roots + "' (expected: a readable PEM file)");
+    }
+    try {
+      return java.util.Optional.of(
+          TrustBundleSet.ofRootsPem(Files.readString(roots), roots.toString()));
+    } catch (IllegalArgumentException e) {
+      throw parameter("--controller-roots: " + e.getMessage());
     }
   }
 

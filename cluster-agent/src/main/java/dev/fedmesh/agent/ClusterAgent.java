@@ -11,12 +11,16 @@ import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.SvidVerifier;
+import dev.fedmesh.trust.TrustBundleSet;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -54,13 +58,23 @@ public final class ClusterAgent implements AutoCloseable {
     channels =
         builder.controllers.stream()
             .map(
-                target ->
-                    NettyChannelBuilder.forTarget(target)
-                        .usePlaintext()
-                        .intercept(bearer(builder.token))
-                        .keepAliveTime(10, TimeUnit.SECONDS)
-                        .keepAliveTimeout(5, TimeUnit.SECONDS)
-                        .build())
+                target -> {
+                  NettyChannelBuilder channel = NettyChannelBuilder.forTarget(target);
+                  if (builder.controllerRoots == null) {
+                    channel.usePlaintext();
+                  } else {
+                    TrustBundleSet roots = builder.controllerRoots;
+                    channel.sslContext(
+                        ControlPlaneTls.client(
+                            SvidVerifier.of(roots, Clock.systemUTC()),
+                            ControlPlaneTls.anyController()));
+                  }
+                  return channel
+                      .intercept(bearer(builder.token))
+                      .keepAliveTime(10, TimeUnit.SECONDS)
+                      .keepAliveTimeout(5, TimeUnit.SECONDS)
+                      .build();
+                })
             .toList();
     source = builder.sourceFactory.apply(executor);
     client =
@@ -197,6 +211,7 @@ public final class ClusterAgent implements AutoCloseable {
     private final ClusterInfo cluster;
     private final List<String> controllers;
     private String token = "";
+    private TrustBundleSet controllerRoots;
     private Function<ScheduledExecutorService, EndpointSource> sourceFactory;
     private InetSocketAddress statusAddress;
     private AgentMetrics metrics = new AgentMetrics();
@@ -212,6 +227,15 @@ public final class ClusterAgent implements AutoCloseable {
     /** The token sent as {@code authorization: Bearer <token>}; empty (the default) sends none. */
     public Builder token(String token) {
       this.token = requireNonNull(token, "token");
+      return this;
+    }
+
+    /**
+     * Dials the controllers over TLS, accepting only the controller identity under {@code roots}
+     * (so the agent's token goes to no one else); without it, plaintext.
+     */
+    public Builder controllerRoots(TrustBundleSet roots) {
+      this.controllerRoots = requireNonNull(roots, "roots");
       return this;
     }
 

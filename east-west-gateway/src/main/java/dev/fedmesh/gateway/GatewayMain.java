@@ -75,6 +75,18 @@ public final class GatewayMain implements Callable<Integer> {
               + " ${DEFAULT-VALUE}).")
   String drainTimeout;
 
+  @Option(
+      names = "--tls-dir",
+      description =
+          "The gateway's SVID for xDS over mutual TLS: cert-chain.pem, key.pem (of"
+              + " ns/fedmesh-system/sa/fedmesh-eastwestgateway) and root-cert.pem.")
+  java.nio.file.Path tlsDir;
+
+  @Option(
+      names = "--insecure-controller",
+      description = "Speak plaintext xDS (the controller's --insecure-xds-address); tests only.")
+  boolean insecureController;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new GatewayMain()).execute(args));
   }
@@ -88,11 +100,29 @@ public final class GatewayMain implements Callable<Integer> {
     InetSocketAddress listenAddress = address("--listen", listen);
     InetSocketAddress adminAddress = address("--admin", admin);
     String id = nodeId != null ? nodeId : "gateway~" + cluster + "~" + hostName();
-    XdsConfigSource source =
-        XdsConfigSource.connect(
-            controllers,
-            XdsConfigSource.gatewayNode(
-                id, cluster, network == null ? cluster : network, region, zone));
+    var node =
+        XdsConfigSource.gatewayNode(id, cluster, network == null ? cluster : network, region, zone);
+    if (tlsDir == null && !insecureController) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "--tls-dir: missing (expected: the gateway's certificate for xDS over mutual TLS;"
+              + " --insecure-controller for plaintext tests)");
+    }
+    XdsConfigSource source;
+    if (tlsDir != null) {
+      dev.fedmesh.trust.SvidFiles.Loaded tls;
+      try {
+        tls = dev.fedmesh.trust.SvidFiles.read(tlsDir, java.time.Clock.systemUTC());
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--tls-dir: " + e.getMessage());
+      }
+      source =
+          XdsConfigSource.connectTls(
+              controllers, node, () -> java.util.Optional.of(tls.credential()), tls.roots());
+    } else {
+      source = XdsConfigSource.connect(controllers, node);
+    }
     EastWestGateway gateway =
         EastWestGateway.builder(source)
             .listen(listenAddress)

@@ -8,19 +8,26 @@ import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.proxy.xds.XdsClient;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.SvidCredential;
+import dev.fedmesh.trust.SvidVerifier;
+import dev.fedmesh.trust.TrustBundleSet;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The gateway's config from the controller: the proxy's {@link XdsClient} (ADS, state of the world,
@@ -68,6 +75,28 @@ public final class XdsConfigSource implements GatewayConfigSource {
     List<ManagedChannel> channels = new ArrayList<>();
     for (String target : controllerTargets) {
       channels.add(NettyChannelBuilder.forTarget(target).usePlaintext().build());
+    }
+    return new XdsConfigSource(channels, channels, node, defaultBackoff());
+  }
+
+  /**
+   * Over mutual TLS channels to {@code host:port} targets, which this source owns: the gateway
+   * presents {@code credential} (its SVID, {@code ns/fedmesh-system/sa/fedmesh-eastwestgateway})
+   * and accepts only the controller identity under {@code roots}.
+   */
+  public static XdsConfigSource connectTls(
+      List<String> controllerTargets,
+      Node node,
+      Supplier<Optional<SvidCredential>> credential,
+      TrustBundleSet roots) {
+    SslContext tls =
+        ControlPlaneTls.client(
+            credential,
+            SvidVerifier.of(roots, java.time.Clock.systemUTC()),
+            ControlPlaneTls.anyController());
+    List<ManagedChannel> channels = new ArrayList<>();
+    for (String target : controllerTargets) {
+      channels.add(NettyChannelBuilder.forTarget(target).sslContext(tls).build());
     }
     return new XdsConfigSource(channels, channels, node, defaultBackoff());
   }

@@ -32,6 +32,12 @@ class GatewayMainTest {
   }
 
   @Test
+  void withoutCertificatesTheGatewayRefusesToStartUnlessPlaintextIsAskedFor() {
+    assertThat(errors("--controller", "127.0.0.1:15012", "--cluster", "east"))
+        .contains("--tls-dir: missing (expected: the gateway's certificate");
+  }
+
+  @Test
   void drainTimeoutIsADuration() {
     assertThat(
             errors(

@@ -3,16 +3,19 @@ package dev.fedmesh.controller;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.controller.model.FailoverOrder;
+import dev.fedmesh.trust.SvidFiles;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How a controller replica runs. Build one with {@link #builder}; every field but etcd and the
  * listen addresses has a default.
  *
  * @param etcdEndpoints etcd client URLs
- * @param xdsAddress where ADS and the federation service listen (plaintext; Istio's 15010)
+ * @param xdsAddress where ADS and the federation service listen: over mutual TLS when {@code tls}
+ *     is given (Istio's 15012), else plaintext (embedded use and tests)
  * @param adminAddress where the admin API and metrics listen (Istio's 15014)
  * @param replicaId this replica's name, unique among replicas (default {@code controller-<pid>})
  * @param sessionTtl how long a cluster's session outlives its agent's last keep-alive (10 s)
@@ -22,6 +25,12 @@ import java.util.List;
  * @param livenessExpiry how long after disconnecting its endpoints stop being served (24 h)
  * @param failover the region failover order (default: none, other regions share one level)
  * @param agentTokens who may speak for which cluster; {@link AgentTokens#OPEN} lets anyone
+ * @param tls the replica's SVID and the roots proxies' certificates chain to; with it ADS takes
+ *     only proxies whose certificate matches their node
+ * @param insecureXdsAddress an extra plaintext listener for ADS and federation, for local
+ *     experiments only (Istio's 15010)
+ * @param adminToken the bearer token the admin API's {@code /status}, {@code /proxies} and {@code
+ *     /debug} require; empty leaves them open
  */
 public record ControllerConfig(
     List<String> etcdEndpoints,
@@ -34,7 +43,10 @@ public record ControllerConfig(
     Duration livenessGrace,
     Duration livenessExpiry,
     FailoverOrder failover,
-    AgentTokens agentTokens) {
+    AgentTokens agentTokens,
+    Optional<SvidFiles.Loaded> tls,
+    Optional<InetSocketAddress> insecureXdsAddress,
+    Optional<String> adminToken) {
 
   public ControllerConfig {
     etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -48,6 +60,13 @@ public record ControllerConfig(
     requireNonNull(livenessExpiry, "livenessExpiry");
     requireNonNull(failover, "failover");
     requireNonNull(agentTokens, "agentTokens");
+    requireNonNull(tls, "tls");
+    requireNonNull(insecureXdsAddress, "insecureXdsAddress");
+    requireNonNull(adminToken, "adminToken");
+    if (adminToken.isPresent() && adminToken.get().length() < 16) {
+      throw new IllegalArgumentException(
+          "adminToken: " + adminToken.get().length() + " characters (expected: at least 16)");
+    }
     if (etcdEndpoints.isEmpty()) {
       throw new IllegalArgumentException("etcd: none given (expected: at least one client URL)");
     }
@@ -90,7 +109,10 @@ public record ControllerConfig(
         .debounce(debounceQuiet, debounceMax)
         .liveness(livenessGrace, livenessExpiry)
         .failover(failover)
-        .agentTokens(agentTokens);
+        .agentTokens(agentTokens)
+        .tls(tls.orElse(null))
+        .insecureXdsAddress(insecureXdsAddress.orElse(null))
+        .adminToken(adminToken.orElse(null));
   }
 
   /** Builds a {@link ControllerConfig}. */
@@ -106,6 +128,9 @@ public record ControllerConfig(
     private Duration livenessExpiry = Duration.ofHours(24);
     private FailoverOrder failover = FailoverOrder.NONE;
     private AgentTokens agentTokens = AgentTokens.OPEN;
+    private SvidFiles.Loaded tls;
+    private InetSocketAddress insecureXdsAddress;
+    private String adminToken;
 
     private Builder(
         List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
@@ -146,6 +171,24 @@ public record ControllerConfig(
       return this;
     }
 
+    /** Serves {@code xdsAddress} over mutual TLS with this SVID; null: plaintext. */
+    public Builder tls(SvidFiles.Loaded tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** An extra plaintext listener, for local experiments; null: none. */
+    public Builder insecureXdsAddress(InetSocketAddress insecureXdsAddress) {
+      this.insecureXdsAddress = insecureXdsAddress;
+      return this;
+    }
+
+    /** The admin API's bearer token; null leaves it open. */
+    public Builder adminToken(String adminToken) {
+      this.adminToken = adminToken;
+      return this;
+    }
+
     public ControllerConfig build() {
       return new ControllerConfig(
           etcdEndpoints,
@@ -158,7 +201,10 @@ public record ControllerConfig(
           livenessGrace,
           livenessExpiry,
           failover,
-          agentTokens);
+          agentTokens,
+          Optional.ofNullable(tls),
+          Optional.ofNullable(insecureXdsAddress),
+          Optional.ofNullable(adminToken));
     }
   }
 }

@@ -1,8 +1,13 @@
 package dev.fedmesh.controller;
 
 import dev.fedmesh.controller.model.FailoverOrder;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.SpiffeId;
+import dev.fedmesh.trust.SvidFiles;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,9 +39,38 @@ public final class ControllerMain implements Callable<Integer> {
 
   @Option(
       names = "--xds-address",
-      defaultValue = "127.0.0.1:15010",
-      description = "Where xDS and federation listen (default: ${DEFAULT-VALUE}).")
+      defaultValue = "127.0.0.1:15012",
+      description =
+          "Where xDS and federation listen over mutual TLS (default: ${DEFAULT-VALUE}); needs"
+              + " --tls-dir.")
   String xdsAddress;
+
+  @Option(
+      names = "--tls-dir",
+      description =
+          "The replica's SVID: cert-chain.pem, key.pem and root-cert.pem (the roots proxies'"
+              + " certificates chain to). 'fedmesh ca controller-cert' writes one.")
+  Path tlsDir;
+
+  @Option(
+      names = "--insecure-xds-address",
+      description =
+          "Also serve xDS and federation in plaintext here, where no client proves who it is."
+              + " For local experiments only; without --tls-dir it is the only listener.")
+  String insecureXdsAddress;
+
+  @Option(
+      names = "--insecure-any-agent",
+      description =
+          "Let any client speak for any cluster (no --agent-tokens). Logs a warning on every"
+              + " agent connection; for local experiments only.")
+  boolean insecureAnyAgent;
+
+  @Option(
+      names = "--admin-token-file",
+      description =
+          "File holding the bearer token the admin API's /status, /proxies and /debug require.")
+  Path adminTokenFile;
 
   @Option(
       names = "--admin-address",
@@ -73,7 +107,8 @@ public final class ControllerMain implements Callable<Integer> {
 
   @Option(
       names = "--agent-tokens",
-      description = "YAML file of agent identities (token digests and clusters); default: open.")
+      description =
+          "YAML file of agent identities (token digests and the clusters each may speak for).")
   Path agentTokens;
 
   @Override
@@ -86,7 +121,7 @@ public final class ControllerMain implements Callable<Integer> {
     }
     if (config.agentTokens().isOpen()) {
       LoggerFactory.getLogger(ControllerMain.class)
-          .warn("no --agent-tokens: any agent may speak for any cluster (fine for a lab only)");
+          .warn("--insecure-any-agent: any client may speak for any cluster (experiments only)");
     }
     GlobalController controller = GlobalController.start(config);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -111,11 +146,29 @@ public final class ControllerMain implements Callable<Integer> {
             "--region-failover: " + parsed.getKey() + " given twice (expected: once per region)");
       }
     }
+    if (agentTokens == null && !insecureAnyAgent) {
+      throw new IllegalArgumentException(
+          "--agent-tokens: missing (expected: a YAML file of agent token digests and their"
+              + " clusters; --insecure-any-agent lets anyone speak for any cluster instead)");
+    }
+    if (agentTokens != null && insecureAnyAgent) {
+      throw new IllegalArgumentException(
+          "--insecure-any-agent: given with --agent-tokens (expected: one of the two)");
+    }
+    if (tlsDir == null && insecureXdsAddress == null) {
+      throw new IllegalArgumentException(
+          "--tls-dir: missing (expected: a directory with cert-chain.pem, key.pem and"
+              + " root-cert.pem; for a plaintext experiment give --insecure-xds-address instead)");
+    }
+    InetSocketAddress insecure =
+        insecureXdsAddress == null
+            ? null
+            : HostPort.parse("--insecure-xds-address", insecureXdsAddress);
+    // Without TLS material the plaintext address is the only listener.
+    InetSocketAddress main =
+        tlsDir == null ? insecure : HostPort.parse("--xds-address", xdsAddress);
     ControllerConfig.Builder builder =
-        ControllerConfig.builder(
-                etcd,
-                HostPort.parse("--xds-address", xdsAddress),
-                HostPort.parse("--admin-address", adminAddress))
+        ControllerConfig.builder(etcd, main, HostPort.parse("--admin-address", adminAddress))
             .sessionTtl(DurationParser.parse("--session-ttl", sessionTtl))
             .liveness(
                 DurationParser.parse("--liveness-grace", livenessGrace),
@@ -126,6 +179,31 @@ public final class ControllerMain implements Callable<Integer> {
     }
     if (agentTokens != null) {
       builder.agentTokens(AgentTokens.load(agentTokens));
+    }
+    if (tlsDir != null) {
+      SvidFiles.Loaded tls = SvidFiles.read(tlsDir, Clock.systemUTC());
+      SpiffeId expected = ControlPlaneTls.controllerId(tls.id().trustDomain());
+      if (!tls.id().equals(expected)) {
+        throw new IllegalArgumentException(
+            "--tls-dir: "
+                + tls.id()
+                + " (expected: "
+                + expected
+                + ", the identity agents and proxies accept from a controller)");
+      }
+      builder.tls(tls).insecureXdsAddress(insecure);
+    }
+    if (adminTokenFile != null) {
+      String token = Files.readString(adminTokenFile).strip();
+      if (token.length() < 16) {
+        throw new IllegalArgumentException(
+            "--admin-token-file: "
+                + adminTokenFile
+                + " holds "
+                + token.length()
+                + " characters (expected: a token of at least 16)");
+      }
+      builder.adminToken(token);
     }
     return builder.build();
   }

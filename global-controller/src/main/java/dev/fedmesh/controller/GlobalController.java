@@ -9,11 +9,16 @@ import dev.fedmesh.controller.model.MeshModel;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.controller.store.EtcdMeshStore;
 import dev.fedmesh.controller.store.MeshWatcher;
+import dev.fedmesh.controller.xds.ProxyAuthenticator;
 import dev.fedmesh.controller.xds.ServeWhenLoaded;
 import dev.fedmesh.controller.xds.XdsPublisher;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.SvidFiles;
+import dev.fedmesh.trust.SvidVerifier;
 import io.etcd.jetcd.Client;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -21,6 +26,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +50,7 @@ public final class GlobalController implements AutoCloseable {
   private final XdsPublisher publisher;
   private final ConnectedAgents agents;
   private final Server grpcServer;
+  private final Server insecureServer;
   private final AdminServer admin;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ControllerMetrics metrics;
@@ -76,26 +83,53 @@ public final class GlobalController implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
     agents = new ConnectedAgents(clock);
     EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
-    grpcServer =
-        NettyServerBuilder.forAddress(config.xdsAddress())
-            .addService(
-                new FederationService(store, config.replicaId(), agents)
-                    .authenticated(config.agentTokens()))
-            .addService(
-                ServerInterceptors.intercept(
-                    publisher.service(),
-                    new ServeWhenLoaded(
-                        () -> meshLoaded,
-                        () ->
-                            "startup listing at etcd revision "
-                                + watcher.listedRevision()
-                                + ", published "
-                                + model.publishedRevision())))
-            .addService(health.getHealthService())
-            .permitKeepAliveTime(10, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true)
-            .build();
+    ServerServiceDefinition federation =
+        new FederationService(store, config.replicaId(), agents)
+            .authenticated(config.agentTokens());
+    ServerServiceDefinition ads =
+        ServerInterceptors.intercept(
+            publisher.service(),
+            new ServeWhenLoaded(
+                () -> meshLoaded,
+                () ->
+                    "startup listing at etcd revision "
+                        + watcher.listedRevision()
+                        + ", published "
+                        + model.publishedRevision()));
+    NettyServerBuilder main = NettyServerBuilder.forAddress(config.xdsAddress());
+    if (config.tls().isPresent()) {
+      SvidFiles.Loaded tls = config.tls().get();
+      main.sslContext(
+          ControlPlaneTls.server(
+              () -> Optional.of(tls.credential()), SvidVerifier.of(tls.roots(), clock)));
+      ads = ServerInterceptors.intercept(ads, new ProxyAuthenticator());
+    }
+    grpcServer = serve(main, federation, ads);
+    insecureServer =
+        config
+            .insecureXdsAddress()
+            .map(
+                address ->
+                    serve(
+                        NettyServerBuilder.forAddress(address),
+                        federation,
+                        ServerInterceptors.intercept(
+                            publisher.service(),
+                            new ServeWhenLoaded(
+                                () -> meshLoaded, () -> "startup listing not published"))))
+            .orElse(null);
     admin = new AdminServer(config.adminAddress(), this);
+  }
+
+  private Server serve(
+      NettyServerBuilder builder, ServerServiceDefinition federation, ServerServiceDefinition ads) {
+    return builder
+        .addService(federation)
+        .addService(ads)
+        .addService(health.getHealthService())
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .build();
   }
 
   /** Starts a replica; its ports are bound when this returns. */
@@ -111,15 +145,23 @@ public final class GlobalController implements AutoCloseable {
       controller.watcher.start();
       controller.scheduler.scheduleWithFixedDelay(controller::probeStore, 0, 2, TimeUnit.SECONDS);
       controller.grpcServer.start();
+      if (controller.insecureServer != null) {
+        controller.insecureServer.start();
+        log.warn(
+            "plaintext xDS and federation on {} (--insecure-xds-address): no proxy or agent there"
+                + " proves who it is; for local experiments only",
+            controller.insecureServer.getListenSockets().get(0));
+      }
       controller.admin.start();
     } catch (IOException e) {
       controller.close();
       throw new UncheckedIOException("cannot bind xDS " + config.xdsAddress(), e);
     }
     log.info(
-        "controller {} serving xDS and federation on {}, admin on {}, etcd {}",
+        "controller {} serving xDS and federation on {} ({}), admin on {}, etcd {}",
         config.replicaId(),
         controller.xdsAddress(),
+        config.tls().map(tls -> "mutual TLS as " + tls.id()).orElse("plaintext"),
         controller.adminAddress(),
         config.etcdEndpoints());
     return controller;
@@ -131,6 +173,12 @@ public final class GlobalController implements AutoCloseable {
 
   public InetSocketAddress xdsAddress() {
     return (InetSocketAddress) grpcServer.getListenSockets().get(0);
+  }
+
+  /** The plaintext listener's address, when {@code --insecure-xds-address} asked for one. */
+  public Optional<InetSocketAddress> insecureXdsAddress() {
+    return Optional.ofNullable(insecureServer)
+        .map(server -> (InetSocketAddress) server.getListenSockets().get(0));
   }
 
   public InetSocketAddress adminAddress() {
@@ -220,6 +268,9 @@ public final class GlobalController implements AutoCloseable {
   public void close() {
     admin.stop();
     grpcServer.shutdownNow();
+    if (insecureServer != null) {
+      insecureServer.shutdownNow();
+    }
     watcher.close();
     try {
       grpcServer.awaitTermination(5, TimeUnit.SECONDS);

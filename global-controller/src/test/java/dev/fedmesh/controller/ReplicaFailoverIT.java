@@ -117,7 +117,8 @@ class ReplicaFailoverIT {
             List.of(
                 "--etcd",
                 etcd.endpoints(),
-                "--xds-address",
+                "--insecure-any-agent",
+                "--insecure-xds-address",
                 "127.0.0.1:" + xdsPort,
                 "--admin-address",
                 "127.0.0.1:" + adminPort,

@@ -75,6 +75,7 @@ public final class LocalLab {
   private final PrintStream out;
   private final Options options;
   private final Instant began = Instant.now();
+  private LabSecrets secrets;
 
   public LocalLab(Path dir, PrintStream out) {
     this(dir, out, Options.DEFAULT);
@@ -148,6 +149,19 @@ public final class LocalLab {
       }
       progress("etcd ready on " + String.join(",", etcdUrls));
 
+      Path caDir = dir.resolve("ca");
+      RootCa root;
+      if (!Files.exists(caDir.resolve("root-cert.pem"))) {
+        root = RootCa.generate(RootCaSpec.of(TrustDomain.of(TRUST_DOMAIN)), Clock.systemUTC());
+        CaFiles.writeRoot(root, caDir, true);
+        progress("root CA created for " + TRUST_DOMAIN + " in " + dir.relativize(caDir));
+      } else {
+        root = CaFiles.readRoot(caDir, Optional.of(TrustDomain.of(TRUST_DOMAIN)));
+      }
+      secrets =
+          LabSecrets.create(
+              dir, root, LabTopology.members().stream().map(LabTopology.Member::name).toList());
+
       for (int i = 0; i < options.controllers(); i++) {
         state =
             start(
@@ -157,7 +171,7 @@ public final class LocalLab {
                     state.etcd(), xds.get(i), admins.get(i), i, options.livenessGrace()));
       }
       for (int i = 0; i < options.controllers(); i++) {
-        AdminClient admin = new AdminClient(admins.get(i));
+        AdminClient admin = adminClient(admins.get(i));
         awaitReady(controllerName(i), state, admin::ready);
       }
       progress(
@@ -166,14 +180,6 @@ public final class LocalLab {
               + ", admin on "
               + String.join(", ", admins));
 
-      Path caDir = dir.resolve("ca");
-      if (!Files.exists(caDir.resolve("root-cert.pem"))) {
-        CaFiles.writeRoot(
-            RootCa.generate(RootCaSpec.of(TrustDomain.of(TRUST_DOMAIN)), Clock.systemUTC()),
-            caDir,
-            true);
-        progress("root CA created for " + TRUST_DOMAIN + " in " + dir.relativize(caDir));
-      }
       for (LabTopology.Member member : LabTopology.members()) {
         ClusterSpec spec = spec(member, xds, caDir);
         state = startCluster(state, spec, clusterClasspath);
@@ -232,7 +238,7 @@ public final class LocalLab {
         "new");
   }
 
-  private static List<String> controllerCommand(
+  private List<String> controllerCommand(
       String etcd, String xds, String admin, int index, Duration livenessGrace) {
     return ProcessLauncher.java(
         "dev.fedmesh.controller.ControllerMain",
@@ -241,6 +247,12 @@ public final class LocalLab {
             etcd,
             "--xds-address",
             xds,
+            "--tls-dir",
+            secrets.controllerTls().toString(),
+            "--agent-tokens",
+            dir.resolve(LabSecrets.AGENT_TOKENS).toString(),
+            "--admin-token-file",
+            dir.resolve(LabSecrets.ADMIN_TOKEN).toString(),
             "--admin-address",
             admin,
             "--replica-id",
@@ -251,7 +263,8 @@ public final class LocalLab {
             livenessGrace.toMillis() + "ms"));
   }
 
-  private ClusterSpec spec(LabTopology.Member member, List<String> controllers, Path caDir) {
+  private ClusterSpec spec(LabTopology.Member member, List<String> controllers, Path caDir)
+      throws IOException {
     return new ClusterSpec(
         member.name(),
         member.region(),
@@ -261,7 +274,9 @@ public final class LocalLab {
         caDir.toString(),
         clusterDir(member.name()).toString(),
         options.certificateTtl().toSeconds(),
-        member.workloads());
+        member.workloads(),
+        secrets.agentToken(member.name()),
+        LabSecrets.controlToken(dir));
   }
 
   Path clusterDir(String name) {
@@ -273,7 +288,8 @@ public final class LocalLab {
     Path specFile = clusterDir(spec.name()).resolve("spec.json");
     Files.createDirectories(specFile.getParent());
     Files.deleteIfExists(clusterDir(spec.name()).resolve("status.json"));
-    LabStatus.JSON.writeValue(specFile.toFile(), spec);
+    // The spec holds the agent's token: readable by the user only.
+    LabSecrets.writePrivate(specFile, LabStatus.JSON.writeValueAsString(spec));
     return start(
         state, clusterProcess(spec.name()), ClusterHostLauncher.command(classpath, specFile));
   }
@@ -387,7 +403,7 @@ public final class LocalLab {
             new MeshConvergence.ClusterStatus(cluster, clusterDir(cluster).resolve("status.json")));
       }
     }
-    return MeshConvergence.missing(admins, clusters);
+    return MeshConvergence.missing(admins.stream().map(this::adminClient).toList(), clusters);
   }
 
   private LabProcess clusterProcessOf(LabState state, String name) {
@@ -429,6 +445,21 @@ public final class LocalLab {
     return adminAddressOf(controllerName(replica));
   }
 
+  /** A client of a controller's admin API that presents the lab's admin token. */
+  public AdminClient adminClient(String address) {
+    return new AdminClient(address, LabSecrets.adminToken(dir).orElse(""));
+  }
+
+  /** The admin token of the lab in {@code dir}, which {@code lab up} wrote (mode 0600). */
+  public static Optional<String> adminToken(Path dir) {
+    return LabSecrets.adminToken(dir.toAbsolutePath());
+  }
+
+  /** The token the clusters' fault-injection endpoints require ({@code Authorization: Bearer}). */
+  public String controlToken() throws IOException {
+    return LabSecrets.controlToken(dir);
+  }
+
   private String adminAddressOf(String controllerProcess) throws IOException {
     List<String> command = Files.readAllLines(commandFile(controllerProcess));
     return command.get(command.indexOf("--admin-address") + 1);
@@ -452,7 +483,7 @@ public final class LocalLab {
     LabState next = start(state.without(name), name, command);
     if (name.startsWith("controller-")) {
       // Ready means the replica has published what etcd holds, so it serves proxies again.
-      awaitReady(name, next, new AdminClient(adminAddressOf(name))::ready);
+      awaitReady(name, next, adminClient(adminAddressOf(name))::ready);
     }
   }
 

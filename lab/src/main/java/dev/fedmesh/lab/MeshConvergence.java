@@ -25,15 +25,15 @@ final class MeshConvergence {
   /**
    * What keeps the mesh from having converged, or empty when it has.
    *
-   * @param controllerAdmins admin addresses of the running controller replicas; the first that is
+   * @param controllerAdmins admin clients of the running controller replicas; the first that is
    *     ready (its model published from etcd) is asked
    * @param clusterStatus the {@code status.json} of each running cluster, by cluster name
    */
   static Optional<String> missing(
-      List<String> controllerAdmins, List<ClusterStatus> clusterStatus) {
+      List<AdminClient> controllerAdmins, List<ClusterStatus> clusterStatus) {
     Optional<Set<String>> announced = announcedServices(controllerAdmins);
     if (announced.isEmpty()) {
-      return Optional.of("no controller replica is ready (" + controllerAdmins + ")");
+      return Optional.of("no controller replica is ready");
     }
     for (ClusterStatus cluster : clusterStatus) {
       JsonNode status;
@@ -75,11 +75,11 @@ final class MeshConvergence {
    * The FQDNs of services with at least one healthy endpoint in a cluster whose endpoints are still
    * served (not expired), as the first ready replica sees them.
    */
-  private static Optional<Set<String>> announcedServices(List<String> controllerAdmins) {
-    for (String address : controllerAdmins) {
+  private static Optional<Set<String>> announcedServices(List<AdminClient> controllerAdmins) {
+    for (AdminClient admin : controllerAdmins) {
       JsonNode status;
       try {
-        status = new AdminClient(address).status();
+        status = admin.status();
       } catch (IOException e) {
         continue;
       }

@@ -61,7 +61,8 @@ final class GatewayProcess implements AutoCloseable {
                 "--node-id",
                 "gateway-" + cluster,
                 "--drain-timeout",
-                "0s"));
+                "0s",
+                "--insecure-controller"));
     return new GatewayProcess(process, listen, admin);
   }
 

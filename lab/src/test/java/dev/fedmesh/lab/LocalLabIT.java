@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fedmesh.controller.admin.AdminClient;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +42,7 @@ class LocalLabIT {
         .extracting(LabProcess::name)
         .containsExactly("etcd", "controller-0", "cluster-east", "cluster-west", "cluster-central");
     assertThat(started).allMatch(LabProcess::isRunning);
-    JsonNode status = new AdminClient(state.controllerAdmin()).status();
+    JsonNode status = lab.adminClient(state.controllerAdmin()).status();
     assertThat(status.path("clusters"))
         .extracting(c -> c.path("name").asText() + ":" + c.path("connected").asBoolean())
         .containsExactlyInAnyOrder("east:true", "west:true", "central:true");

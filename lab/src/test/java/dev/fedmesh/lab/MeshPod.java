@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.proxy.http.InboundPort;
 import dev.fedmesh.proxy.sidecar.Sidecar;
 import dev.fedmesh.proxy.sidecar.SidecarBootstrap;
+import dev.fedmesh.proxy.xds.XdsClient;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -83,7 +84,10 @@ final class MeshPod implements AutoCloseable {
                       new InetSocketAddress(ip, 0),
                       app.getAddress(),
                       InboundPort.AppProtocol.HTTP,
-                      InboundPort.TlsMode.STRICT)));
+                      InboundPort.TlsMode.STRICT)),
+              XdsClient.Protocol.STATE_OF_THE_WORLD,
+              // These tests run the controller in plaintext: they test the data plane.
+              true);
       return new MeshPod(node.id(), ip, app, Sidecar.start(bootstrap, group), clientCertificates);
     } catch (Exception | Error e) {
       app.stop(0);

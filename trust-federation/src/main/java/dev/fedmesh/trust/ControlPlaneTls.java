@@ -11,8 +11,12 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -75,15 +79,31 @@ public final class ControlPlaneTls {
   }
 
   /**
-   * A client context: accepts a server whose SVID passes {@code verifier} and is {@code server};
+   * Accepts the controller's identity in any trust domain the verifier trusts (the verifier has
+   * already checked that the certificate chains to that domain's roots).
+   */
+  public static Predicate<SpiffeId> anyController() {
+    String path = controllerId(TrustDomain.DEFAULT).path();
+    return id -> id.path().equals(path);
+  }
+
+  /** Accepts a cluster CA's identity in any trust domain the verifier trusts. */
+  public static Predicate<SpiffeId> anyCa() {
+    String path = caId(TrustDomain.DEFAULT).path();
+    return id -> id.path().equals(path);
+  }
+
+  /**
+   * A client context: accepts a server whose SVID passes {@code verifier} and {@code server};
    * presents {@code credential} when it holds one (empty: no client certificate).
    */
   public static SslContext client(
-      Supplier<Optional<SvidCredential>> credential, SvidVerifier verifier, SpiffeId server) {
+      Supplier<Optional<SvidCredential>> credential,
+      SvidVerifier verifier,
+      Predicate<SpiffeId> expected) {
     requireNonNull(credential, "credential");
     requireNonNull(verifier, "verifier");
-    requireNonNull(server, "server");
-    Predicate<SpiffeId> expected = server::equals;
+    requireNonNull(expected, "expected");
     try {
       return GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
           .keyManager(SpiffeTls.keyManager(credential))
@@ -96,8 +116,44 @@ public final class ControlPlaneTls {
   }
 
   /** A client context that presents no certificate (the agent to the controller, a CA client). */
-  public static SslContext client(SvidVerifier verifier, SpiffeId server) {
-    return client(Optional::empty, verifier, server);
+  public static SslContext client(SvidVerifier verifier, Predicate<SpiffeId> expected) {
+    return client(Optional::empty, verifier, expected);
+  }
+
+  /**
+   * Issues one SVID for {@code identity} now, with a fresh ECDSA P-256 key, living {@code ttl}
+   * (zero: the issuer's default): for credentials written to files, as the controller's.
+   */
+  public static SvidCredential issue(SvidIssuer issuer, CallerIdentity identity, Duration ttl) {
+    java.security.KeyPair keys = KeyAlgorithm.EC_P256.generate();
+    X509Svid svid = issuer.issue(WorkloadCsr.create(keys), identity, ttl);
+    return SvidCredential.of(svid, keys.getPrivate());
+  }
+
+  /**
+   * An SVID for one of the control plane's own components, issued by a CA held in this process and
+   * renewed at half its life; returns once the first certificate is in.
+   *
+   * @throws IllegalStateException when the first certificate is not issued within 10 seconds
+   */
+  public static SvidRotator selfIssued(
+      SvidIssuer issuer, CallerIdentity identity, ScheduledExecutorService scheduler) {
+    SvidRotator rotator = SvidRotator.builder(localSigner(issuer, identity), scheduler).build();
+    CountDownLatch first = new CountDownLatch(1);
+    rotator.addListener(credential -> first.countDown());
+    rotator.start();
+    try {
+      if (!first.await(10, TimeUnit.SECONDS)) {
+        rotator.close();
+        throw new IllegalStateException(
+            "no certificate for " + identity + " from the local CA within 10 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      rotator.close();
+      throw new IllegalStateException("interrupted while issuing a certificate for " + identity);
+    }
+    return rotator;
   }
 
   /**

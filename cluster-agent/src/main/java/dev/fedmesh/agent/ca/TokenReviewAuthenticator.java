@@ -77,10 +77,16 @@ public final class TokenReviewAuthenticator implements CallerAuthenticator {
       String error = status == null || status.getError() == null ? "" : ": " + status.getError();
       throw new CallerRejectedException("token: not authenticated by the cluster" + error);
     }
-    List<String> audiences = status.getAudiences();
-    if (audiences != null && !audiences.isEmpty() && !audiences.contains(audience)) {
+    // An API server that ignores spec.audiences answers with none: it has then not checked that
+    // the token was meant for this CA, so a token minted for any other service would pass.
+    List<String> audiences = status.getAudiences() == null ? List.of() : status.getAudiences();
+    if (!audiences.contains(audience)) {
       throw new CallerRejectedException(
-          "token: audiences " + audiences + " (expected: '" + audience + "')");
+          "token: audiences "
+              + audiences
+              + " (expected: '"
+              + audience
+              + "', as the API server must confirm for a token meant for this CA)");
     }
     UserInfo user = status.getUser();
     String username = user == null || user.getUsername() == null ? "" : user.getUsername();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.trust.ClusterCa;
+import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.IntermediateSpec;
 import dev.fedmesh.trust.KeyAlgorithm;
 import dev.fedmesh.trust.RootCa;
@@ -12,6 +13,8 @@ import dev.fedmesh.trust.RootCaSpec;
 import dev.fedmesh.trust.SpiffeId;
 import dev.fedmesh.trust.SvidIssuer;
 import dev.fedmesh.trust.SvidPolicy;
+import dev.fedmesh.trust.SvidVerifier;
+import dev.fedmesh.trust.TrustBundleSet;
 import dev.fedmesh.trust.TrustDomain;
 import dev.fedmesh.trust.WorkloadCsr;
 import dev.fedmesh.trust.X509Svid;
@@ -47,6 +50,7 @@ class ClusterCaServerTest {
 
   private ClusterCaServer ca;
   private ManagedChannel channel;
+  private TrustBundleSet bundles;
 
   @BeforeEach
   void startCa() {
@@ -58,13 +62,59 @@ class ClusterCaServerTest {
             SvidIssuer.of(east, SvidPolicy.of(), Clock.systemUTC()),
             new InetSocketAddress("127.0.0.1", 0),
             new TokenReviewAuthenticator(client, TokenReviewAuthenticator.AUDIENCE));
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", ca.port()).usePlaintext().build();
+    bundles = TrustBundleSet.of(east.trustBundle());
+    channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", ca.port())
+            .sslContext(
+                ControlPlaneTls.client(
+                    SvidVerifier.of(bundles, Clock.systemUTC()), ControlPlaneTls.anyCa()))
+            .build();
   }
 
   @AfterEach
   void stopCa() throws InterruptedException {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     ca.close();
+  }
+
+  @Test
+  void aPlaintextClientIsRefusedBeforeItsTokenIsRead() throws Exception {
+    vouchFor("system:serviceaccount:a:x");
+    ManagedChannel plaintext =
+        NettyChannelBuilder.forAddress("127.0.0.1", ca.port()).usePlaintext().build();
+    try {
+      var call =
+          CaClient.of(plaintext, () -> "token-of-a-x")
+              .sign(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), Duration.ZERO);
+      assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS))
+          .hasRootCauseInstanceOf(io.grpc.StatusRuntimeException.class)
+          .rootCause()
+          .hasMessageContaining("UNAVAILABLE");
+      assertThat(server.getRequestCount()).as("TokenReviews the CA made").isZero();
+    } finally {
+      plaintext.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aClientThatExpectsAnotherIdentityRefusesTheCa() throws Exception {
+    vouchFor("system:serviceaccount:a:x");
+    ManagedChannel wrongServer =
+        NettyChannelBuilder.forAddress("127.0.0.1", ca.port())
+            .sslContext(
+                ControlPlaneTls.client(
+                    SvidVerifier.of(bundles, Clock.systemUTC()), ControlPlaneTls.anyController()))
+            .build();
+    try {
+      var call =
+          CaClient.of(wrongServer, () -> "token-of-a-x")
+              .sign(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), Duration.ZERO);
+      assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS))
+          .rootCause()
+          .hasMessageContaining("UNAVAILABLE");
+    } finally {
+      wrongServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
   }
 
   @Test

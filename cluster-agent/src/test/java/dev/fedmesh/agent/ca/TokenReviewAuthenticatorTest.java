@@ -69,6 +69,7 @@ class TokenReviewAuthenticatorTest {
         new TokenReviewBuilder()
             .withNewStatus()
             .withAuthenticated(true)
+            .withAudiences(TokenReviewAuthenticator.AUDIENCE)
             .withNewUser()
             .withUsername("alice@example.com")
             .endUser()
@@ -79,6 +80,42 @@ class TokenReviewAuthenticatorTest {
         .isInstanceOf(CallerRejectedException.class)
         .hasMessage(
             "token: user 'alice@example.com' (expected: a service account, system:serviceaccount:…)");
+  }
+
+  @Test
+  void aReviewThatConfirmsNoAudienceIsRejected() {
+    answer(
+        new TokenReviewBuilder()
+            .withNewStatus()
+            .withAuthenticated(true)
+            .withNewUser()
+            .withUsername("system:serviceaccount:shop:checkout")
+            .endUser()
+            .endStatus()
+            .build());
+
+    assertThatThrownBy(() -> authenticator().review("token-for-another-service"))
+        .isInstanceOf(CallerRejectedException.class)
+        .hasMessageStartingWith("token: audiences [] (expected: '")
+        .hasMessageContaining(TokenReviewAuthenticator.AUDIENCE);
+  }
+
+  @Test
+  void aReviewForAnotherAudienceIsRejected() {
+    answer(
+        new TokenReviewBuilder()
+            .withNewStatus()
+            .withAuthenticated(true)
+            .withAudiences("https://kubernetes.default.svc")
+            .withNewUser()
+            .withUsername("system:serviceaccount:shop:checkout")
+            .endUser()
+            .endStatus()
+            .build());
+
+    assertThatThrownBy(() -> authenticator().review("api-server-token"))
+        .isInstanceOf(CallerRejectedException.class)
+        .hasMessageStartingWith("token: audiences [https://kubernetes.default.svc]");
   }
 
   @Test

@@ -14,6 +14,7 @@ public final class AdminClient {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final URI base;
+  private final String token;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -21,7 +22,16 @@ public final class AdminClient {
    * @param address {@code host:port} of the admin API
    */
   public AdminClient(String address) {
+    this(address, "");
+  }
+
+  /**
+   * @param address {@code host:port} of the admin API
+   * @param token the admin token sent as {@code Authorization: Bearer}; empty sends none
+   */
+  public AdminClient(String address, String token) {
     this.base = URI.create("http://" + address);
+    this.token = token.strip();
   }
 
   /** Whether the replica is up and following etcd. */
@@ -57,11 +67,18 @@ public final class AdminClient {
     return JSON.readTree(response.body());
   }
 
+  private HttpRequest request(String path) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(5));
+    if (!token.isEmpty()) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return request.build();
+  }
+
   private HttpResponse<String> get(String path) throws IOException {
     try {
-      return http.send(
-          HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      return http.send(request(path), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new IOException(
           "cannot reach the controller's admin API at "

@@ -7,6 +7,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.controller.ControllerMetrics;
 import dev.fedmesh.controller.GlobalController;
@@ -26,11 +27,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -41,11 +44,12 @@ import java.util.concurrent.Executors;
  * <ul>
  *   <li>{@code GET /healthz}: the process is up
  *   <li>{@code GET /ready}: proxies are served what etcd holds (503 otherwise)
- *   <li>{@code GET /status}: clusters, services and where they run, connected proxies (JSON)
- *   <li>{@code GET /proxies}: every connected proxy's xDS stream, per type (JSON)
+ *   <li>{@code GET /status}: (admin token) clusters, services and where they run, connected proxies
+ *       (JSON)
+ *   <li>{@code GET /proxies}: (admin token) every connected proxy's xDS stream, per type (JSON)
  *   <li>{@code GET /metrics}: Prometheus metrics
- *   <li>{@code GET /debug/resources?role=&cluster=&network=&region=&zone=}: the xDS resources a
- *       proxy of that context is served (Envoy's JSON form)
+ *   <li>{@code GET /debug/resources (admin token)?role=&cluster=&network=&region=&zone=}: the xDS
+ *       resources a proxy of that context is served (Envoy's JSON form)
  * </ul>
  */
 public final class AdminServer {
@@ -79,14 +83,46 @@ public final class AdminServer {
     server.setExecutor(executor);
     server.createContext("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
     server.createContext("/ready", this::ready);
-    server.createContext("/status", exchange -> json(exchange, status()));
-    server.createContext("/debug/resources", this::resources);
-    server.createContext("/proxies", exchange -> json(exchange, controller.xds().proxies()));
+    server.createContext("/status", authorized(exchange -> json(exchange, status())));
+    server.createContext("/debug/resources", authorized(this::resources));
+    server.createContext(
+        "/proxies", authorized(exchange -> json(exchange, controller.xds().proxies())));
     server.createContext("/metrics", this::metrics);
   }
 
   public void start() {
     server.start();
+  }
+
+  /**
+   * Requires {@code Authorization: Bearer <admin token>} when the controller has one: the status
+   * and debug documents name every cluster, pod address and proxy of the mesh.
+   */
+  private HttpHandler authorized(HttpHandler handler) {
+    Optional<byte[]> expected =
+        controller
+            .config()
+            .adminToken()
+            .map(token -> ("Bearer " + token).getBytes(StandardCharsets.UTF_8));
+    if (expected.isEmpty()) {
+      return handler;
+    }
+    return exchange -> {
+      String header = exchange.getRequestHeaders().getFirst("Authorization");
+      byte[] presented = header == null ? new byte[0] : header.getBytes(StandardCharsets.UTF_8);
+      if (!MessageDigest.isEqual(expected.get(), presented)) {
+        respond(
+            exchange,
+            401,
+            "text/plain",
+            "authorization: "
+                + (header == null ? "missing" : "wrong token")
+                + " (expected: Bearer <admin token>; 'fedmesh lab up' writes it to"
+                + " .fedmesh-lab/admin-token)\n");
+        return;
+      }
+      handler.handle(exchange);
+    };
   }
 
   public InetSocketAddress address() {

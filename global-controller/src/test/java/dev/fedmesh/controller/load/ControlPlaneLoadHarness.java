@@ -102,7 +102,8 @@ public final class ControlPlaneLoadHarness {
                 List.of(
                     "--etcd",
                     etcd.endpoints(),
-                    "--xds-address",
+                    "--insecure-any-agent",
+                    "--insecure-xds-address",
                     "127.0.0.1:" + xdsPort,
                     "--admin-address",
                     "127.0.0.1:" + adminPort,

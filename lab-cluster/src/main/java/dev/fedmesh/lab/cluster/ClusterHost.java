@@ -19,11 +19,15 @@ import dev.fedmesh.proxy.sidecar.SidecarBootstrap;
 import dev.fedmesh.trust.CaFiles;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
+import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.IntermediateSpec;
 import dev.fedmesh.trust.Pem;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.SvidIssuer;
 import dev.fedmesh.trust.SvidPolicy;
+import dev.fedmesh.trust.SvidRotator;
+import dev.fedmesh.trust.TrustBundle;
+import dev.fedmesh.trust.TrustBundleSet;
 import dev.fedmesh.trust.TrustDomain;
 import dev.fedmesh.trust.ca.WorkloadTokens;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -98,6 +102,8 @@ final class ClusterHost implements AutoCloseable {
   private KubernetesClient kube;
   private KubernetesEvents events;
   private ClusterInfo info;
+  private TrustBundleSet roots;
+  private SvidRotator gatewayIdentity;
   private EastWestGateway gateway;
   private ClusterAgent agent;
 
@@ -159,6 +165,23 @@ final class ClusterHost implements AutoCloseable {
         ClusterCaServer.start(
             issuer, new InetSocketAddress(infra, ClusterSpec.CA_PORT), tokens.authenticator()));
     String rootsPem = Pem.encode(List.of(root.certificate()));
+    roots = TrustBundleSet.of(TrustBundle.of(trustDomain, root.certificate()));
+    // The gateway's own SVID, for xDS over mutual TLS, from this cluster's CA.
+    ScheduledExecutorService identities =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, spec.name() + "-gateway-identity");
+              thread.setDaemon(true);
+              return thread;
+            });
+    running.push(identities::shutdownNow);
+    gatewayIdentity =
+        ControlPlaneTls.selfIssued(
+            issuer,
+            CallerIdentity.of(
+                XdsConfigSource.GATEWAY_NAMESPACE, XdsConfigSource.GATEWAY_SERVICE_ACCOUNT),
+            identities);
+    running.push(gatewayIdentity::close);
 
     // The agent: the real Kubernetes code path against this cluster's API.
     Locality locality = Locality.of(spec.region(), spec.workloads().get(0).zone());
@@ -236,7 +259,8 @@ final class ClusterHost implements AutoCloseable {
                 new InetSocketAddress(address, ClusterSpec.OUTBOUND_PORT)));
       }
     }
-    running.push(LabControl.start(new InetSocketAddress(infra, CONTROL_PORT), this));
+    running.push(
+        LabControl.start(new InetSocketAddress(infra, CONTROL_PORT), spec.controlToken(), this));
     statusWriter.scheduleWithFixedDelay(this::writeStatus, 0, 500, TimeUnit.MILLISECONDS);
     running.push(statusWriter::shutdownNow);
   }
@@ -249,6 +273,8 @@ final class ClusterHost implements AutoCloseable {
     Locality locality = info.locality();
     agent =
         ClusterAgent.builder(info, spec.controllers())
+            .token(spec.agentToken())
+            .controllerRoots(roots)
             .source(
                 executor ->
                     new KubernetesEndpointSource(
@@ -278,14 +304,16 @@ final class ClusterHost implements AutoCloseable {
     String infra = spec.infraAddress();
     gateway =
         EastWestGateway.builder(
-                XdsConfigSource.connect(
+                XdsConfigSource.connectTls(
                     spec.controllers(),
                     XdsConfigSource.gatewayNode(
                         "gateway." + spec.name(),
                         spec.name(),
                         spec.name(),
                         spec.region(),
-                        info.locality().zone())))
+                        info.locality().zone()),
+                    gatewayIdentity::current,
+                    roots))
             .listen(new InetSocketAddress(infra, ClusterSpec.GATEWAY_PORT))
             .admin(new InetSocketAddress(infra, ClusterSpec.GATEWAY_ADMIN_PORT))
             .drainTimeout(Duration.ofSeconds(1))

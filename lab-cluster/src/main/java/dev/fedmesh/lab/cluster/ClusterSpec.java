@@ -18,6 +18,8 @@ import java.util.List;
  * @param stateDir where the host writes its status
  * @param certificateTtlSeconds workload certificate lifetime (rotated at half)
  * @param workloads the demo pods
+ * @param agentToken the token the cluster's agent presents to the controllers
+ * @param controlToken the token the lab's fault-injection endpoint requires
  */
 public record ClusterSpec(
     String name,
@@ -28,7 +30,9 @@ public record ClusterSpec(
     String rootDir,
     String stateDir,
     long certificateTtlSeconds,
-    List<Workload> workloads) {
+    List<Workload> workloads,
+    String agentToken,
+    String controlToken) {
 
   /**
    * A demo pod.

@@ -15,6 +15,11 @@ import java.util.concurrent.Executors;
  * /agent/stop|start} and {@code POST /gateway/stop|start} crash or bring back the agent or the
  * gateway while everything else of the cluster keeps running. (A whole cluster is killed from
  * outside, with {@code kill -9} of its process.)
+ *
+ * <p>Only the lab's own tools may use it: a request must carry the lab's random control token
+ * ({@code Authorization: Bearer}), name this endpoint's own address as its {@code Host}, and come
+ * with no {@code Origin} of another site, so a web page open in the user's browser cannot post here
+ * (a cross-site request carries an {@code Origin} and cannot set the header).
  */
 final class LabControl implements AutoCloseable {
   private final HttpServer server;
@@ -25,7 +30,8 @@ final class LabControl implements AutoCloseable {
     this.executor = executor;
   }
 
-  static LabControl start(InetSocketAddress address, ClusterHost host) throws IOException {
+  static LabControl start(InetSocketAddress address, String token, ClusterHost host)
+      throws IOException {
     HttpServer server = HttpServer.create(address, 8);
     ExecutorService executor =
         Executors.newSingleThreadExecutor(
@@ -35,19 +41,58 @@ final class LabControl implements AutoCloseable {
               return thread;
             });
     server.setExecutor(executor);
-    server.createContext("/agent/stop", exchange -> act(exchange, host::stopAgent));
-    server.createContext("/agent/start", exchange -> act(exchange, host::startAgent));
+    Guard guard = new Guard(address, token);
+    server.createContext("/agent/stop", exchange -> act(exchange, guard, host::stopAgent));
+    server.createContext("/agent/start", exchange -> act(exchange, guard, host::startAgent));
     server.createContext(
-        "/gateway/stop", exchange -> act(exchange, () -> host.stopGateway(Duration.ZERO)));
-    server.createContext("/gateway/start", exchange -> act(exchange, host::startGateway));
+        "/gateway/stop", exchange -> act(exchange, guard, () -> host.stopGateway(Duration.ZERO)));
+    server.createContext("/gateway/start", exchange -> act(exchange, guard, host::startGateway));
     server.start();
     return new LabControl(server, executor);
   }
 
-  private static void act(HttpExchange exchange, Runnable action) throws IOException {
+  /** Who may act: the lab's token, this endpoint's own host name, no foreign origin. */
+  record Guard(InetSocketAddress address, String token) {
+    Guard {
+      if (token == null || token.length() < 16) {
+        throw new IllegalArgumentException(
+            "controlToken: missing or short (expected: at least 16 random characters)");
+      }
+    }
+
+    /** Why the request is refused, or null when it may act. */
+    String refusal(String host, String origin, String authorization) {
+      String self = address.getHostString() + ":" + address.getPort();
+      if (host == null || !host.equals(self)) {
+        return "host: '" + host + "' (expected: '" + self + "', this endpoint's own address)";
+      }
+      if (origin != null && !origin.equals("http://" + self)) {
+        return "origin: '" + origin + "' (expected: none, or this endpoint's own)";
+      }
+      byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+      byte[] presented =
+          authorization == null ? new byte[0] : authorization.getBytes(StandardCharsets.UTF_8);
+      if (!java.security.MessageDigest.isEqual(expected, presented)) {
+        return "authorization: "
+            + (authorization == null ? "missing" : "wrong token")
+            + " (expected: Bearer <the lab's control token, in .fedmesh-lab/control-token>)";
+      }
+      return null;
+    }
+  }
+
+  private static void act(HttpExchange exchange, Guard guard, Runnable action) throws IOException {
     int status;
     String body;
-    if (!"POST".equals(exchange.getRequestMethod())) {
+    String refusal =
+        guard.refusal(
+            exchange.getRequestHeaders().getFirst("Host"),
+            exchange.getRequestHeaders().getFirst("Origin"),
+            exchange.getRequestHeaders().getFirst("Authorization"));
+    if (refusal != null) {
+      status = 403;
+      body = refusal + "\n";
+    } else if (!"POST".equals(exchange.getRequestMethod())) {
       status = 405;
       body = "method: " + exchange.getRequestMethod() + " (expected: POST)\n";
     } else {

@@ -12,6 +12,8 @@ import dev.fedmesh.proxy.http.ProxyStats;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.proxy.xds.XdsClient;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.SvidVerifier;
 import dev.fedmesh.trust.TrustBundleSet;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -19,6 +21,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,7 +45,11 @@ public final class Sidecar implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final HttpProxy proxy;
-  private final XdsClient xds;
+
+  /** Null until started: over TLS, once the first certificate is in. */
+  private volatile XdsClient xds;
+
+  private volatile boolean closed;
   private final Optional<WorkloadCertificates> certificates;
   private final ProxyAdmin admin;
 
@@ -74,17 +81,28 @@ public final class Sidecar implements AutoCloseable {
       bootstrap.inbound().forEach(builder::inbound);
       this.proxy = builder.start();
       for (String controller : bootstrap.controllers()) {
-        channels.add(NettyChannelBuilder.forTarget(controller).usePlaintext().build());
+        NettyChannelBuilder channel = NettyChannelBuilder.forTarget(controller);
+        if (bootstrap.controllersOverTls()) {
+          // The sidecar's own SVID proves to the controller who asks for config; the controller
+          // must present the controller identity under the mesh's roots.
+          SidecarBootstrap.Ca ca = bootstrap.ca().get();
+          channel.sslContext(
+              ControlPlaneTls.client(
+                  certificates.get()::current,
+                  SvidVerifier.of(() -> bundles(ca.rootsPem().get()), Clock.systemUTC()),
+                  ControlPlaneTls.anyController()));
+        } else {
+          channel.usePlaintext();
+        }
+        channels.add(channel.build());
       }
-      this.xds =
-          XdsClient.start(
-              channels,
-              node(bootstrap.node()),
-              executor,
-              new Backoff(
-                  Duration.ofMillis(100), Duration.ofSeconds(5), RandomGenerator.getDefault()),
-              this::onConfig,
-              bootstrap.xdsProtocol());
+      if (bootstrap.controllersOverTls()) {
+        // A connection opened without a client certificate would stay without one, and the
+        // controller refuses its streams: ask for config once the sidecar can prove who it is.
+        certificates.get().onFirstCertificate(this::startXds);
+      } else {
+        startXds();
+      }
       this.admin =
           bootstrap.admin().isPresent() ? ProxyAdmin.start(bootstrap.admin().get(), this) : null;
       started = true;
@@ -93,6 +111,21 @@ public final class Sidecar implements AutoCloseable {
         close();
       }
     }
+  }
+
+  private synchronized void startXds() {
+    if (xds != null || closed) {
+      return;
+    }
+    xds =
+        XdsClient.start(
+            channels,
+            node(bootstrap.node()),
+            executor,
+            new Backoff(
+                Duration.ofMillis(100), Duration.ofSeconds(5), RandomGenerator.getDefault()),
+            this::onConfig,
+            bootstrap.xdsProtocol());
   }
 
   /** Starts a sidecar on {@code group}'s event loops. */
@@ -150,20 +183,23 @@ public final class Sidecar implements AutoCloseable {
   }
 
   public ProxyConfig config() {
-    return xds.current();
+    XdsClient client = xds;
+    return client == null ? ProxyConfig.EMPTY : client.current();
   }
 
   /** The hosts this sidecar routes to a cluster with endpoints (see {@link ProxyConfig}). */
   public java.util.Set<String> reachableHosts() {
-    return xds.current().reachableHosts();
+    return config().reachableHosts();
   }
 
   public boolean xdsConnected() {
-    return xds.isConnected();
+    XdsClient client = xds;
+    return client != null && client.isConnected();
   }
 
   public String lastXdsError() {
-    return xds.lastError();
+    XdsClient client = xds;
+    return client == null ? "" : client.lastError();
   }
 
   public Optional<WorkloadCertificates> certificates() {
@@ -172,7 +208,8 @@ public final class Sidecar implements AutoCloseable {
 
   /** Why the sidecar is not ready, or empty when it is (config received, certificate held). */
   public Optional<String> notReadyReason() {
-    if (xds.current().listeners().isEmpty() && xds.current().clusters().isEmpty()) {
+    ProxyConfig current = config();
+    if (current.listeners().isEmpty() && current.clusters().isEmpty()) {
       return Optional.of("no config from the controller yet");
     }
     if (certificates.isPresent() && certificates.get().current().isEmpty()) {
@@ -194,8 +231,13 @@ public final class Sidecar implements AutoCloseable {
     if (admin != null) {
       admin.close();
     }
-    if (xds != null) {
-      xds.close();
+    XdsClient client;
+    synchronized (this) {
+      closed = true;
+      client = xds;
+    }
+    if (client != null) {
+      client.close();
     }
     if (proxy != null) {
       proxy.close();

@@ -38,12 +38,14 @@ import java.util.function.Supplier;
  *   serviceAccount: frontend
  *   labels: {app: frontend, version: v1}
  * controllers: ["127.0.0.1:15010"]
- * ca:                            # optional: without it the sidecar has no identity (plaintext)
+ * ca:                            # optional: without it the sidecar has no identity, and speaks
+ *                                # plaintext to the controllers; with it, mutual TLS (its SVID)
  *   address: 127.1.0.1:15012
  *   tokenFile: /var/run/secrets/fedmesh/token
  *   rootsFile: /etc/fedmesh/root-cert.pem
  *   ttl: 24h                     # optional; the CA's default otherwise
  * xds: sotw                     # or delta (incremental xDS)
+ * insecureControllers: false    # true: plaintext xDS even with a ca (local experiments only)
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
  * inbound:
@@ -60,7 +62,8 @@ public record SidecarBootstrap(
     Optional<InetSocketAddress> outbound,
     Optional<InetSocketAddress> admin,
     List<InboundPort> inbound,
-    XdsClient.Protocol xdsProtocol) {
+    XdsClient.Protocol xdsProtocol,
+    boolean insecureControllers) {
 
   /** Who the proxy is, as the controller groups proxies. */
   public record NodeIdentity(
@@ -106,7 +109,23 @@ public record SidecarBootstrap(
       Optional<InetSocketAddress> outbound,
       Optional<InetSocketAddress> admin,
       List<InboundPort> inbound) {
-    this(node, controllers, ca, outbound, admin, inbound, XdsClient.Protocol.STATE_OF_THE_WORLD);
+    this(
+        node,
+        controllers,
+        ca,
+        outbound,
+        admin,
+        inbound,
+        XdsClient.Protocol.STATE_OF_THE_WORLD,
+        false);
+  }
+
+  /**
+   * Whether the xDS connections are mutual TLS: the sidecar has a CA to get its certificate from,
+   * and plaintext was not asked for.
+   */
+  public boolean controllersOverTls() {
+    return ca.isPresent() && !insecureControllers;
   }
 
   public SidecarBootstrap {
@@ -225,7 +244,8 @@ public record SidecarBootstrap(
         outbound,
         admin,
         inbound,
-        xds);
+        xds,
+        Boolean.TRUE.equals(doc.insecureControllers));
   }
 
   private static String read(Path file) {
@@ -277,6 +297,7 @@ public record SidecarBootstrap(
     @JsonProperty DocNode node;
     @JsonProperty List<String> controllers;
     @JsonProperty DocCa ca;
+    @JsonProperty Boolean insecureControllers;
     @JsonProperty String xds;
     @JsonProperty String outbound;
     @JsonProperty String admin;

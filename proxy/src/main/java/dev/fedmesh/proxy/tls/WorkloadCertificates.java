@@ -2,6 +2,7 @@ package dev.fedmesh.proxy.tls;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.SvidCredential;
 import dev.fedmesh.trust.SvidRotator;
 import dev.fedmesh.trust.SvidVerifier;
@@ -39,9 +40,9 @@ public final class WorkloadCertificates implements AutoCloseable {
   }
 
   /**
-   * Starts asking {@code caAddress} ("host:port", plaintext gRPC: the CA authenticates the caller
-   * by its token, and the certificate it returns is public) for certificates living {@code ttl}
-   * ({@link Duration#ZERO} for the CA's default).
+   * Starts asking {@code caAddress} ("host:port") for certificates living {@code ttl} ({@link
+   * Duration#ZERO} for the CA's default). The connection is TLS: the CA must present the cluster
+   * CA's identity under {@code bundles}, so the workload's token goes to no one else.
    */
   public static WorkloadCertificates start(
       String caAddress,
@@ -50,7 +51,12 @@ public final class WorkloadCertificates implements AutoCloseable {
       Duration ttl,
       ScheduledExecutorService scheduler) {
     requireNonNull(caAddress, "caAddress");
-    ManagedChannel channel = NettyChannelBuilder.forTarget(caAddress).usePlaintext().build();
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(caAddress)
+            .sslContext(
+                ControlPlaneTls.client(
+                    SvidVerifier.of(bundles, Clock.systemUTC()), ControlPlaneTls.anyCa()))
+            .build();
     SvidRotator rotator =
         SvidRotator.builder(CaClient.of(channel, token), scheduler).ttl(ttl).build();
     WorkloadCertificates certificates = new WorkloadCertificates(channel, rotator, bundles);
@@ -64,6 +70,24 @@ public final class WorkloadCertificates implements AutoCloseable {
 
   public Optional<SvidCredential> current() {
     return rotator.current();
+  }
+
+  /**
+   * Runs {@code action} once, on the rotation scheduler, when the first certificate arrives (at
+   * once if one is already held).
+   */
+  public void onFirstCertificate(Runnable action) {
+    java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable once =
+        () -> {
+          if (ran.compareAndSet(false, true)) {
+            action.run();
+          }
+        };
+    rotator.addListener(credential -> once.run());
+    if (rotator.current().isPresent()) {
+      once.run();
+    }
   }
 
   /** Certificates received since start, the first included. */

@@ -4,11 +4,14 @@ import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
+import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.IntermediateSpec;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.RootCaSpec;
 import dev.fedmesh.trust.SvidIssuer;
 import dev.fedmesh.trust.SvidPolicy;
+import dev.fedmesh.trust.SvidRotator;
+import dev.fedmesh.trust.SvidVerifier;
 import dev.fedmesh.trust.TrustBundleSet;
 import dev.fedmesh.trust.TrustDomain;
 import dev.fedmesh.trust.ca.CaService;
@@ -34,6 +37,7 @@ final class MeshPki implements AutoCloseable {
   private final WorkloadTokens tokens =
       WorkloadTokens.of(WorkloadTokens.newKey(), Clock.systemUTC());
   private final Server server;
+  private final SvidRotator caIdentity;
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
 
   /** A CA whose certificates live {@code ttl} unless asked otherwise, not backdated. */
@@ -41,8 +45,14 @@ final class MeshPki implements AutoCloseable {
     SvidIssuer issuer =
         SvidIssuer.of(
             ca, new SvidPolicy(ttl, Duration.ofHours(24), Duration.ZERO), Clock.systemUTC());
+    caIdentity =
+        ControlPlaneTls.selfIssued(
+            issuer, CallerIdentity.of(ControlPlaneTls.SYSTEM_NAMESPACE, "fedmesh-ca"), scheduler);
     server =
         NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .sslContext(
+                ControlPlaneTls.server(
+                    caIdentity::current, SvidVerifier.of(bundles, Clock.systemUTC())))
             .addService(CaService.of(issuer, tokens.authenticator()))
             .build()
             .start();
@@ -65,6 +75,7 @@ final class MeshPki implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    caIdentity.close();
     scheduler.shutdownNow();
     scheduler.awaitTermination(5, TimeUnit.SECONDS);
   }

@@ -193,7 +193,8 @@ class SidecarTest {
             Optional.of(new InetSocketAddress("127.0.0.1", 0)),
             Optional.of(new InetSocketAddress("127.0.0.1", 0)),
             List.of(),
-            protocol);
+            protocol,
+            false);
     Sidecar sidecar = Sidecar.start(bootstrap, group);
     closeables.add(sidecar);
     return sidecar;
