@@ -12,10 +12,22 @@ import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Locality;
 import dev.fedmesh.testkit.EchoServer;
 import dev.fedmesh.testkit.EtcdExtension;
+import dev.fedmesh.trust.CallerIdentity;
+import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.IntermediateSpec;
+import dev.fedmesh.trust.RootCa;
+import dev.fedmesh.trust.RootCaSpec;
+import dev.fedmesh.trust.SvidFiles;
+import dev.fedmesh.trust.SvidIssuer;
+import dev.fedmesh.trust.SvidPolicy;
+import dev.fedmesh.trust.TrustBundle;
+import dev.fedmesh.trust.TrustBundleSet;
+import dev.fedmesh.trust.TrustDomain;
 import io.grpc.ManagedChannel;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -29,10 +41,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The whole first path: an agent announces a gRPC server, the controller stores it in real etcd,
  * builds xDS from its watch, and grpc-java's own xDS client, an implementation we did not write,
- * routes {@code xds:///echo.default.svc.cluster.local:7070} to it.
+ * routes {@code xds:///echo.default.svc.cluster.local:7070} to it. Every control-plane connection
+ * is mutual TLS under one root, as in production: the agent's to the controller, and grpc-java's
+ * xDS client's, with fedmesh's {@code fedmesh_mtls} channel credentials and its own SVID.
  */
 class FirstXdsPathIT {
   private static final String TARGET = "xds:///echo.default.svc.cluster.local:7070";
+  private static final TrustDomain DOMAIN = TrustDomain.of("fedmesh.local");
 
   @RegisterExtension static final EtcdExtension etcd = EtcdExtension.singleNode();
 
@@ -65,13 +80,32 @@ class FirstXdsPathIT {
 
   @Test
   void grpcXdsClientFollowsWhatTheAgentAnnounces() throws Exception {
+    Clock clock = Clock.systemUTC();
+    RootCa root = RootCa.generate(RootCaSpec.of(DOMAIN), clock);
+    TrustBundleSet roots = TrustBundleSet.of(TrustBundle.of(DOMAIN, root.certificate()));
+    SvidIssuer controlPlane = issuer(root, "control-plane");
+    SvidIssuer eastCa = issuer(root, "east");
     controller =
         GlobalController.start(
-            ControllerConfig.of(
+            ControllerConfig.builder(
                     List.of(etcd.endpoints()),
                     new InetSocketAddress("127.0.0.1", 0),
                     new InetSocketAddress("127.0.0.1", 0))
-                .withReplicaId("replica-a"));
+                .replicaId("replica-a")
+                .tls(
+                    new SvidFiles.Loaded(
+                        ControlPlaneTls.issue(
+                            controlPlane,
+                            CallerIdentity.of(
+                                ControlPlaneTls.SYSTEM_NAMESPACE, "fedmesh-controller"),
+                            Duration.ZERO),
+                        roots))
+                .build());
+    Path clientCredentials = temp.resolve("echo-client");
+    SvidFiles.write(
+        clientCredentials,
+        ControlPlaneTls.issue(eastCa, CallerIdentity.of("default", "echo-client"), Duration.ZERO),
+        List.of(root.certificate()));
     first = EchoServer.start("first", "127.0.0.1");
     second = EchoServer.start("second", "127.0.0.1");
 
@@ -86,14 +120,24 @@ class FirstXdsPathIT {
             "fedmesh.local",
             "test");
     agent =
-        ClusterAgent.start(
-            east,
-            List.of("127.0.0.1:" + controller.xdsAddress().getPort()),
-            executor ->
-                new FileEndpointSource(
-                    endpoints, east.name(), east.locality(), executor, Duration.ofMillis(50)));
+        ClusterAgent.builder(east, List.of("127.0.0.1:" + controller.xdsAddress().getPort()))
+            .controllerRoots(roots)
+            .source(
+                executor ->
+                    new FileEndpointSource(
+                        endpoints, east.name(), east.locality(), executor, Duration.ofMillis(50)))
+            .start();
 
-    channel = xdsChannel(controller.xdsAddress().getPort());
+    channel =
+        XdsClients.channel(
+            TARGET,
+            controller.xdsAddress().getPort(),
+            "echo-client",
+            "us-east",
+            "us-east-a",
+            clientCredentials,
+            "default",
+            "echo-client");
 
     await("the first server answers through xDS")
         .atMost(Duration.ofSeconds(30))
@@ -150,7 +194,10 @@ class FirstXdsPathIT {
     return yaml.toString();
   }
 
-  private static ManagedChannel xdsChannel(int controllerPort) {
-    return XdsClients.channel(TARGET, controllerPort, "echo-client", "us-east", "us-east-a");
+  private static SvidIssuer issuer(RootCa root, String name) {
+    return SvidIssuer.of(
+        root.issueIntermediate(IntermediateSpec.of(ClusterName.of(name)), Clock.systemUTC()),
+        SvidPolicy.of(),
+        Clock.systemUTC());
   }
 }

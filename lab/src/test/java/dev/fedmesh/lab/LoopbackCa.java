@@ -1,5 +1,6 @@
 package dev.fedmesh.lab;
 
+import dev.fedmesh.agent.ca.ClusterCaServer;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
@@ -7,16 +8,10 @@ import dev.fedmesh.trust.IntermediateSpec;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.SvidIssuer;
 import dev.fedmesh.trust.SvidPolicy;
-import dev.fedmesh.trust.ca.CaService;
 import dev.fedmesh.trust.ca.WorkloadTokens;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -26,11 +21,13 @@ import java.util.function.Supplier;
  */
 final class LoopbackCa implements AutoCloseable {
   private final WorkloadTokens tokens;
-  private final Server server;
+  private final ClusterCaServer server;
+  private final String host;
 
-  private LoopbackCa(WorkloadTokens tokens, Server server) {
+  private LoopbackCa(WorkloadTokens tokens, ClusterCaServer server, String host) {
     this.tokens = tokens;
     this.server = server;
+    this.host = host;
   }
 
   /** Issues {@code cluster}'s intermediate under {@code root} and serves it on {@code host}. */
@@ -38,23 +35,17 @@ final class LoopbackCa implements AutoCloseable {
     Clock clock = Clock.systemUTC();
     ClusterCa ca = root.issueIntermediate(IntermediateSpec.of(cluster), clock);
     WorkloadTokens tokens = WorkloadTokens.of(WorkloadTokens.newKey(), clock);
-    try {
-      Server server =
-          NettyServerBuilder.forAddress(new InetSocketAddress(host, 0))
-              .addService(
-                  CaService.of(SvidIssuer.of(ca, SvidPolicy.of(), clock), tokens.authenticator()))
-              .build()
-              .start();
-      return new LoopbackCa(tokens, server);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot serve the CA of " + cluster + " on " + host, e);
-    }
+    ClusterCaServer server =
+        ClusterCaServer.start(
+            SvidIssuer.of(ca, SvidPolicy.of(), clock),
+            new InetSocketAddress(host, 0),
+            tokens.authenticator());
+    return new LoopbackCa(tokens, server, host);
   }
 
   /** The CA's gRPC target, {@code host:port}. */
   String address() {
-    InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
-    return bound.getAddress().getHostAddress() + ":" + bound.getPort();
+    return host + ":" + server.port();
   }
 
   /** A fresh token for the workload {@code namespace/serviceAccount} at every call. */
@@ -64,7 +55,7 @@ final class LoopbackCa implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  public void close() {
+    server.close();
   }
 }

@@ -44,15 +44,36 @@ public final class AdsTestClient implements AutoCloseable {
   private final List<io.grpc.Status> streamErrors = new CopyOnWriteArrayList<>();
 
   public AdsTestClient(int port, String nodeId, String cluster, String region, String zone) {
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this(
+        NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build(),
+        nodeId,
+        cluster,
+        region,
+        zone,
+        Map.of("FEDMESH_ROLE", "grpc"));
+  }
+
+  /**
+   * A client over {@code channel} (which it owns and shuts down), announcing a node with these
+   * string metadata fields (the controller reads FEDMESH_ROLE, NAMESPACE, SERVICE_ACCOUNT, ...).
+   */
+  public AdsTestClient(
+      ManagedChannel channel,
+      String nodeId,
+      String cluster,
+      String region,
+      String zone,
+      Map<String, String> metadata) {
+    this.channel = channel;
+    Struct.Builder fields = Struct.newBuilder();
+    metadata.forEach(
+        (key, value) -> fields.putFields(key, Value.newBuilder().setStringValue(value).build()));
     node =
         Node.newBuilder()
             .setId(nodeId)
             .setCluster(cluster)
             .setLocality(Locality.newBuilder().setRegion(region).setZone(zone))
-            .setMetadata(
-                Struct.newBuilder()
-                    .putFields("FEDMESH_ROLE", Value.newBuilder().setStringValue("grpc").build()))
+            .setMetadata(fields)
             .build();
     open();
   }

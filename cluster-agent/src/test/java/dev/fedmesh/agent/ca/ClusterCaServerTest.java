@@ -111,7 +111,7 @@ class ClusterCaServerTest {
               .sign(WorkloadCsr.create(KeyAlgorithm.EC_P256.generate()), Duration.ZERO);
       assertThatThrownBy(() -> call.get(10, TimeUnit.SECONDS))
           .rootCause()
-          .hasMessageContaining("UNAVAILABLE");
+          .hasMessageContaining("fedmesh-ca is not authorized");
     } finally {
       wrongServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
