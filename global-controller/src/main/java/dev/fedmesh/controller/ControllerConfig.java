@@ -3,6 +3,7 @@ package dev.fedmesh.controller;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.controller.model.FailoverOrder;
+import dev.fedmesh.controller.xds.XdsPublisher;
 import dev.fedmesh.trust.SvidFiles;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -29,6 +30,7 @@ import java.util.Optional;
  *     only proxies whose certificate matches their node
  * @param insecureXdsAddress an extra plaintext listener for ADS and federation, for local
  *     experiments only (Istio's 15010)
+ * @param groupLimits how many proxy groups a cluster may have, and how long an idle one is kept
  * @param adminToken the bearer token the admin API's {@code /status}, {@code /proxies} and {@code
  *     /debug} require; empty leaves them open
  */
@@ -46,6 +48,7 @@ public record ControllerConfig(
     AgentTokens agentTokens,
     Optional<SvidFiles.Loaded> tls,
     Optional<InetSocketAddress> insecureXdsAddress,
+    XdsPublisher.GroupLimits groupLimits,
     Optional<String> adminToken) {
 
   public ControllerConfig {
@@ -63,6 +66,7 @@ public record ControllerConfig(
     requireNonNull(tls, "tls");
     requireNonNull(insecureXdsAddress, "insecureXdsAddress");
     requireNonNull(adminToken, "adminToken");
+    requireNonNull(groupLimits, "groupLimits");
     if (adminToken.isPresent() && adminToken.get().length() < 16) {
       throw new IllegalArgumentException(
           "adminToken: " + adminToken.get().length() + " characters (expected: at least 16)");
@@ -112,6 +116,7 @@ public record ControllerConfig(
         .agentTokens(agentTokens)
         .tls(tls.orElse(null))
         .insecureXdsAddress(insecureXdsAddress.orElse(null))
+        .groupLimits(groupLimits)
         .adminToken(adminToken.orElse(null));
   }
 
@@ -131,6 +136,7 @@ public record ControllerConfig(
     private SvidFiles.Loaded tls;
     private InetSocketAddress insecureXdsAddress;
     private String adminToken;
+    private XdsPublisher.GroupLimits groupLimits = XdsPublisher.GroupLimits.DEFAULT;
 
     private Builder(
         List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
@@ -183,6 +189,12 @@ public record ControllerConfig(
       return this;
     }
 
+    /** Bounds on proxy groups (default: 128 per cluster, idle ones dropped after 5 minutes). */
+    public Builder groupLimits(XdsPublisher.GroupLimits groupLimits) {
+      this.groupLimits = requireNonNull(groupLimits, "groupLimits");
+      return this;
+    }
+
     /** The admin API's bearer token; null leaves it open. */
     public Builder adminToken(String adminToken) {
       this.adminToken = adminToken;
@@ -204,6 +216,7 @@ public record ControllerConfig(
           agentTokens,
           Optional.ofNullable(tls),
           Optional.ofNullable(insecureXdsAddress),
+          groupLimits,
           Optional.ofNullable(adminToken));
     }
   }

@@ -67,6 +67,14 @@ public final class ControllerMain implements Callable<Integer> {
   boolean insecureAnyAgent;
 
   @Option(
+      names = "--max-proxy-groups-per-cluster",
+      defaultValue = "128",
+      description =
+          "Distinct (role, network, locality) proxy groups one cluster may have; a new one past it"
+              + " is refused (default: ${DEFAULT-VALUE}).")
+  int maxGroupsPerCluster;
+
+  @Option(
       names = "--admin-token-file",
       description =
           "File holding the bearer token the admin API's /status, /proxies and /debug require.")
@@ -180,6 +188,10 @@ public final class ControllerMain implements Callable<Integer> {
     if (agentTokens != null) {
       builder.agentTokens(AgentTokens.load(agentTokens));
     }
+    builder.groupLimits(
+        new dev.fedmesh.controller.xds.XdsPublisher.GroupLimits(
+            maxGroupsPerCluster,
+            dev.fedmesh.controller.xds.XdsPublisher.GroupLimits.DEFAULT.idleTtl()));
     if (tlsDir != null) {
       SvidFiles.Loaded tls = SvidFiles.read(tlsDir, Clock.systemUTC());
       SpiffeId expected = ControlPlaneTls.controllerId(tls.id().trustDomain());

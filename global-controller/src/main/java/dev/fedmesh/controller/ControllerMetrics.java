@@ -72,6 +72,13 @@ public final class ControllerMetrics {
           .register(registry);
 
   /** 1 while the model follows etcd, 0 while it serves its last state. */
+  /** New proxy groups refused because their cluster has as many as it may. */
+  public final Counter refusedGroups =
+      Counter.builder()
+          .name("fedmesh_xds_refused_groups_total")
+          .help("ADS streams refused because their cluster reached its proxy group limit")
+          .register(registry);
+
   public final Gauge storeSynced =
       Gauge.builder()
           .name("fedmesh_store_synced")

@@ -66,7 +66,7 @@ public final class GlobalController implements AutoCloseable {
     modelExecutor = Executors.newSingleThreadScheduledExecutor(named("mesh-model"));
     scheduler = Executors.newSingleThreadScheduledExecutor(named("controller-scheduler"));
     metrics = new ControllerMetrics();
-    publisher = new XdsPublisher(clock, System::nanoTime, metrics);
+    publisher = new XdsPublisher(clock, System::nanoTime, metrics, config.groupLimits());
     model =
         new MeshModel(
             modelExecutor,
@@ -144,6 +144,8 @@ public final class GlobalController implements AutoCloseable {
     try {
       controller.watcher.start();
       controller.scheduler.scheduleWithFixedDelay(controller::probeStore, 0, 2, TimeUnit.SECONDS);
+      controller.scheduler.scheduleWithFixedDelay(
+          controller.publisher::sweepIdleGroups, 30, 30, TimeUnit.SECONDS);
       controller.grpcServer.start();
       if (controller.insecureServer != null) {
         controller.insecureServer.start();

@@ -33,6 +33,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -82,8 +83,39 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private final Map<String, Set<Long>> membersByGroup = new HashMap<>();
   private final Map<String, GroupState> groupStates = new HashMap<>();
   private MeshSnapshot mesh = MeshSnapshot.EMPTY;
+  private final GroupLimits limits;
+
+  /** When each group lost its last stream; guarded by {@link #convergence}. */
+  private final Map<String, Instant> idleSince = new HashMap<>();
+
+  /**
+   * Bounds on proxy groups, which any client that passes authentication can create by announcing a
+   * new (role, cluster, network, locality): each costs a snapshot regenerated on every change.
+   *
+   * @param maxPerCluster groups one cluster may have; a new one past it is refused
+   * @param idleTtl how long a group with no stream is kept before it is dropped
+   */
+  public record GroupLimits(int maxPerCluster, java.time.Duration idleTtl) {
+    public static final GroupLimits DEFAULT = new GroupLimits(128, java.time.Duration.ofMinutes(5));
+
+    public GroupLimits {
+      if (maxPerCluster < 1) {
+        throw new IllegalArgumentException(
+            "maxGroupsPerCluster: " + maxPerCluster + " (expected: >= 1)");
+      }
+      if (idleTtl.isNegative()) {
+        throw new IllegalArgumentException("idleGroupTtl: " + idleTtl + " (expected: >= 0)");
+      }
+    }
+  }
 
   public XdsPublisher(Clock clock, LongSupplier nanoTime, ControllerMetrics metrics) {
+    this(clock, nanoTime, metrics, GroupLimits.DEFAULT);
+  }
+
+  public XdsPublisher(
+      Clock clock, LongSupplier nanoTime, ControllerMetrics metrics, GroupLimits limits) {
+    this.limits = java.util.Objects.requireNonNull(limits, "limits");
     this.clock = clock;
     this.nanoTime = nanoTime;
     this.metrics = metrics;
@@ -156,11 +188,72 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       return;
     }
     synchronized (this) {
-      if (groups.putIfAbsent(context.groupKey(), context) == null) {
-        log.info("new proxy group {}", context.groupKey());
-        update(context, 0);
+      if (groups.containsKey(context.groupKey())) {
+        return;
+      }
+      if (groupsOf(context.cluster()) >= limits.maxPerCluster()) {
+        sweepIdleGroups();
+      }
+      long existing = groupsOf(context.cluster());
+      if (existing >= limits.maxPerCluster()) {
+        metrics.refusedGroups.inc();
+        throw new RequestException(
+            Status.RESOURCE_EXHAUSTED.withDescription(
+                "proxy groups of cluster '"
+                    + context.cluster()
+                    + "': "
+                    + existing
+                    + " (expected: at most "
+                    + limits.maxPerCluster()
+                    + " distinct role, network and locality per cluster); refused "
+                    + context.groupKey()));
+      }
+      groups.put(context.groupKey(), context);
+      synchronized (convergence) {
+        idleSince.put(context.groupKey(), clock.instant());
+      }
+      log.info("new proxy group {}", context.groupKey());
+      update(context, 0);
+    }
+  }
+
+  private long groupsOf(String cluster) {
+    return groups.values().stream().filter(group -> group.cluster().equals(cluster)).count();
+  }
+
+  /**
+   * Drops every group that has had no stream for the idle TTL: its snapshot is no longer generated
+   * on each change. A proxy of that group that comes back later gets a fresh one.
+   */
+  public synchronized int sweepIdleGroups() {
+    Instant cutoff = clock.instant().minus(limits.idleTtl());
+    List<String> idle = new ArrayList<>();
+    synchronized (convergence) {
+      idleSince.forEach(
+          (group, since) -> {
+            boolean empty = membersByGroup.getOrDefault(group, Set.of()).isEmpty();
+            if (empty && !since.isAfter(cutoff)) {
+              idle.add(group);
+            }
+          });
+      for (String group : idle) {
+        idleSince.remove(group);
+        membersByGroup.remove(group);
+        converging.remove(group);
       }
     }
+    for (String group : idle) {
+      groups.remove(group);
+      groupStates.remove(group);
+      cache.clearSnapshot(group);
+      log.info("dropped idle proxy group {}", group);
+    }
+    return idle.size();
+  }
+
+  /** How many groups are served now. */
+  public int groupCount() {
+    return groups.size();
   }
 
   private void update(ProxyContext context, long changedAtNanos) {
@@ -450,6 +543,9 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         Set<Long> members = membersByGroup.get(stream.group);
         if (members != null) {
           members.remove(streamId);
+          if (members.isEmpty()) {
+            idleSince.put(stream.group, clock.instant());
+          }
         }
         Convergence pending = converging.get(stream.group);
         if (pending != null) {
@@ -475,9 +571,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             request.getResponseNonce(),
             request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
     if (newStream && stream.group != null) {
-      synchronized (convergence) {
-        membersByGroup.computeIfAbsent(stream.group, group -> new HashSet<>()).add(streamId);
-      }
+      joined(stream.group, streamId);
     }
     if (request.hasErrorDetail() && answered) {
       metrics.nacks.labelValues(shortType(request.getTypeUrl())).inc();
@@ -496,7 +590,8 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
       throws RequestException {
     StreamState stream = streams.computeIfAbsent(streamId, id -> new StreamState(clock.instant()));
-    if (stream.group == null) {
+    boolean newStream = stream.group == null;
+    if (newStream) {
       ensureGroup(request.getNode());
     }
     boolean answered =
@@ -506,8 +601,18 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             null,
             request.getResponseNonce(),
             request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    if (newStream && stream.group != null) {
+      joined(stream.group, streamId);
+    }
     if (request.hasErrorDetail() && answered) {
       metrics.nacks.labelValues(shortType(request.getTypeUrl())).inc();
+    }
+  }
+
+  private void joined(String group, long streamId) {
+    synchronized (convergence) {
+      membersByGroup.computeIfAbsent(group, key -> new HashSet<>()).add(streamId);
+      idleSince.remove(group);
     }
   }
 

@@ -57,6 +57,7 @@ public final class HttpProxy implements AutoCloseable {
   private final Optional<ProxyIdentity> identity;
   private final ProxyStats stats;
   private final HttpProxyHandler.Limits limits;
+  private final java.time.Duration detectionTimeout;
   private final List<Channel> servers = new ArrayList<>();
   private Channel outbound;
   private final List<Channel> inbound = new ArrayList<>();
@@ -72,6 +73,7 @@ public final class HttpProxy implements AutoCloseable {
             clusters, builder.outbound == null ? 15001 : builder.outbound.getPort());
     this.stats = builder.stats;
     this.limits = builder.limits;
+    this.detectionTimeout = builder.detectionTimeout;
   }
 
   public static Builder builder(EventLoopGroup group) {
@@ -111,7 +113,7 @@ public final class HttpProxy implements AutoCloseable {
               protected void initChannel(Channel ch) {
                 ch.pipeline()
                     .addLast(
-                        new ServerPipelines.Sniffer(
+                        sniffer(
                             detected -> {
                               if (detected == ServerPipelines.Detected.HTTP2) {
                                 ServerPipelines.http2(
@@ -146,12 +148,15 @@ public final class HttpProxy implements AutoCloseable {
               @Override
               protected void initChannel(Channel ch) {
                 ch.pipeline()
-                    .addLast(
-                        new ServerPipelines.Sniffer(
-                            detected -> onInbound(ch, port, app, routing, detected)));
+                    .addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
               }
             });
     inbound.add(server);
+  }
+
+  private ServerPipelines.Sniffer sniffer(
+      java.util.function.Consumer<ServerPipelines.Detected> then) {
+    return new ServerPipelines.Sniffer(then, detectionTimeout, stats);
   }
 
   /** Connect failures to the local application are retried once: it may be restarting. */
@@ -235,7 +240,7 @@ public final class HttpProxy implements AutoCloseable {
     }
     ch.pipeline()
         .addLast(
-            new ServerPipelines.Sniffer(
+            sniffer(
                 detected -> {
                   if (h2 || detected == ServerPipelines.Detected.HTTP2) {
                     ServerPipelines.http2(
@@ -363,6 +368,7 @@ public final class HttpProxy implements AutoCloseable {
     private HttpProxyHandler.Limits limits = HttpProxyHandler.Limits.DEFAULT;
     private InetSocketAddress outbound;
     private final List<InboundPort> inboundPorts = new ArrayList<>();
+    private java.time.Duration detectionTimeout = ServerPipelines.DEFAULT_DETECTION_TIMEOUT;
 
     private Builder(EventLoopGroup group) {
       this.group = requireNonNull(group, "group");
@@ -386,6 +392,19 @@ public final class HttpProxy implements AutoCloseable {
     /** Request-body bytes kept for retries, and the time allowed for request headers. */
     public Builder limits(int bufferLimitBytes, long headerTimeoutMillis) {
       this.limits = new HttpProxyHandler.Limits(bufferLimitBytes, headerTimeoutMillis);
+      return this;
+    }
+
+    /**
+     * How long a new connection, on any listener, may stay silent before its first bytes say what
+     * it speaks (default 5 s); then it is closed and counted as refused.
+     */
+    public Builder protocolDetectionTimeout(java.time.Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException(
+            "protocolDetectionTimeout: " + timeout + " (expected: > 0)");
+      }
+      this.detectionTimeout = timeout;
       return this;
     }
 

@@ -18,6 +18,8 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -38,15 +40,53 @@ final class ServerPipelines {
     OTHER
   }
 
+  /** How long a connection may stay silent before its first bytes tell what it speaks. */
+  static final Duration DEFAULT_DETECTION_TIMEOUT = Duration.ofSeconds(5);
+
   /**
    * Waits for enough bytes to tell TLS, an HTTP/2 preface and anything else apart, then hands the
-   * pipeline to {@code install} and replays the bytes.
+   * pipeline to {@code install} and replays the bytes. A connection that has not said enough within
+   * {@code timeout} is closed and counted as refused: without the timer, clients that connect and
+   * say nothing would hold the proxy's connections (and file descriptors) forever.
    */
   static final class Sniffer extends ByteToMessageDecoder {
     private final Consumer<Detected> install;
+    private final Duration timeout;
+    private final ProxyStats stats;
+    private ScheduledFuture<?> timer;
+    private boolean detected;
 
-    Sniffer(Consumer<Detected> install) {
+    Sniffer(Consumer<Detected> install, Duration timeout, ProxyStats stats) {
       this.install = install;
+      this.timeout = timeout;
+      this.stats = stats;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      timer =
+          ctx.executor()
+              .schedule(
+                  () -> {
+                    if (!detected && ctx.channel().isActive()) {
+                      stats.rejected(
+                          "no protocol from "
+                              + ctx.channel().remoteAddress()
+                              + " within "
+                              + timeout.toMillis()
+                              + " ms of connecting");
+                      ctx.close();
+                    }
+                  },
+                  timeout.toNanos(),
+                  TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+      if (timer != null) {
+        timer.cancel(false);
+      }
     }
 
     @Override
@@ -67,6 +107,7 @@ final class ServerPipelines {
         }
         detected = prefix ? Detected.HTTP2 : Detected.OTHER;
       }
+      this.detected = true;
       install.accept(detected);
       ctx.pipeline().remove(this); // remaining bytes go on to the new handlers
     }
