@@ -8,6 +8,7 @@ import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.CertificateInspection;
 import dev.fedmesh.trust.CertificateRequestException;
 import dev.fedmesh.trust.ClusterCa;
+import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.Durations;
 import dev.fedmesh.trust.IntermediateSpec;
 import dev.fedmesh.trust.InvalidCaException;
@@ -16,6 +17,8 @@ import dev.fedmesh.trust.OnboardingReport;
 import dev.fedmesh.trust.Pem;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.RootCaSpec;
+import dev.fedmesh.trust.SvidCredential;
+import dev.fedmesh.trust.SvidFiles;
 import dev.fedmesh.trust.SvidIssuer;
 import dev.fedmesh.trust.SvidPolicy;
 import dev.fedmesh.trust.TrustDomain;
@@ -51,6 +54,7 @@ import picocli.CommandLine.Spec;
       CaCommand.Intermediate.class,
       CaCommand.Onboard.class,
       CaCommand.Sign.class,
+      CaCommand.ControlPlaneCert.class,
       CaCommand.Inspect.class
     })
 final class CaCommand {
@@ -225,6 +229,80 @@ final class CaCommand {
             "  %s%s%n", out.resolve(file), file.equals(CaMaterial.CA_KEY) ? " (mode 0600)" : "");
       }
       stdout.printf("next: fedmesh ca onboard --cluster %s --from %s%n", cluster, out);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "control-plane-cert",
+      mixinStandardHelpOptions = true,
+      description =
+          "Issues the SVID of a control-plane component from a CA in the cacerts layout (made by"
+              + " `ca intermediate`): cert-chain.pem, key.pem (0600) and root-cert.pem in --out,"
+              + " what the controller's --tls-dir and the gateway's --tls-dir read.")
+  static final class ControlPlaneCert implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--ca", required = true, description = "The issuing CA's directory.")
+    Path ca;
+
+    @Option(
+        names = "--component",
+        required = true,
+        description =
+            "controller, gateway or agent: the identity ns/fedmesh-system/sa/fedmesh-<...>.")
+    String component;
+
+    @Option(names = "--out", required = true, description = "The directory to write to.")
+    Path out;
+
+    @Option(
+        names = "--validity",
+        defaultValue = "30d",
+        converter = DurationConverter.class,
+        description =
+            "Lifetime, at most the CA's (default: ${DEFAULT-VALUE}). Re-issue before it ends.")
+    Duration validity;
+
+    @Option(names = "--force", description = "Replace existing files in --out.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      String account =
+          switch (component) {
+            case "controller" -> "fedmesh-controller";
+            case "gateway" -> "fedmesh-eastwestgateway";
+            case "agent" -> "fedmesh-agent";
+            default ->
+                throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--component: '" + component + "' (expected: controller, gateway or agent)");
+          };
+      if (!force && java.nio.file.Files.exists(out.resolve(SvidFiles.KEY))) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(),
+            "--out: "
+                + out
+                + " already holds "
+                + SvidFiles.KEY
+                + " (expected: --force to replace)");
+      }
+      ClusterCa issuer = CaFiles.readClusterCa(ca, Optional.empty(), Clock.systemUTC());
+      SvidCredential credential =
+          ControlPlaneTls.issue(
+              SvidIssuer.of(issuer, SvidPolicy.of(validity, validity), Clock.systemUTC()),
+              CallerIdentity.of(ControlPlaneTls.SYSTEM_NAMESPACE, account),
+              validity);
+      SvidFiles.write(out, credential, issuer.roots());
+      PrintWriter stdout = spec.commandLine().getOut();
+      stdout.printf(
+          "%s, valid until %s%n  %s%n  %s (mode 0600)%n  %s%n",
+          credential.svid().id(),
+          credential.svid().notAfter(),
+          out.resolve(SvidFiles.CERT_CHAIN),
+          out.resolve(SvidFiles.KEY),
+          out.resolve(SvidFiles.ROOTS));
       return 0;
     }
   }

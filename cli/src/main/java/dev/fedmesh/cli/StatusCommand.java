@@ -65,6 +65,16 @@ final class StatusCommand implements Callable<Integer> {
       }
       out.printf("%-48s %s%n", service.path("name").asText(), where);
     }
+    Iterator<Map.Entry<String, JsonNode>> refused = status.path("refused").fields();
+    if (refused.hasNext()) {
+      out.printf("%nREFUSED BY THIS REPLICA (the cluster keeps its last accepted state)%n");
+      while (refused.hasNext()) {
+        Map.Entry<String, JsonNode> cluster = refused.next();
+        for (JsonNode reason : cluster.getValue()) {
+          out.printf("%-12s %s%n", cluster.getKey(), reason.asText());
+        }
+      }
+    }
     out.flush();
     return 0;
   }

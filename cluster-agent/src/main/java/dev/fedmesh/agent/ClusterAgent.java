@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.agent.federation.FederationClient;
 import dev.fedmesh.agent.source.EndpointSource;
+import dev.fedmesh.agent.source.Finding;
 import dev.fedmesh.agent.status.AgentMetrics;
 import dev.fedmesh.agent.status.AgentStatus;
 import dev.fedmesh.agent.status.StatusServer;
@@ -100,7 +101,7 @@ public final class ClusterAgent implements AutoCloseable {
     metrics.gauge(
         "fedmesh_agent_findings",
         "Problems found in the cluster's configuration (see /status)",
-        () -> source.findings().size());
+        () -> findings().size());
   }
 
   /** Starts describing an agent for {@code cluster} reporting to the given controller replicas. */
@@ -180,7 +181,16 @@ public final class ClusterAgent implements AutoCloseable {
         client.controllerReplica(),
         announced.size(),
         endpoints(),
-        source.findings());
+        findings());
+  }
+
+  /** What the source found wrong in the cluster, and what the controller refused of it. */
+  private List<Finding> findings() {
+    List<Finding> all = new java.util.ArrayList<>(source.findings());
+    for (String reason : client.refusals()) {
+      all.add(new Finding(Finding.REFUSED_BY_CONTROLLER, "", "", 0, reason));
+    }
+    return all;
   }
 
   private int endpoints() {

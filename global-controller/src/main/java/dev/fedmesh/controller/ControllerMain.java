@@ -49,7 +49,7 @@ public final class ControllerMain implements Callable<Integer> {
       names = "--tls-dir",
       description =
           "The replica's SVID: cert-chain.pem, key.pem and root-cert.pem (the roots proxies'"
-              + " certificates chain to). 'fedmesh ca controller-cert' writes one.")
+              + " certificates chain to). 'fedmesh ca control-plane-cert --component controller' writes one.")
   Path tlsDir;
 
   @Option(

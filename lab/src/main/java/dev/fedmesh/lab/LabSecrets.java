@@ -1,6 +1,7 @@
 package dev.fedmesh.lab;
 
 import dev.fedmesh.controller.AgentTokens;
+import dev.fedmesh.lab.cluster.ClusterSpec;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ControlPlaneTls;
@@ -50,8 +51,13 @@ final class LabSecrets {
     this.agentTokens = agentTokens;
   }
 
-  /** Writes a fresh set for {@code clusters}, the controller's SVID issued under {@code root}. */
-  static LabSecrets create(Path dir, RootCa root, List<String> clusters) throws IOException {
+  /**
+   * Writes a fresh set for {@code members}, the controller's SVID issued under {@code root}. Each
+   * cluster may announce endpoints only in its own loopback range and only its own gateway.
+   */
+  static LabSecrets create(Path dir, RootCa root, List<LabTopology.Member> members)
+      throws IOException {
+    List<String> clusters = members.stream().map(LabTopology.Member::name).toList();
     writePrivate(dir.resolve(ADMIN_TOKEN), token());
     writePrivate(dir.resolve(CONTROL_TOKEN), token());
     Map<String, String> agentTokens = new LinkedHashMap<>();
@@ -67,6 +73,18 @@ final class LabSecrets {
           .append(AgentTokens.sha256(token))
           .append("\n    clusters: [")
           .append(cluster)
+          .append("]\n");
+    }
+    yaml.append("clusters:\n");
+    for (LabTopology.Member member : members) {
+      yaml.append("  - name: ")
+          .append(member.name())
+          .append("\n    networks: [")
+          .append(member.prefix())
+          .append(".0.0/16]\n    gateways: [")
+          .append(member.prefix())
+          .append(".0.1:")
+          .append(ClusterSpec.GATEWAY_PORT)
           .append("]\n");
     }
     writePrivate(dir.resolve(AGENT_TOKENS), yaml.toString());

@@ -158,9 +158,7 @@ public final class LocalLab {
       } else {
         root = CaFiles.readRoot(caDir, Optional.of(TrustDomain.of(TRUST_DOMAIN)));
       }
-      secrets =
-          LabSecrets.create(
-              dir, root, LabTopology.members().stream().map(LabTopology.Member::name).toList());
+      secrets = LabSecrets.create(dir, root, LabTopology.members());
 
       for (int i = 0; i < options.controllers(); i++) {
         state =

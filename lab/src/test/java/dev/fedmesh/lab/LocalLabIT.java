@@ -2,12 +2,21 @@ package dev.fedmesh.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.fedmesh.testkit.AdsTestClient;
+import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -63,6 +72,8 @@ class LocalLabIT {
     assertThat(payments.failed()).as(payments.firstError()).isZero();
     assertThat(payments.byCluster()).containsOnlyKeys("west");
 
+    theControlPlaneLetsNoStrangerIn(lab, state);
+
     assertThatThrownBy(() -> new LocalLab(dir, out).up())
         .isInstanceOf(LabException.class)
         .hasMessageContaining("already running");
@@ -75,5 +86,76 @@ class LocalLabIT {
           .as("%s pid %d", process.name(), process.pid())
           .isEmpty();
     }
+  }
+
+  /** What a stranger on the machine meets: every control-plane door is shut without credentials. */
+  private void theControlPlaneLetsNoStrangerIn(LocalLab lab, LabState state) throws Exception {
+    // xDS: a plaintext client gets nothing, not even a refusal it could read.
+    int xdsPort =
+        Integer.parseInt(
+            state.controllerXds().substring(state.controllerXds().lastIndexOf(':') + 1));
+    try (AdsTestClient stranger = new AdsTestClient(xdsPort, "stranger", "east", "us-east", "a")) {
+      stranger.subscribe(
+          AdsTestClient.EDS, List.of("outbound|8080||payments.shop.svc.cluster.local"));
+      await("the plaintext stream fails")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> !stranger.streamErrors().isEmpty());
+      assertThat(stranger.streamErrors().get(0).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(stranger.responses()).isEmpty();
+    }
+
+    // The admin API: /status names every pod address; without the token it says nothing.
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> status =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://" + state.controllerAdmin() + "/status"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(status.statusCode()).isEqualTo(401);
+    assertThat(status.body()).doesNotContain("127.2.");
+
+    // The fault endpoint: a web page's cross-site POST, even with a guessed path, changes nothing.
+    String control =
+        LabStatus.JSON
+            .readTree(dir.resolve("clusters/west/status.json").toFile())
+            .path("control")
+            .asText();
+    HttpResponse<String> crossSite =
+        http.send(
+            HttpRequest.newBuilder(URI.create(control + "/agent/stop"))
+                .header("Origin", "http://attacker.example")
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(crossSite.statusCode()).isEqualTo(403);
+    assertThat(crossSite.body()).startsWith("origin: 'http://attacker.example'");
+    HttpResponse<String> withoutToken =
+        http.send(
+            HttpRequest.newBuilder(URI.create(control + "/agent/stop"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(withoutToken.statusCode()).isEqualTo(403);
+    assertThat(
+            LabStatus.JSON
+                .readTree(dir.resolve("clusters/west/status.json").toFile())
+                .path("agentRunning")
+                .asBoolean())
+        .as("west's agent after the refused requests")
+        .isTrue();
+
+    // The credentials lab up wrote are the user's alone.
+    for (String secret :
+        List.of(
+            "admin-token",
+            "control-token",
+            "agents.yaml",
+            "ca/controller/key.pem",
+            "clusters/west/spec.json")) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(secret))))
+          .as(secret)
+          .isEqualTo("rw-------");
+    }
+    assertThat(lab.adminClient(state.controllerAdmin()).status().path("clusters")).hasSize(3);
   }
 }

@@ -41,6 +41,8 @@ public final class FederationClient implements AutoCloseable {
   private int nextStub;
   private final ClusterInfo cluster;
   private final ScheduledExecutorService executor;
+  private static final int MAX_REFUSALS_KEPT = 20;
+  private final java.util.ArrayDeque<String> refusals = new java.util.ArrayDeque<>();
   private final Backoff backoff;
   private final Duration heartbeatInterval;
 
@@ -92,6 +94,13 @@ public final class FederationClient implements AutoCloseable {
   /** Whether the controller welcomed the current stream. */
   public boolean isConnected() {
     return welcomed;
+  }
+
+  /** The controller's latest reasons for refusing what this agent sent, oldest first. */
+  public java.util.List<String> refusals() {
+    synchronized (refusals) {
+      return java.util.List.copyOf(refusals);
+    }
   }
 
   /** The replica the current stream is connected to, or empty. */
@@ -219,11 +228,18 @@ public final class FederationClient implements AutoCloseable {
                 }
               });
         }
-        case REFUSAL ->
-            log.warn(
-                "controller refused message {}: {}",
-                message.getRefusal().getGeneration(),
-                message.getRefusal().getReason());
+        case REFUSAL -> {
+          log.warn(
+              "controller refused message {}: {}",
+              message.getRefusal().getGeneration(),
+              message.getRefusal().getReason());
+          synchronized (refusals) {
+            refusals.addLast(message.getRefusal().getReason());
+            while (refusals.size() > MAX_REFUSALS_KEPT) {
+              refusals.removeFirst();
+            }
+          }
+        }
         default -> log.debug("ignoring controller message {}", message.getKindCase());
       }
     }

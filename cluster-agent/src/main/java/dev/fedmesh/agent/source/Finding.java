@@ -17,6 +17,12 @@ public record Finding(String kind, String namespace, String name, int port, Stri
   /** A service port with neither {@code appProtocol} nor a known name prefix: treated as TCP. */
   public static final String PORT_PROTOCOL_UNKNOWN = "PortProtocolUnknown";
 
+  /**
+   * Something the controller refused of what the agent sent (an endpoint outside the cluster's
+   * declared networks, say); the controller keeps the last state it accepted.
+   */
+  public static final String REFUSED_BY_CONTROLLER = "RefusedByController";
+
   /** A Service the mesh cannot represent; it is not announced. */
   public static final String SERVICE_NOT_ANNOUNCED = "ServiceNotAnnounced";
 

@@ -203,6 +203,7 @@ public final class AdminServer {
     status.put("services", services);
     status.put("connectedProxies", controller.xds().connectedProxies());
     status.put("connectedAgents", controller.agents().snapshot());
+    status.put("refused", controller.agents().refusals());
     return status;
   }
 

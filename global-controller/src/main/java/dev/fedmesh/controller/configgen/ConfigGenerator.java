@@ -105,6 +105,41 @@ public final class ConfigGenerator {
     return SidecarOutbound.routes(virtualHosts);
   }
 
+  /**
+   * The SPIFFE IDs of a service's endpoints, in every cluster, each under its cluster's trust
+   * domain: {@code spiffe://<td>/ns/<service namespace>/sa/<endpoint service account>}. Endpoints
+   * that name no account add none.
+   */
+  static java.util.SortedSet<String> identities(
+      MeshSnapshot mesh,
+      ServiceKey key,
+      SortedMap<ClusterName, ServiceEndpoints> shards,
+      String fallbackTrustDomain) {
+    java.util.SortedSet<String> identities = new java.util.TreeSet<>();
+    for (ServiceEndpoints shard : shards.values()) {
+      String trustDomain =
+          mesh.cluster(shard.cluster())
+              .map(state -> state.info().trustDomain())
+              .filter(domain -> !domain.isEmpty())
+              .orElse(fallbackTrustDomain);
+      if (trustDomain.isEmpty()) {
+        continue;
+      }
+      for (Endpoint endpoint : shard.endpoints()) {
+        if (!endpoint.serviceAccount().isEmpty()) {
+          identities.add(
+              "spiffe://"
+                  + trustDomain
+                  + "/ns/"
+                  + key.namespace()
+                  + "/sa/"
+                  + endpoint.serviceAccount());
+        }
+      }
+    }
+    return identities;
+  }
+
   /** The resources of one service for one proxy: a function of the service's own shards. */
   public static XdsResources generateService(
       MeshSnapshot mesh,
@@ -119,12 +154,14 @@ public final class ConfigGenerator {
     String trustDomain =
         own == null ? "" : mesh.cluster(own).map(state -> state.info().trustDomain()).orElse("");
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
+    java.util.SortedSet<String> identities = identities(mesh, key, shards, trustDomain);
     for (ServicePort port : ports(shards.values())) {
       String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
       Cluster.Builder cluster = outboundCluster(clusterName);
       if (proxy.role() == ProxyRole.SIDECAR) {
         cluster.setTransportSocket(
-            MeshTls.upstream(ResourceNames.gatewaySni(key, port.port(), ""), trustDomain));
+            MeshTls.upstream(
+                ResourceNames.gatewaySni(key, port.port(), ""), identities, trustDomain));
         if (port.protocol() == Protocol.HTTP2 || port.protocol() == Protocol.GRPC) {
           SidecarOutbound.http2(cluster);
         }

@@ -25,10 +25,24 @@ final class MeshTls {
 
   private MeshTls() {}
 
-  /** TLS to a mesh workload (or through a gateway to one) with the SNI that names the service. */
-  static TransportSocket upstream(String sni, String trustDomain) {
+  /**
+   * TLS to a mesh workload (or through a gateway to one) with the SNI that names the service. The
+   * peer must present one of {@code identities}, the SPIFFE IDs of the service's own endpoints (as
+   * Istio checks a service's accounts), so a certificate of another workload of the mesh is
+   * refused. With no identity known (endpoints that name no service account), any identity of
+   * {@code trustDomain} is accepted.
+   */
+  static TransportSocket upstream(
+      String sni, java.util.Collection<String> identities, String trustDomain) {
     CertificateValidationContext.Builder peer = CertificateValidationContext.newBuilder();
-    if (!trustDomain.isEmpty()) {
+    if (!identities.isEmpty()) {
+      for (String identity : identities) {
+        peer.addMatchTypedSubjectAltNames(
+            SubjectAltNameMatcher.newBuilder()
+                .setSanType(SubjectAltNameMatcher.SanType.URI)
+                .setMatcher(StringMatcher.newBuilder().setExact(identity)));
+      }
+    } else if (!trustDomain.isEmpty()) {
       peer.addMatchTypedSubjectAltNames(
           SubjectAltNameMatcher.newBuilder()
               .setSanType(SubjectAltNameMatcher.SanType.URI)

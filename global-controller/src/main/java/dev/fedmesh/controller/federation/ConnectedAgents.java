@@ -33,6 +33,26 @@ public final class ConnectedAgents {
         cluster, (name, connection) -> connection.stream() == stream ? null : connection);
   }
 
+  private final Map<ClusterName, java.util.Deque<String>> refusals = new ConcurrentHashMap<>();
+
+  /** Notes what this replica refused of a cluster's messages (the last 20 are kept). */
+  void refused(ClusterName cluster, String reason) {
+    java.util.Deque<String> kept =
+        refusals.computeIfAbsent(
+            cluster, name -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+    kept.addLast(reason);
+    while (kept.size() > 20) {
+      kept.pollFirst();
+    }
+  }
+
+  /** What this replica refused of each cluster's messages, oldest first, sorted by cluster. */
+  public Map<ClusterName, java.util.List<String>> refusals() {
+    Map<ClusterName, java.util.List<String>> result = new TreeMap<>();
+    refusals.forEach((cluster, reasons) -> result.put(cluster, java.util.List.copyOf(reasons)));
+    return result;
+  }
+
   /** Connected clusters and when each connected, sorted by name. */
   public Map<ClusterName, Instant> snapshot() {
     Map<ClusterName, Instant> result = new TreeMap<>();

@@ -23,6 +23,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -42,6 +43,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   private final EtcdMeshStore store;
   private final String replicaId;
   private final ConnectedAgents agents;
+  private volatile AgentTokens tokens = AgentTokens.OPEN;
 
   public FederationService(EtcdMeshStore store, String replicaId, ConnectedAgents agents) {
     this.store = requireNonNull(store, "store");
@@ -51,6 +53,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
   /** The service with agent authentication in front of it, to add to a gRPC server. */
   public io.grpc.ServerServiceDefinition authenticated(AgentTokens tokens) {
+    this.tokens = requireNonNull(tokens, "tokens");
     return io.grpc.ServerInterceptors.intercept(this, new AgentAuthInterceptor(tokens));
   }
 
@@ -67,6 +70,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   }
 
   private final class AgentStream implements StreamObserver<AgentMessage> {
+    /** The cluster the Hello claimed, for reports of refusals; null before it. */
+    private volatile dev.fedmesh.model.ClusterName claimed;
+
     private final ServerCallStreamObserver<ControllerMessage> call;
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
     private ClusterSession session;
@@ -145,6 +151,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
       ClusterInfo info;
       try {
         info = FederationCodec.clusterInfo(message.getHello());
+        claimed = info.name();
       } catch (InvalidMessageException e) {
         refuseAndClose(generation, e.getMessage());
         return CompletableFuture.completedFuture(null);
@@ -159,6 +166,12 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
                 + "' may speak for, "
                 + identity.clusters()
                 + ")");
+        return CompletableFuture.completedFuture(null);
+      }
+      Optional<String> gatewayProblem =
+          tokens.bounds(info.name()).flatMap(bounds -> bounds.gatewayProblem(info.gateways()));
+      if (gatewayProblem.isPresent()) {
+        refuseAndClose(generation, gatewayProblem.get());
         return CompletableFuture.completedFuture(null);
       }
       if (identity == AgentTokens.Identity.ANONYMOUS) {
@@ -207,6 +220,13 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
         refuse(generation, e.getMessage());
         return CompletableFuture.completedFuture(null);
       }
+      // What this cluster may announce: the service keeps its last accepted state otherwise.
+      Optional<String> outside =
+          tokens.bounds(session.cluster()).flatMap(bounds -> bounds.endpointProblem(shard));
+      if (outside.isPresent()) {
+        refuse(generation, outside.get());
+        return CompletableFuture.completedFuture(null);
+      }
       return session
           .put(shard)
           .thenRun(
@@ -244,6 +264,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
     private void refuse(long generation, String reason) {
       log.warn("refused message {} from {}: {}", generation, clusterName(), reason);
+      if (session != null) {
+        agents.refused(session.cluster(), reason);
+      }
       send(
           ControllerMessage.newBuilder()
               .setRefusal(Refusal.newBuilder().setGeneration(generation).setReason(reason))
@@ -252,6 +275,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
     private void refuseAndClose(long generation, String reason) {
       log.warn("closing stream of {}: {}", clusterName(), reason);
+      if (claimed != null) {
+        agents.refused(claimed, reason);
+      }
       synchronized (this) {
         if (finished) {
           return;

@@ -369,17 +369,17 @@ class ConfigGeneratorTest {
     MeshSnapshot snapshot =
         mesh()
             .cluster("east", "east", EAST_A)
-            .service("east", ECHO, GRPC_7070, false, endpoint("10.1.0.1", 8080, EAST_A))
+            .service(
+                "east",
+                ECHO,
+                GRPC_7070,
+                false,
+                withAccount("10.1.0.1", "echo"),
+                withAccount("10.1.0.2", "echo-canary"),
+                withAccount("10.1.0.3", "echo"))
             .build();
 
-    Cluster cluster =
-        ConfigGenerator.generate(
-                snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A))
-            .clusters()
-            .get(ECHO_CLUSTER);
-
-    UpstreamTlsContext tls =
-        cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    UpstreamTlsContext tls = upstreamTls(snapshot);
     assertThat(tls.getSni()).isEqualTo("outbound_.7070_._.echo.default.svc.cluster.local");
     assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
         .isEqualTo("default");
@@ -389,14 +389,55 @@ class ConfigGeneratorTest {
                 .getValidationContextSdsSecretConfig()
                 .getName())
         .isEqualTo("ROOTCA");
+    // Exactly the service's own accounts: a certificate of another workload is refused.
     assertThat(
             tls.getCommonTlsContext()
                 .getCombinedValidationContext()
                 .getDefaultValidationContext()
-                .getMatchTypedSubjectAltNames(0)
-                .getMatcher()
-                .getPrefix())
-        .isEqualTo("spiffe://fedmesh.local/");
+                .getMatchTypedSubjectAltNamesList())
+        .extracting(san -> san.getMatcher().getExact())
+        .containsExactly(
+            "spiffe://fedmesh.local/ns/default/sa/echo",
+            "spiffe://fedmesh.local/ns/default/sa/echo-canary");
+  }
+
+  @Test
+  void endpointsThatNameNoAccountFallBackToTheTrustDomain() throws Exception {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "east", EAST_A)
+            .service("east", ECHO, GRPC_7070, false, withAccount("10.1.0.1", ""))
+            .build();
+
+    assertThat(
+            upstreamTls(snapshot)
+                .getCommonTlsContext()
+                .getCombinedValidationContext()
+                .getDefaultValidationContext()
+                .getMatchTypedSubjectAltNamesList())
+        .extracting(san -> san.getMatcher().getPrefix())
+        .containsExactly("spiffe://fedmesh.local/");
+  }
+
+  private static UpstreamTlsContext upstreamTls(MeshSnapshot snapshot) throws Exception {
+    Cluster cluster =
+        ConfigGenerator.generate(
+                snapshot, new ProxyContext(ProxyRole.SIDECAR, "east", "east", EAST_A))
+            .clusters()
+            .get(ECHO_CLUSTER);
+    return cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+  }
+
+  private static dev.fedmesh.model.Endpoint withAccount(String address, String account) {
+    return new dev.fedmesh.model.Endpoint(
+        address,
+        Map.of("grpc", 8080),
+        EAST_A,
+        dev.fedmesh.model.EndpointHealth.HEALTHY,
+        Map.of(),
+        account,
+        1,
+        "");
   }
 
   @Test
