@@ -32,6 +32,61 @@ class CaCommandTest {
   @TempDir Path dir;
 
   @Test
+  void aControllerCertificateThatTheControllerAccepts() throws Exception {
+    Path root = dir.resolve("root");
+    Path controlPlane = dir.resolve("control-plane");
+    Path tls = dir.resolve("controller-tls");
+    assertThat(CliRun.of("ca", "init", "--out", root.toString()).exitCode()).isZero();
+    assertThat(
+            CliRun.of(
+                    "ca",
+                    "intermediate",
+                    "--cluster",
+                    "control-plane",
+                    "--root",
+                    root.toString(),
+                    "--out",
+                    controlPlane.toString())
+                .exitCode())
+        .isZero();
+
+    CliRun issued =
+        CliRun.of(
+            "ca",
+            "control-plane-cert",
+            "--ca",
+            controlPlane.toString(),
+            "--component",
+            "controller",
+            "--out",
+            tls.toString());
+
+    assertThat(issued.exitCode()).as(issued.err()).isZero();
+    assertThat(issued.out())
+        .startsWith("spiffe://fedmesh.local/ns/fedmesh-system/sa/fedmesh-controller, valid until");
+    assertThat(mode(tls.resolve("key.pem"))).isEqualTo("rw-------");
+    // What the controller's --tls-dir reads, checked as it checks it.
+    assertThat(dev.fedmesh.trust.SvidFiles.read(tls, java.time.Clock.systemUTC()).id())
+        .isEqualTo(
+            dev.fedmesh.trust.ControlPlaneTls.controllerId(
+                dev.fedmesh.trust.TrustDomain.of("fedmesh.local")));
+
+    CliRun again =
+        CliRun.of(
+            "ca",
+            "control-plane-cert",
+            "--ca",
+            controlPlane.toString(),
+            "--component",
+            "proxy",
+            "--out",
+            tls.toString());
+    assertThat(again.exitCode()).isEqualTo(2);
+    assertThat(again.err())
+        .contains("--component: 'proxy' (expected: controller, gateway or agent)");
+  }
+
+  @Test
   void fromANewRootToASignedWorkloadCertificate() throws Exception {
     Path root = dir.resolve("root");
     Path east = dir.resolve("east");

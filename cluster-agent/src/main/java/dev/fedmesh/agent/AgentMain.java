@@ -199,10 +199,11 @@ public final class AgentMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ClusterInfo info = clusterInfo();
+    ClusterInfo named = clusterInfo();
     String token = token();
     boolean kubernetes = source.endpointsFile == null;
     checkOptions(kubernetes);
+    ClusterInfo info = withCaKeyId(named);
     AgentMetrics metrics = new AgentMetrics();
     try {
       KubernetesClient kube = null;
@@ -253,6 +254,22 @@ public final class AgentMain implements Callable<Integer> {
                 "agent-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /**
+   * Proxies of this cluster hold certificates of the CA in {@code --ca-dir}: the controller checks
+   * by its key identifier that they claim this cluster.
+   */
+  private ClusterInfo withCaKeyId(ClusterInfo info) {
+    if (caDir == null || !Files.isDirectory(caDir)) {
+      return info;
+    }
+    return info.withCaKeyId(
+        dev.fedmesh.trust.KeyIdentifiers.subject(
+                dev.fedmesh.trust.CaFiles.readClusterCa(
+                        caDir, java.util.Optional.empty(), java.time.Clock.systemUTC())
+                    .certificate())
+            .orElse(""));
   }
 
   private ClusterInfo clusterInfo() {

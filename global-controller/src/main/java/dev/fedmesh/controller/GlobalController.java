@@ -102,7 +102,7 @@ public final class GlobalController implements AutoCloseable {
       main.sslContext(
           ControlPlaneTls.server(
               () -> Optional.of(tls.credential()), SvidVerifier.of(tls.roots(), clock)));
-      ads = ServerInterceptors.intercept(ads, new ProxyAuthenticator());
+      ads = ServerInterceptors.intercept(ads, new ProxyAuthenticator(model::current));
     }
     grpcServer = serve(main, federation, ads);
     insecureServer =

@@ -12,8 +12,10 @@ import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.testkit.AdsTestClient;
 import dev.fedmesh.testkit.EtcdExtension;
 import dev.fedmesh.trust.CallerIdentity;
+import dev.fedmesh.trust.ClusterCa;
 import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.IntermediateSpec;
+import dev.fedmesh.trust.KeyIdentifiers;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.RootCaSpec;
 import dev.fedmesh.trust.SvidCredential;
@@ -72,11 +74,8 @@ class ControlPlaneTlsIT {
             root.issueIntermediate(IntermediateSpec.of(ClusterName.of("control-plane")), clock),
             SvidPolicy.of(),
             clock);
-    east =
-        SvidIssuer.of(
-            root.issueIntermediate(IntermediateSpec.of(ClusterName.of("east")), clock),
-            SvidPolicy.of(),
-            clock);
+    ClusterCa eastCa = root.issueIntermediate(IntermediateSpec.of(ClusterName.of("east")), clock);
+    east = SvidIssuer.of(eastCa, SvidPolicy.of(), clock);
     SvidCredential serving =
         ControlPlaneTls.issue(
             controlPlane,
@@ -110,7 +109,8 @@ class ControlPlaneTlsIT {
             Locality.of("us-east", "us-east-a"),
             List.of(),
             DOMAIN.name(),
-            "test");
+            "test",
+            KeyIdentifiers.subject(eastCa.certificate()).orElseThrow());
     agent =
         ClusterAgent.builder(info, List.of("127.0.0.1:" + controller.xdsAddress().getPort()))
             .token("east-secret")
@@ -170,6 +170,19 @@ class ControlPlaneTlsIT {
     } finally {
       close(bare);
     }
+  }
+
+  @Test
+  void aCertificateOfEastClaimingAnotherClusterIsRefused() {
+    Map<String, String> metadata = new java.util.HashMap<>(node("shop", "payments", "grpc"));
+    metadata.put(NodeMetadata.CLUSTER, "west");
+    client = proxy(workload("shop", "payments"), metadata);
+    Status refusal = firstRefusal(client);
+    assertThat(refusal.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(refusal.getDescription())
+        .isEqualTo(
+            "node.metadata.FEDMESH_CLUSTER: 'west' (expected: the cluster whose CA issued the"
+                + " client certificate, east)");
   }
 
   @Test

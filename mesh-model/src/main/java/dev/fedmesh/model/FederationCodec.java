@@ -30,7 +30,8 @@ public final class FederationCodec {
             .setNetwork(info.network())
             .setLocality(locality(info.locality()))
             .setTrustDomain(info.trustDomain())
-            .setAgentVersion(info.agentVersion());
+            .setAgentVersion(info.agentVersion())
+            .setCaKeyId(info.caKeyId());
     for (GatewayAddress gateway : info.gateways()) {
       hello.addGateways(
           dev.fedmesh.federation.v1.GatewayAddress.newBuilder()
@@ -66,11 +67,23 @@ public final class FederationCodec {
       problems.add("hello.trust_domain: '' (expected: a trust domain such as fedmesh.local)");
     }
     String network = hello.getNetwork().isEmpty() ? hello.getCluster() : hello.getNetwork();
+    if (!hello.getCaKeyId().isEmpty() && !hello.getCaKeyId().matches("[0-9a-f]{2,128}")) {
+      problems.add(
+          "hello.ca_key_id: '"
+              + hello.getCaKeyId()
+              + "' (expected: lower-case hex of the CA's subject key identifier)");
+    }
     if (!problems.isEmpty()) {
       throw new InvalidMessageException(problems);
     }
     return new ClusterInfo(
-        name, network, locality, gateways, hello.getTrustDomain(), hello.getAgentVersion());
+        name,
+        network,
+        locality,
+        gateways,
+        hello.getTrustDomain(),
+        hello.getAgentVersion(),
+        hello.getCaKeyId());
   }
 
   public static ServiceState serviceState(ServiceEndpoints service) {

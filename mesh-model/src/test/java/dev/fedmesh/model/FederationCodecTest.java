@@ -49,9 +49,29 @@ class FederationCodecTest {
             EAST_A,
             List.of(new GatewayAddress("127.1.0.1", 15443)),
             "fedmesh.local",
-            "1.0");
+            "1.0",
+            "0a1b2c3d");
 
     assertThat(FederationCodec.clusterInfo(FederationCodec.hello(info))).isEqualTo(info);
+  }
+
+  @Test
+  void aCaKeyIdThatIsNoHexIsRefused() {
+    Hello hello =
+        FederationCodec.hello(
+                new ClusterInfo(EAST, "net-east", EAST_A, List.of(), "fedmesh.local", "1.0"))
+            .toBuilder()
+            .setCaKeyId("not hex")
+            .build();
+
+    assertThatThrownBy(() -> FederationCodec.clusterInfo(hello))
+        .isInstanceOfSatisfying(
+            InvalidMessageException.class,
+            e ->
+                assertThat(e.problems())
+                    .containsExactly(
+                        "hello.ca_key_id: 'not hex' (expected: lower-case hex of the CA's subject"
+                            + " key identifier)"));
   }
 
   @Test

@@ -176,6 +176,22 @@ public final class ControlPlaneTls {
     }
   }
 
+  /** The verified client certificate of a call's peer (its leaf), if it presented one. */
+  public static Optional<X509Certificate> peerCertificate(Attributes transport) {
+    SSLSession session = transport.get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+    if (session == null) {
+      return Optional.empty();
+    }
+    try {
+      Certificate[] chain = session.getPeerCertificates();
+      return chain.length > 0 && chain[0] instanceof X509Certificate leaf
+          ? Optional.of(leaf)
+          : Optional.empty();
+    } catch (SSLPeerUnverifiedException noCertificate) {
+      return Optional.empty();
+    }
+  }
+
   /** Whether a call came over TLS at all. */
   public static boolean isTls(Attributes transport) {
     return transport.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null;

@@ -2,8 +2,12 @@ package dev.fedmesh.controller.xds;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.fedmesh.controller.model.ClusterState;
+import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.trust.ControlPlaneTls;
+import dev.fedmesh.trust.KeyIdentifiers;
 import dev.fedmesh.trust.SpiffeId;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -14,7 +18,11 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -25,10 +33,20 @@ import org.slf4j.LoggerFactory;
  * client certificate (verified against the mesh's roots by the server's trust manager), and the
  * node it announces in the stream's first request matches that certificate. The namespace and
  * service account in the node's metadata must be those of the certificate's SPIFFE ID; the gateway
- * role is for the control plane's own namespace. Otherwise a workload could ask for the config of
+ * role is for the control plane's own namespace; the cluster must be the one whose CA issued the
+ * certificate, as its agent announced that CA. Otherwise a workload could ask for the config of
  * another, or a stranger for every pod address in the mesh.
  */
 public final class ProxyAuthenticator implements ServerInterceptor {
+  private final Supplier<MeshSnapshot> mesh;
+
+  /**
+   * @param mesh the mesh as last published, for the CA each cluster's agent announced
+   */
+  public ProxyAuthenticator(Supplier<MeshSnapshot> mesh) {
+    this.mesh = java.util.Objects.requireNonNull(mesh, "mesh");
+  }
+
   private static final Logger log = LoggerFactory.getLogger(ProxyAuthenticator.class);
   private static final Pattern WORKLOAD_PATH = Pattern.compile("/ns/([^/]+)/sa/([^/]+)");
 
@@ -36,6 +54,8 @@ public final class ProxyAuthenticator implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Optional<SpiffeId> peer = ControlPlaneTls.peerId(call.getAttributes());
+    Optional<String> issuer =
+        ControlPlaneTls.peerCertificate(call.getAttributes()).flatMap(KeyIdentifiers::authority);
     if (peer.isEmpty()) {
       call.close(
           Status.UNAUTHENTICATED.withDescription(
@@ -55,7 +75,12 @@ public final class ProxyAuthenticator implements ServerInterceptor {
         }
         if (!checked) {
           Node node = nodeOf(message);
-          Optional<String> problem = mismatch(node, peer.get());
+          Optional<String> problem =
+              mismatch(node, peer.get())
+                  .or(
+                      () ->
+                          clusterMismatch(
+                              ProxyContexts.fromNode(node).cluster(), issuer, mesh.get()));
           if (problem.isPresent()) {
             refused = true;
             log.warn("refused ADS stream from {}: {}", peer.get(), problem.get());
@@ -123,6 +148,44 @@ public final class ProxyAuthenticator implements ServerInterceptor {
               + ")");
     }
     return Optional.empty();
+  }
+
+  /**
+   * What keeps {@code claimed} from being the cluster whose CA issued the certificate (the CA with
+   * key id {@code issuer}), or empty. Clusters whose agent announced no CA cannot be checked.
+   */
+  static Optional<String> clusterMismatch(
+      String claimed, Optional<String> issuer, MeshSnapshot mesh) {
+    if (issuer.isEmpty()) {
+      return Optional.empty();
+    }
+    List<String> issuedBy = new ArrayList<>();
+    String claimedCa = "";
+    for (Map.Entry<ClusterName, ClusterState> cluster : mesh.clusters().entrySet()) {
+      String caKeyId = cluster.getValue().info().caKeyId();
+      if (caKeyId.equals(issuer.get())) {
+        issuedBy.add(cluster.getKey().value());
+      }
+      if (cluster.getKey().value().equals(claimed)) {
+        claimedCa = caKeyId;
+      }
+    }
+    boolean otherCa = !claimedCa.isEmpty() && !claimedCa.equals(issuer.get());
+    boolean anotherClustersCertificate = !issuedBy.isEmpty() && !issuedBy.contains(claimed);
+    if (!otherCa && !anotherClustersCertificate) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "node.metadata."
+            + NodeMetadata.CLUSTER
+            + ": '"
+            + claimed
+            + "' (expected: "
+            + (issuedBy.isEmpty()
+                ? "a cluster whose CA issued the client certificate"
+                : "the cluster whose CA issued the client certificate, "
+                    + String.join(" or ", issuedBy))
+            + ")");
   }
 
   private static Optional<String> field(

@@ -21,6 +21,7 @@ import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
 import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.IntermediateSpec;
+import dev.fedmesh.trust.KeyIdentifiers;
 import dev.fedmesh.trust.Pem;
 import dev.fedmesh.trust.RootCa;
 import dev.fedmesh.trust.SvidIssuer;
@@ -192,7 +193,8 @@ final class ClusterHost implements AutoCloseable {
             locality,
             List.of(new GatewayAddress(infra, ClusterSpec.GATEWAY_PORT)),
             spec.trustDomain(),
-            "lab");
+            "lab",
+            KeyIdentifiers.subject(ca.certificate()).orElse(""));
     KubernetesEvents events = new KubernetesEvents(kube, spec.name(), Clock.systemUTC());
     running.push(events);
     this.kube = kube;
