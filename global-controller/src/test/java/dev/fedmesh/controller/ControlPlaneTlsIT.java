@@ -98,10 +98,7 @@ class ControlPlaneTlsIT {
                 .build());
 
     Path endpoints = temp.resolve("endpoints.yaml");
-    Files.writeString(
-        endpoints,
-        "services:\n  - name: echo\n    ports: [{name: grpc, port: 7070, protocol: grpc}]\n"
-            + "    endpoints:\n      - {address: 10.0.0.1}\n");
+    Files.writeString(endpoints, MeshFixtures.echoEndpointsFile("10.0.0.1"));
     ClusterInfo info =
         new ClusterInfo(
             ClusterName.of("east"),

@@ -83,6 +83,21 @@ public final class MeshFixtures {
         address, Map.of("grpc", port), locality, health, Map.of(), "default", 1, "");
   }
 
+  /**
+   * An endpoints file (as {@code FileEndpointSource} reads) announcing {@code default/echo} on grpc
+   * port 7070 with one endpoint per address.
+   */
+  public static String echoEndpointsFile(String... addresses) {
+    StringBuilder yaml =
+        new StringBuilder(
+            "services:\n  - name: echo\n    ports: [{name: grpc, port: 7070, protocol: grpc}]\n"
+                + "    endpoints:\n");
+    for (String address : addresses) {
+      yaml.append("      - {address: ").append(address).append("}\n");
+    }
+    return yaml.toString();
+  }
+
   public MeshSnapshot build() {
     return new MeshSnapshot(1, 1, clusters, services, new FailoverOrder(failover), 0);
   }

@@ -133,13 +133,6 @@ class ReplicaFailoverIT {
   }
 
   private static String echo(String... addresses) {
-    StringBuilder yaml =
-        new StringBuilder(
-            "services:\n  - name: echo\n    ports: [{name: grpc, port: 7070, protocol: grpc}]\n"
-                + "    endpoints:\n");
-    for (String address : addresses) {
-      yaml.append("      - {address: ").append(address).append("}\n");
-    }
-    return yaml.toString();
+    return MeshFixtures.echoEndpointsFile(addresses);
   }
 }

@@ -158,13 +158,6 @@ class AgentBoundsIT {
   }
 
   private static String echo(String... addresses) {
-    StringBuilder yaml =
-        new StringBuilder(
-            "services:\n  - name: echo\n    ports: [{name: grpc, port: 7070, protocol: grpc}]\n"
-                + "    endpoints:\n");
-    for (String address : addresses) {
-      yaml.append("      - {address: ").append(address).append("}\n");
-    }
-    return yaml.toString();
+    return dev.fedmesh.controller.MeshFixtures.echoEndpointsFile(addresses);
   }
 }
