@@ -86,7 +86,7 @@ public final class GlobalController implements AutoCloseable {
     ServerServiceDefinition federation =
         new FederationService(store, config.replicaId(), agents)
             .authenticated(config.agentTokens());
-    ServerServiceDefinition ads =
+    ServerServiceDefinition gated =
         ServerInterceptors.intercept(
             publisher.service(),
             new ServeWhenLoaded(
@@ -97,26 +97,20 @@ public final class GlobalController implements AutoCloseable {
                         + ", published "
                         + model.publishedRevision()));
     NettyServerBuilder main = NettyServerBuilder.forAddress(config.xdsAddress());
+    ServerServiceDefinition ads = gated;
     if (config.tls().isPresent()) {
       SvidFiles.Loaded tls = config.tls().get();
       main.sslContext(
           ControlPlaneTls.server(
               () -> Optional.of(tls.credential()), SvidVerifier.of(tls.roots(), clock)));
-      ads = ServerInterceptors.intercept(ads, new ProxyAuthenticator(model::current));
+      ads = ServerInterceptors.intercept(gated, new ProxyAuthenticator(model::current));
     }
     grpcServer = serve(main, federation, ads);
+    // The plaintext listener proves nothing about its clients: no identity checks there.
     insecureServer =
         config
             .insecureXdsAddress()
-            .map(
-                address ->
-                    serve(
-                        NettyServerBuilder.forAddress(address),
-                        federation,
-                        ServerInterceptors.intercept(
-                            publisher.service(),
-                            new ServeWhenLoaded(
-                                () -> meshLoaded, () -> "startup listing not published"))))
+            .map(address -> serve(NettyServerBuilder.forAddress(address), federation, gated))
             .orElse(null);
     admin = new AdminServer(config.adminAddress(), this);
   }

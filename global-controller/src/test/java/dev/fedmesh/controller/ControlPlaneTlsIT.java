@@ -225,6 +225,68 @@ class ControlPlaneTlsIT {
     assertThat(client.responses()).isEmpty();
   }
 
+  @Test
+  void aPlaintextAgentNeverReachesFederation() throws Exception {
+    ManagedChannel plaintext =
+        NettyChannelBuilder.forAddress("127.0.0.1", controller.xdsAddress().getPort())
+            .usePlaintext()
+            .build();
+    try {
+      java.util.concurrent.CompletableFuture<Status> ended =
+          new java.util.concurrent.CompletableFuture<>();
+      io.grpc.stub.StreamObserver<dev.fedmesh.federation.v1.AgentMessage> requests =
+          dev.fedmesh.federation.v1.FederationGrpc.newStub(plaintext)
+              .withCallCredentials(bearer("east-secret"))
+              .sync(
+                  new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(dev.fedmesh.federation.v1.ControllerMessage message) {
+                      ended.completeExceptionally(
+                          new AssertionError("the controller answered in plaintext: " + message));
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                      ended.complete(Status.fromThrowable(error));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                      ended.complete(Status.OK);
+                    }
+                  });
+      requests.onNext(
+          dev.fedmesh.federation.v1.AgentMessage.newBuilder()
+              .setGeneration(1)
+              .setHello(
+                  dev.fedmesh.federation.v1.Hello.newBuilder()
+                      .setProtocolVersion(
+                          dev.fedmesh.federation.v1.ProtocolVersion.PROTOCOL_VERSION_1)
+                      .setCluster("east")
+                      .setTrustDomain(DOMAIN.name()))
+              .build());
+      assertThat(ended.get(15, java.util.concurrent.TimeUnit.SECONDS).getCode())
+          .isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(agent.federation().isInSync()).as("the real agent keeps its session").isTrue();
+    } finally {
+      plaintext.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  private static io.grpc.CallCredentials bearer(String token) {
+    return new io.grpc.CallCredentials() {
+      @Override
+      public void applyRequestMetadata(
+          RequestInfo info, java.util.concurrent.Executor executor, MetadataApplier applier) {
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(
+            io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+            "Bearer " + token);
+        applier.apply(headers);
+      }
+    };
+  }
+
   private static Status firstRefusal(AdsTestClient client) {
     await("the controller ends the stream")
         .atMost(Duration.ofSeconds(15))
