@@ -110,16 +110,16 @@ public final class GatewayMain implements Callable<Integer> {
     }
     XdsConfigSource source;
     if (tlsDir != null) {
-      dev.fedmesh.trust.SvidFiles.Loaded tls;
+      dev.fedmesh.trust.SvidFiles.Source tls;
       try {
-        tls = dev.fedmesh.trust.SvidFiles.read(tlsDir, java.time.Clock.systemUTC());
+        tls = dev.fedmesh.trust.SvidFiles.watch(tlsDir, java.time.Clock.systemUTC());
       } catch (IllegalArgumentException e) {
         throw new CommandLine.ParameterException(
             spec.commandLine(), "--tls-dir: " + e.getMessage());
       }
       source =
           XdsConfigSource.connectTls(
-              controllers, node, () -> java.util.Optional.of(tls.credential()), tls.roots());
+              controllers, node, () -> java.util.Optional.of(tls.credential()), tls::roots);
     } else {
       source = XdsConfigSource.connect(controllers, node);
     }

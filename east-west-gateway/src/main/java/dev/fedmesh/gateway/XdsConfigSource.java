@@ -88,7 +88,7 @@ public final class XdsConfigSource implements GatewayConfigSource {
       List<String> controllerTargets,
       Node node,
       Supplier<Optional<SvidCredential>> credential,
-      TrustBundleSet roots) {
+      Supplier<TrustBundleSet> roots) {
     SslContext tls =
         ControlPlaneTls.client(
             credential,

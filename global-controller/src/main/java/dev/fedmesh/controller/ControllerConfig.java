@@ -46,7 +46,7 @@ public record ControllerConfig(
     Duration livenessExpiry,
     FailoverOrder failover,
     AgentTokens agentTokens,
-    Optional<SvidFiles.Loaded> tls,
+    Optional<SvidFiles.Source> tls,
     Optional<InetSocketAddress> insecureXdsAddress,
     XdsPublisher.GroupLimits groupLimits,
     Optional<String> adminToken) {
@@ -133,7 +133,7 @@ public record ControllerConfig(
     private Duration livenessExpiry = Duration.ofHours(24);
     private FailoverOrder failover = FailoverOrder.NONE;
     private AgentTokens agentTokens = AgentTokens.OPEN;
-    private SvidFiles.Loaded tls;
+    private SvidFiles.Source tls;
     private InetSocketAddress insecureXdsAddress;
     private String adminToken;
     private XdsPublisher.GroupLimits groupLimits = XdsPublisher.GroupLimits.DEFAULT;
@@ -178,7 +178,7 @@ public record ControllerConfig(
     }
 
     /** Serves {@code xdsAddress} over mutual TLS with this SVID; null: plaintext. */
-    public Builder tls(SvidFiles.Loaded tls) {
+    public Builder tls(SvidFiles.Source tls) {
       this.tls = tls;
       return this;
     }

@@ -193,7 +193,8 @@ public final class ControllerMain implements Callable<Integer> {
             maxGroupsPerCluster,
             dev.fedmesh.controller.xds.XdsPublisher.GroupLimits.DEFAULT.idleTtl()));
     if (tlsDir != null) {
-      SvidFiles.Loaded tls = SvidFiles.read(tlsDir, Clock.systemUTC());
+      // Read again whenever the files change: a re-issued certificate needs no restart.
+      SvidFiles.Source tls = SvidFiles.watch(tlsDir, Clock.systemUTC());
       SpiffeId expected = ControlPlaneTls.controllerId(tls.id().trustDomain());
       if (!tls.id().equals(expected)) {
         throw new IllegalArgumentException(

@@ -99,10 +99,10 @@ public final class GlobalController implements AutoCloseable {
     NettyServerBuilder main = NettyServerBuilder.forAddress(config.xdsAddress());
     ServerServiceDefinition ads = gated;
     if (config.tls().isPresent()) {
-      SvidFiles.Loaded tls = config.tls().get();
+      SvidFiles.Source tls = config.tls().get();
       main.sslContext(
           ControlPlaneTls.server(
-              () -> Optional.of(tls.credential()), SvidVerifier.of(tls.roots(), clock)));
+              () -> Optional.of(tls.credential()), SvidVerifier.of(tls::roots, clock)));
       ads = ServerInterceptors.intercept(gated, new ProxyAuthenticator(model::current));
     }
     grpcServer = serve(main, federation, ads);

@@ -2,6 +2,7 @@ package dev.fedmesh.proxyless;
 
 import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.SpiffeTls;
+import dev.fedmesh.trust.SvidFiles;
 import dev.fedmesh.trust.SvidVerifier;
 import io.grpc.ChannelCredentials;
 import io.grpc.TlsChannelCredentials;
@@ -9,6 +10,7 @@ import io.grpc.xds.XdsCredentialsProvider;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The {@code fedmesh_mtls} channel credentials for grpc-java's xDS client: mutual TLS to the
@@ -35,9 +37,9 @@ public final class MeshXdsCredentialsProvider extends XdsCredentialsProvider {
     Path certificate = file(config, "certificate_file");
     Path key = file(config, "private_key_file");
     Path roots = file(config, "ca_certificate_file");
-    WatchedSvidFiles files = new WatchedSvidFiles(certificate, key, roots);
+    SvidFiles.Watched files = SvidFiles.watch(certificate, key, roots, Clock.systemUTC());
     return TlsChannelCredentials.newBuilder()
-        .keyManager(SpiffeTls.keyManager(files::credential))
+        .keyManager(SpiffeTls.keyManager(() -> Optional.of(files.credential())))
         .trustManager(
             SpiffeTls.trustManager(
                 SvidVerifier.of(files::roots, Clock.systemUTC()), ControlPlaneTls.anyController()))

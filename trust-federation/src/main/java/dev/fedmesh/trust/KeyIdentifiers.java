@@ -32,7 +32,7 @@ public final class KeyIdentifiers {
     }
     byte[] keyId =
         AuthorityKeyIdentifier.getInstance(ASN1OctetString.getInstance(value).getOctets())
-            .getKeyIdentifier();
+            .getKeyIdentifierOctets();
     return Optional.ofNullable(keyId).map(HexFormat.of()::formatHex);
   }
 }

@@ -315,7 +315,7 @@ final class ClusterHost implements AutoCloseable {
                         spec.region(),
                         info.locality().zone()),
                     gatewayIdentity::current,
-                    roots))
+                    () -> roots))
             .listen(new InetSocketAddress(infra, ClusterSpec.GATEWAY_PORT))
             .admin(new InetSocketAddress(infra, ClusterSpec.GATEWAY_ADMIN_PORT))
             .drainTimeout(Duration.ofSeconds(1))
