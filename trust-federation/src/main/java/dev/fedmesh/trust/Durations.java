@@ -8,20 +8,21 @@ import java.util.regex.Pattern;
 
 /** Durations as people write them on command lines and read them in messages: 24h, 90m, 30s, 7d. */
 public final class Durations {
-  private static final Pattern TEXT = Pattern.compile("(\\d{1,9})([smhd])");
+  private static final Pattern TEXT = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
 
   private Durations() {}
 
-  /** Parses {@code <n>s}, {@code <n>m}, {@code <n>h} or {@code <n>d}. */
+  /** Parses {@code <n>ms}, {@code <n>s}, {@code <n>m}, {@code <n>h} or {@code <n>d}. */
   public static Duration parse(String text) {
     requireNonNull(text, "text");
     Matcher matcher = TEXT.matcher(text.trim());
     if (!matcher.matches()) {
       throw new IllegalArgumentException(
-          "'" + text + "' (expected: a number followed by s, m, h or d, e.g. 24h)");
+          "'" + text + "' (expected: a number followed by ms, s, m, h or d, e.g. 24h)");
     }
     long amount = Long.parseLong(matcher.group(1));
     return switch (matcher.group(2)) {
+      case "ms" -> Duration.ofMillis(amount);
       case "s" -> Duration.ofSeconds(amount);
       case "m" -> Duration.ofMinutes(amount);
       case "h" -> Duration.ofHours(amount);

@@ -75,7 +75,10 @@ public final class Sidecar implements AutoCloseable {
                           () -> bundles(ca.rootsPem().get()),
                           ca.ttl(),
                           executor));
-      HttpProxy.Builder builder = HttpProxy.builder(group).stats(new ProxyStats());
+      HttpProxy.Builder builder =
+          HttpProxy.builder(group)
+              .stats(new ProxyStats())
+              .protocolDetectionTimeout(bootstrap.protocolDetectionTimeout());
       certificates.ifPresent(c -> builder.identity(c.identity()));
       bootstrap.outbound().ifPresent(builder::outbound);
       bootstrap.inbound().forEach(builder::inbound);

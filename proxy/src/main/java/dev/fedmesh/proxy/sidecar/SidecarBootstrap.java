@@ -46,6 +46,7 @@ import java.util.function.Supplier;
  *   ttl: 24h                     # optional; the CA's default otherwise
  * xds: sotw                     # or delta (incremental xDS)
  * insecureControllers: false    # true: plaintext xDS even with a ca (local experiments only)
+ * protocolDetectionTimeout: 5s  # a connection silent this long after connecting is closed
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
  * inbound:
@@ -63,7 +64,33 @@ public record SidecarBootstrap(
     Optional<InetSocketAddress> admin,
     List<InboundPort> inbound,
     XdsClient.Protocol xdsProtocol,
-    boolean insecureControllers) {
+    boolean insecureControllers,
+    Duration protocolDetectionTimeout) {
+
+  /** How long a connection may stay silent before its first bytes say what it speaks. */
+  public static final Duration DEFAULT_PROTOCOL_DETECTION_TIMEOUT = Duration.ofSeconds(5);
+
+  /** A bootstrap with the default protocol detection timeout. */
+  public SidecarBootstrap(
+      NodeIdentity node,
+      List<String> controllers,
+      Optional<Ca> ca,
+      Optional<InetSocketAddress> outbound,
+      Optional<InetSocketAddress> admin,
+      List<InboundPort> inbound,
+      XdsClient.Protocol xdsProtocol,
+      boolean insecureControllers) {
+    this(
+        node,
+        controllers,
+        ca,
+        outbound,
+        admin,
+        inbound,
+        xdsProtocol,
+        insecureControllers,
+        DEFAULT_PROTOCOL_DETECTION_TIMEOUT);
+  }
 
   /** Who the proxy is, as the controller groups proxies. */
   public record NodeIdentity(
@@ -130,6 +157,11 @@ public record SidecarBootstrap(
 
   public SidecarBootstrap {
     requireNonNull(xdsProtocol, "xdsProtocol");
+    requireNonNull(protocolDetectionTimeout, "protocolDetectionTimeout");
+    if (protocolDetectionTimeout.isNegative() || protocolDetectionTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "protocolDetectionTimeout: " + protocolDetectionTimeout + " (expected: > 0)");
+    }
     requireNonNull(node, "node");
     controllers = List.copyOf(controllers);
     requireNonNull(ca, "ca");
@@ -180,6 +212,21 @@ public record SidecarBootstrap(
         Path token = file.resolveSibling(doc.ca.tokenFile);
         Path roots = file.resolveSibling(doc.ca.rootsFile);
         ca = Optional.of(new Ca(doc.ca.address, () -> read(token), () -> read(roots), ttl));
+      }
+    }
+    Duration detection = DEFAULT_PROTOCOL_DETECTION_TIMEOUT;
+    if (doc.protocolDetectionTimeout != null) {
+      try {
+        detection = dev.fedmesh.trust.Durations.parse(doc.protocolDetectionTimeout);
+      } catch (IllegalArgumentException e) {
+        detection = null;
+      }
+      if (detection == null || detection.isNegative() || detection.isZero()) {
+        problems.add(
+            "protocolDetectionTimeout: '"
+                + doc.protocolDetectionTimeout
+                + "' (expected: a duration above zero such as 5s or 500ms)");
+        detection = DEFAULT_PROTOCOL_DETECTION_TIMEOUT;
       }
     }
     XdsClient.Protocol xds = XdsClient.Protocol.STATE_OF_THE_WORLD;
@@ -245,7 +292,8 @@ public record SidecarBootstrap(
         admin,
         inbound,
         xds,
-        Boolean.TRUE.equals(doc.insecureControllers));
+        Boolean.TRUE.equals(doc.insecureControllers),
+        detection);
   }
 
   private static String read(Path file) {
@@ -298,6 +346,7 @@ public record SidecarBootstrap(
     @JsonProperty List<String> controllers;
     @JsonProperty DocCa ca;
     @JsonProperty Boolean insecureControllers;
+    @JsonProperty String protocolDetectionTimeout;
     @JsonProperty String xds;
     @JsonProperty String outbound;
     @JsonProperty String admin;

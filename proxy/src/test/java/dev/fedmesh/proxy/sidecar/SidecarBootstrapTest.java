@@ -1,0 +1,55 @@
+package dev.fedmesh.proxy.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The bootstrap file as a user writes it: control-plane transport and connection timers. */
+class SidecarBootstrapTest {
+  private static final String BASE =
+      "node: {id: web-1, cluster: east, namespace: shop, serviceAccount: web}\n"
+          + "controllers: ['127.0.0.1:15012']\n";
+
+  @TempDir Path dir;
+
+  @Test
+  void withoutACaTheSidecarSpeaksPlaintextAndWaitsFiveSecondsForFirstBytes() throws Exception {
+    SidecarBootstrap bootstrap = load(BASE);
+    assertThat(bootstrap.controllersOverTls()).isFalse();
+    assertThat(bootstrap.protocolDetectionTimeout()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void withACaTheControllersAreMutualTlsUnlessPlaintextIsAskedFor() throws Exception {
+    Files.writeString(dir.resolve("token"), "t");
+    Files.writeString(dir.resolve("roots.pem"), "");
+    String ca = "ca: {address: '127.1.0.1:15012', tokenFile: token, rootsFile: roots.pem}\n";
+    assertThat(load(BASE + ca).controllersOverTls()).isTrue();
+    assertThat(load(BASE + ca + "insecureControllers: true\n").controllersOverTls()).isFalse();
+  }
+
+  @Test
+  void theDetectionTimeoutIsAPositiveDuration() throws Exception {
+    assertThat(load(BASE + "protocolDetectionTimeout: 750ms\n").protocolDetectionTimeout())
+        .isEqualTo(Duration.ofMillis(750));
+    for (String bad : new String[] {"0s", "soon", "-1s"}) {
+      assertThatThrownBy(() -> load(BASE + "protocolDetectionTimeout: " + bad + "\n"))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageEndingWith(
+              "protocolDetectionTimeout: '"
+                  + bad
+                  + "' (expected: a duration above zero such as 5s or 500ms)");
+    }
+  }
+
+  private SidecarBootstrap load(String yaml) throws Exception {
+    Path file = dir.resolve("sidecar.yaml");
+    Files.writeString(file, yaml);
+    return SidecarBootstrap.load(file);
+  }
+}
