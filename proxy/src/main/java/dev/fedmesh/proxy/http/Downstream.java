@@ -1,0 +1,30 @@
+package dev.fedmesh.proxy.http;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * What an {@link UpstreamExchange} needs of the downstream side that owns it: an HTTP/1.1
+ * connection or one HTTP/2 stream ({@link HttpProxyHandler}). All calls on its event loop.
+ */
+interface Downstream {
+  ChannelHandlerContext ctx();
+
+  /** The request's headers for this upstream try, with the listener's own headers added. */
+  HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt);
+
+  /** The response's headers for downstream; notes whether the connection closes after it. */
+  HttpResponse downstreamResponse(HttpResponse response, HttpRequest request);
+
+  /** The response was relayed in full; {@code requestComplete} is false if it beat the body. */
+  void exchangeFinished(boolean requestComplete);
+
+  /** No response came from upstream: answer locally. */
+  void exchangeFailed(
+      HttpResponseStatus status, String message, HttpRequest request, boolean requestComplete);
+
+  /** The response broke off after it had started: the caller can only see the connection end. */
+  void exchangeAborted();
+}

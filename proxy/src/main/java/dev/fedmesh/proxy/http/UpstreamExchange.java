@@ -1,0 +1,532 @@
+package dev.fedmesh.proxy.http;
+
+import dev.fedmesh.proxy.upstream.CircuitBreaker;
+import dev.fedmesh.proxy.upstream.FailureKind;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import dev.fedmesh.proxy.upstream.UpstreamHost;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied request: its tries on one host after another, its timers and the relay of the
+ * response, with Envoy's retry semantics. The request body is forwarded as it arrives and also kept
+ * (up to {@code bufferLimitBytes}) so that a retry can replay it; once more than that has been
+ * streamed, the request is no longer retried, since the host may already have acted on it. A small
+ * response is held until it is whole, so that a host dying halfway can still be retried.
+ *
+ * <p>Runs on the downstream channel's event loop; every upstream connection is made on that loop.
+ */
+final class UpstreamExchange implements UpstreamStream.Listener {
+  private static final Logger log = LoggerFactory.getLogger(UpstreamExchange.class);
+
+  private final Downstream downstream;
+  private final ChannelHandlerContext ctx;
+  private final HttpUpstreams upstreams;
+  private final HttpProxyHandler.Limits limits;
+  private final ProxyStats stats;
+  private final HttpRequest request;
+  private final Routing.Forward forward;
+  private final UpstreamCluster cluster;
+  private final CircuitBreaker breaker;
+  private final RetryRules retry;
+  private final ArrayDeque<HttpContent> body = new ArrayDeque<>();
+  private final Set<UpstreamHost> tried = new HashSet<>();
+  private long bodyBytes;
+  private boolean replayable = true;
+  private boolean bodyConsumed;
+  private boolean requestComplete;
+  private int attempt;
+  private UpstreamHost host;
+  private boolean hostActive;
+  private boolean upstreamKeepAlive;
+  private UpstreamStream stream;
+  private int writtenChunks;
+  private boolean responseStarted;
+  private HttpResponse held;
+  private final List<HttpContent> heldBody = new ArrayList<>();
+  private boolean done;
+  private boolean retryHeld;
+  private boolean requestHeld;
+  private ScheduledFuture<?> globalTimer;
+  private ScheduledFuture<?> tryTimer;
+  private final long startNanos = System.nanoTime();
+
+  UpstreamExchange(
+      Downstream downstream,
+      HttpRequest request,
+      Routing.Forward forward,
+      HttpUpstreams upstreams,
+      HttpProxyHandler.Limits limits,
+      ProxyStats stats) {
+    this.downstream = downstream;
+    this.ctx = downstream.ctx();
+    this.upstreams = upstreams;
+    this.limits = limits;
+    this.stats = stats;
+    this.request = request;
+    this.forward = forward;
+    this.cluster = forward.cluster();
+    this.breaker = cluster.circuitBreaker();
+    this.retry = forward.retry();
+  }
+
+  /** Whether the whole request has arrived from downstream. */
+  boolean requestComplete() {
+    return requestComplete;
+  }
+
+  void start() {
+    if (request instanceof FullHttpRequest full) {
+      // An HTTP/2 request whose headers ended the stream: no body will follow.
+      requestComplete = true;
+      if (full.content().isReadable()) {
+        body.add(new DefaultLastHttpContent(full.content().retain()));
+        bodyBytes = full.content().readableBytes();
+      } else {
+        body.add(LastHttpContent.EMPTY_LAST_CONTENT);
+      }
+      ReferenceCountUtil.release(full);
+    }
+    if (!breaker.tryAcquireRequest()) {
+      fail(
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "upstream overflow: cluster " + cluster.name() + " is at its request limit",
+          true);
+      return;
+    }
+    requestHeld = true;
+    if (forward.timeoutMillis() > 0) {
+      globalTimer =
+          ctx.executor()
+              .schedule(this::onGlobalTimeout, forward.timeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+    tryOnce();
+  }
+
+  private void tryOnce() {
+    if (done) {
+      return;
+    }
+    attempt++;
+    writtenChunks = 0;
+    if (attempt > 1) {
+      stats.retry(cluster.name());
+    }
+    host = cluster.pick(retry.avoidPreviousHosts() ? tried : Set.of()).orElse(null);
+    if (host == null) {
+      fail(
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "no healthy upstream in cluster " + cluster.name(),
+          false);
+      return;
+    }
+    tried.add(host);
+    host.startRequest();
+    hostActive = true;
+    UpstreamHost chosen = host;
+    upstreams.open(
+        ctx.channel().eventLoop(),
+        cluster,
+        chosen,
+        this,
+        opened -> {
+          if (done || chosen != host) {
+            opened.reset();
+            return;
+          }
+          stream = opened;
+          sendRequest();
+        },
+        cause -> {
+          if (chosen != host || done) {
+            return;
+          }
+          endHostRequest();
+          chosen.recordFailure(FailureKind.CONNECT_FAILURE);
+          log.debug("connect to {} ({}) failed: {}", chosen, cluster.name(), cause.toString());
+          if (mayRetry(retry.onConnectFailure())) {
+            scheduleRetry();
+          } else {
+            fail(
+                HttpResponseStatus.SERVICE_UNAVAILABLE,
+                "upstream connect error: " + cause.getMessage(),
+                false);
+          }
+        });
+  }
+
+  private void sendRequest() {
+    stream.write(downstream.upstreamRequest(request, forward, attempt));
+    writeBody();
+    stream.flush();
+    if (retry.perTryTimeoutMillis() > 0) {
+      tryTimer =
+          ctx.executor()
+              .schedule(this::onTryTimeout, retry.perTryTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (!stream.isWritable()) {
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  /** Writes what has arrived of the body and is not yet on this try's stream. */
+  private void writeBody() {
+    if (replayable) {
+      int index = 0;
+      for (HttpContent chunk : body) {
+        if (index++ >= writtenChunks) {
+          stream.write(chunk.retainedDuplicate());
+        }
+      }
+      writtenChunks = body.size();
+    } else {
+      while (!body.isEmpty()) {
+        bodyConsumed = true;
+        stream.write(body.poll());
+      }
+    }
+  }
+
+  void onRequestContent(HttpContent content) {
+    if (content instanceof LastHttpContent) {
+      requestComplete = true;
+    }
+    bodyBytes += content.content().readableBytes();
+    body.add(content);
+    if (replayable && bodyBytes > limits.bufferLimitBytes()) {
+      // Too big to keep for a retry: stream the rest and drop what was already sent.
+      replayable = false;
+      if (stream != null) {
+        for (int i = 0; i < writtenChunks && !body.isEmpty(); i++) {
+          body.poll().release();
+          bodyConsumed = true;
+        }
+        writtenChunks = 0;
+      }
+    }
+    if (stream != null && !done) {
+      writeBody();
+      stream.flush();
+      if (!stream.isWritable()) {
+        ctx.channel().config().setAutoRead(false);
+      }
+    } else if (!replayable && !requestComplete) {
+      // Not connected yet and over the buffer: wait before reading more.
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  private boolean mayRetry(boolean condition) {
+    if (!condition || done || responseStarted || attempt > retry.numRetries() || bodyConsumed) {
+      return false;
+    }
+    if (retryHeld) {
+      breaker.releaseRetry();
+      retryHeld = false;
+    }
+    if (!breaker.tryAcquireRetry()) {
+      stats.retryBudgetExhausted(cluster.name());
+      stats.failedUpstream(
+          cluster.name(),
+          "retry budget exhausted (" + breaker.activeRetries() + " retries active)");
+      return false;
+    }
+    retryHeld = true;
+    return true;
+  }
+
+  private void scheduleRetry() {
+    cancelTryTimer();
+    stream = null;
+    ctx.channel().config().setAutoRead(false);
+    ctx.executor()
+        .schedule(
+            () -> {
+              if (!done) {
+                tryOnce();
+                if (!done) {
+                  ctx.channel().config().setAutoRead(true);
+                }
+              }
+            },
+            retry.backoffMillis(attempt),
+            TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void onResponse(HttpObject message) {
+    if (done) {
+      ReferenceCountUtil.release(message);
+      return;
+    }
+    if (message instanceof HttpResponse response && !responseStarted) {
+      int status = response.status().code();
+      if (status == 100) {
+        ReferenceCountUtil.release(message);
+        return; // already answered downstream
+      }
+      cancelTryTimer();
+      FailureKind failure = FailureKind.ofStatus(status);
+      if (failure != null) {
+        host.recordFailure(failure);
+      } else {
+        host.recordSuccess();
+      }
+      if (retry.onResponse(status, response.headers()) && mayRetry(true)) {
+        ReferenceCountUtil.release(message);
+        UpstreamStream abandoned = stream;
+        endHostRequest();
+        abandoned.reset();
+        scheduleRetry();
+        return;
+      }
+      upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+      if (!(message instanceof HttpContent)
+          && HttpUtil.isContentLengthSet(response)
+          && HttpUtil.getContentLength(response, Long.MAX_VALUE) <= limits.bufferLimitBytes()) {
+        // A small response is held until it is whole: if the host dies halfway, the caller
+        // has seen nothing and the request can still be retried elsewhere.
+        held = downstream.downstreamResponse(response, request);
+        return;
+      }
+      responseStarted = true;
+      ctx.write(downstream.downstreamResponse(response, request));
+      if (!(message instanceof HttpContent)) {
+        flushOrPause();
+        return;
+      }
+    }
+    if (held != null && message instanceof HttpContent content) {
+      heldBody.add(content);
+      if (!(content instanceof LastHttpContent)) {
+        return;
+      }
+      responseStarted = true;
+      ctx.write(held);
+      held = null;
+      for (HttpContent part : heldBody) {
+        ctx.write(part);
+      }
+      heldBody.clear();
+      finish();
+      return;
+    }
+    if (message instanceof HttpContent content) {
+      boolean last = content instanceof LastHttpContent;
+      if (message instanceof HttpResponse) {
+        // A full response object: its body and trailers follow its headers.
+        LastHttpContent tail = new DefaultLastHttpContent(content.content().retain());
+        if (message instanceof FullHttpResponse full) {
+          tail.trailingHeaders().set(full.trailingHeaders());
+        }
+        ReferenceCountUtil.release(message);
+        ctx.write(tail);
+      } else {
+        ctx.write(content);
+      }
+      if (last) {
+        finish();
+      } else {
+        flushOrPause();
+      }
+    }
+  }
+
+  private void flushOrPause() {
+    ctx.flush();
+    if (!ctx.channel().isWritable() && stream != null) {
+      stream.setAutoRead(false);
+    }
+  }
+
+  private void finish() {
+    done = true;
+    boolean reusable = upstreamKeepAlive && requestComplete && stream.channel().isActive();
+    UpstreamStream finished = stream;
+    stream = null;
+    finished.finish(reusable);
+    cleanUp();
+    stats.completed(cluster.name(), System.nanoTime() - startNanos);
+    boolean complete = requestComplete;
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
+        .addListener(future -> downstream.exchangeFinished(complete));
+  }
+
+  @Override
+  public void onReset(Throwable cause, boolean refused) {
+    if (done) {
+      return;
+    }
+    dropHeld();
+    cancelTryTimer();
+    endHostRequest();
+    host.recordFailure(FailureKind.RESET);
+    stream = null;
+    log.debug("upstream {} ({}) reset: {}", host, cluster.name(), cause.toString());
+    if (mayRetry(refused ? retry.onRefusedStream() : retry.onReset())) {
+      scheduleRetry();
+    } else if (!responseStarted) {
+      fail(
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "upstream reset before response: " + cause.getMessage(),
+          false);
+    } else {
+      abort();
+    }
+  }
+
+  @Override
+  public void onWritabilityChanged(boolean writable) {
+    if (writable && !done) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  void downstreamWritabilityChanged(boolean writable) {
+    if (stream != null) {
+      stream.setAutoRead(writable);
+    }
+  }
+
+  private void onTryTimeout() {
+    tryTimer = null;
+    if (done || responseStarted || stream == null) {
+      return;
+    }
+    dropHeld();
+    endHostRequest();
+    host.recordFailure(FailureKind.TIMEOUT);
+    UpstreamStream abandoned = stream;
+    stream = null;
+    abandoned.reset();
+    if (mayRetry(retry.onPerTryTimeout())) {
+      scheduleRetry();
+    } else {
+      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream per-try timeout", false);
+    }
+  }
+
+  private void onGlobalTimeout() {
+    globalTimer = null;
+    if (done) {
+      return;
+    }
+    if (stream != null) {
+      endHostRequest();
+      host.recordFailure(FailureKind.TIMEOUT);
+      stream.reset();
+      stream = null;
+    }
+    if (!responseStarted) {
+      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", false);
+    } else {
+      abort();
+    }
+  }
+
+  /** The downstream went away: stop everything upstream. */
+  void downstreamGone() {
+    if (done) {
+      return;
+    }
+    done = true;
+    if (stream != null) {
+      stream.reset();
+      stream = null;
+    }
+    cleanUp();
+  }
+
+  private void fail(HttpResponseStatus status, String message, boolean overflow) {
+    done = true;
+    stats.failedUpstream(
+        cluster.name(),
+        status.code()
+            + " "
+            + message
+            + " (try "
+            + attempt
+            + " of "
+            + (retry.numRetries() + 1)
+            + ", hosts tried "
+            + tried
+            + ", retries active "
+            + breaker.activeRetries()
+            + ")");
+    cleanUp();
+    if (overflow) {
+      stats.overflow(cluster.name());
+    }
+    downstream.exchangeFailed(status, message, request, requestComplete);
+  }
+
+  private void abort() {
+    done = true;
+    cleanUp();
+    stats.reset(cluster.name());
+    downstream.exchangeAborted();
+  }
+
+  /** Forgets a response held back while it arrived: this try is over. */
+  private void dropHeld() {
+    held = null;
+    heldBody.forEach(ReferenceCountUtil::release);
+    heldBody.clear();
+  }
+
+  private void endHostRequest() {
+    if (hostActive) {
+      hostActive = false;
+      host.endRequest();
+    }
+  }
+
+  private void cancelTryTimer() {
+    if (tryTimer != null) {
+      tryTimer.cancel(false);
+      tryTimer = null;
+    }
+  }
+
+  private void cleanUp() {
+    dropHeld();
+    cancelTryTimer();
+    if (globalTimer != null) {
+      globalTimer.cancel(false);
+      globalTimer = null;
+    }
+    endHostRequest();
+    if (retryHeld) {
+      breaker.releaseRetry();
+      retryHeld = false;
+    }
+    if (requestHeld) {
+      breaker.releaseRequest();
+      requestHeld = false;
+    }
+    while (!body.isEmpty()) {
+      ReferenceCountUtil.release(body.poll());
+    }
+    ctx.channel().config().setAutoRead(true);
+  }
+}
