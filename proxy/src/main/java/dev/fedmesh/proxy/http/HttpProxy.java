@@ -62,6 +62,9 @@ public final class HttpProxy implements AutoCloseable {
   private Channel outbound;
   private final List<Channel> inbound = new ArrayList<>();
 
+  /** The controller's inbound policy; null until it sends one (then the bootstrap's modes hold). */
+  private volatile InboundChains inboundChains;
+
   private HttpProxy(Builder builder) {
     this.group = builder.group;
     this.clusters = builder.clusters;
@@ -80,10 +83,14 @@ public final class HttpProxy implements AutoCloseable {
     return new Builder(group);
   }
 
-  /** Applies a new xDS config: clusters first, then the routes that name them. */
+  /**
+   * Applies a new xDS config: clusters first, then the routes that name them, then the inbound
+   * policy (which new connections take; open ones keep the chain they were accepted with).
+   */
   public void apply(ProxyConfig config) {
     clusters.apply(config);
     outboundRouting.apply(config);
+    inboundChains = InboundChains.of(config).orElse(null);
   }
 
   public ClusterManager clusters() {
@@ -139,8 +146,7 @@ public final class HttpProxy implements AutoCloseable {
 
   private void startInbound(InboundPort port) throws InterruptedException {
     UpstreamCluster app = appCluster(port);
-    Routing routing =
-        (request, authority, path) -> new Routing.Forward(app, APP_RETRIES, 0, path, authority);
+    Routing routing = new InboundRouting(app, APP_RETRIES, stats);
     Channel server =
         bind(
             port.listen(),
@@ -174,7 +180,30 @@ public final class HttpProxy implements AutoCloseable {
       Routing routing,
       ServerPipelines.Detected detected) {
     ChannelPipeline pipeline = ch.pipeline();
-    if (detected == ServerPipelines.Detected.TLS) {
+    boolean tlsDetected = detected == ServerPipelines.Detected.TLS;
+    InboundChains chains = inboundChains;
+    if (chains != null) {
+      int destination = ((InetSocketAddress) ch.localAddress()).getPort();
+      Optional<InboundChains.Chain> chain = chains.select(destination, tlsDetected);
+      if (chain.isEmpty()) {
+        stats.rejected(
+            (tlsDetected ? "mTLS" : "plaintext")
+                + " from "
+                + ch.remoteAddress()
+                + " to port "
+                + destination
+                + ": no inbound filter chain takes it"
+                + (tlsDetected ? " (mTLS DISABLE)" : " (mTLS STRICT)"));
+        ch.close();
+        return;
+      }
+      ch.attr(InboundRouting.CHAIN).set(chain.get());
+    } else if (!tlsDetected && port.mode() == InboundPort.TlsMode.STRICT) {
+      stats.rejected("plaintext on " + port.listen() + " (STRICT mTLS)");
+      ch.close();
+      return;
+    }
+    if (tlsDetected) {
       if (tls.isEmpty()) {
         stats.rejected("TLS on " + port.listen() + " but this proxy has no identity");
         ch.close();
@@ -214,11 +243,6 @@ public final class HttpProxy implements AutoCloseable {
               ctx.close();
             }
           });
-      return;
-    }
-    if (port.mode() == InboundPort.TlsMode.STRICT) {
-      stats.rejected("plaintext on " + port.listen() + " (STRICT mTLS)");
-      ch.close();
       return;
     }
     if (port.protocol() == InboundPort.AppProtocol.TCP) {
@@ -262,8 +286,26 @@ public final class HttpProxy implements AutoCloseable {
                 }));
   }
 
-  /** Opaque TCP: connect to the application and relay both ways. */
+  /**
+   * Opaque TCP: once the chain's network RBAC filters allow the connection, connect to the
+   * application and relay both ways; a denied connection is closed.
+   */
   private void relayToApp(Channel ch, UpstreamCluster app) {
+    InboundChains.Chain chain = ch.attr(InboundRouting.CHAIN).get();
+    if (chain != null && !chain.network().allowsEverything()) {
+      var attributes = InboundRouting.connectionAttributes(ch);
+      var decision = chain.network().check(attributes);
+      stats.authorized(
+          decision,
+          "connection from "
+              + attributes.principal().orElse("plaintext " + attributes.source())
+              + " to port "
+              + attributes.destination().getPort());
+      if (decision instanceof dev.fedmesh.proxy.authz.Decision.Denied) {
+        ch.close();
+        return;
+      }
+    }
     ch.config().setAutoRead(false);
     var host = app.hosts().get(0);
     new Bootstrap()

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -214,7 +215,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
           "request has no host (expected: a Host header or an absolute URI)");
       return;
     }
-    Routing.Routed routed = routing.route(request, authority, path);
+    if (request.method() != HttpMethod.CONNECT) {
+      PathNormalizer.Result normalized =
+          PathNormalizer.normalize(path, routing.pathOptions(ctx.channel()));
+      if (normalized instanceof PathNormalizer.Rejected rejected) {
+        stats.rejected("request path '" + path + "' refused: " + rejected.reason());
+        localReply(request, HttpResponseStatus.BAD_REQUEST, "bad path: " + rejected.reason());
+        return;
+      }
+      if (normalized instanceof PathNormalizer.Redirect redirect) {
+        redirectReply(request, redirect.location());
+        return;
+      }
+      path = ((PathNormalizer.Normalized) normalized).path();
+    }
+    Routing.Routed routed = routing.route(request, authority, path, ctx.channel());
     if (routed instanceof Routing.Local local) {
       localReply(request, HttpResponseStatus.valueOf(local.status()), local.message());
       return;
@@ -235,6 +250,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   private void localReply(HttpRequest request, HttpResponseStatus status, String message) {
     stats.localReply(status.code());
+    prepareLocalReply(request);
+    writeLocal(status, message, request);
+  }
+
+  /** Before answering {@code request} locally: will its body be skipped, the connection kept? */
+  private void prepareLocalReply(HttpRequest request) {
     boolean bodyPending =
         !(request instanceof FullHttpRequest)
             && (HttpUtil.isTransferEncodingChunked(request)
@@ -246,13 +267,30 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     if (!HttpUtil.isKeepAlive(request)) {
       closeAfterResponse = true;
     }
-    writeLocal(status, message, request);
+  }
+
+  /** Envoy's UNESCAPE_AND_REDIRECT: send the client to the path without escaped slashes. */
+  private void redirectReply(HttpRequest request, String location) {
+    stats.localReply(307);
+    prepareLocalReply(request);
+    FullHttpResponse response =
+        LocalReply.of(
+            HttpResponseStatus.TEMPORARY_REDIRECT,
+            "see " + location,
+            request,
+            closeAfterResponse && !http2Stream);
+    response.headers().set(HttpHeaderNames.LOCATION, location);
+    writeLocal(response);
   }
 
   /** A reply made by the proxy itself (see {@link LocalReply}). */
   private void writeLocal(HttpResponseStatus status, String message, HttpRequest request) {
+    writeLocal(LocalReply.of(status, message, request, closeAfterResponse && !http2Stream));
+  }
+
+  private void writeLocal(FullHttpResponse response) {
     boolean close = closeAfterResponse;
-    ctx.writeAndFlush(LocalReply.of(status, message, request, close && !http2Stream))
+    ctx.writeAndFlush(response)
         .addListener(
             future -> {
               if (close || http2Stream) {

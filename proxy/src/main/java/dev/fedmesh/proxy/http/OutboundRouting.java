@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.Optional;
 
@@ -77,7 +78,7 @@ public final class OutboundRouting implements Routing {
   }
 
   @Override
-  public Routed route(HttpRequest request, String authority, String path) {
+  public Routed route(HttpRequest request, String authority, String path, Channel downstream) {
     RouteTable current = table;
     if (current == null) {
       return new Local(503, "no route configuration yet (the proxy has not received its config)");

@@ -65,6 +65,21 @@ public final class ProxyStats {
           .name("fedmesh_downstream_rejected_total")
           .help("Downstream connections or requests refused (malformed, plaintext under STRICT)")
           .register(registry);
+  private final Counter rbacDenied =
+      Counter.builder()
+          .name("fedmesh_rbac_denied_total")
+          .help(
+              "Requests and connections refused by an RBAC filter (Envoy's rbac.denied), by"
+                  + " filter and reason")
+          .labelNames("filter", "reason")
+          .register(registry);
+  private final Counter rbacAudited =
+      Counter.builder()
+          .name("fedmesh_rbac_audited_total")
+          .help("Requests and connections an AUDIT (LOG) or shadow policy matched, by policy")
+          .labelNames("policy")
+          .register(registry);
+  private final AtomicLong lastDenialLog = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
   private final Histogram latency =
       Histogram.builder()
           .name("fedmesh_upstream_rq_time_seconds")
@@ -128,6 +143,31 @@ public final class ProxyStats {
     if (now - last >= LOG_EVERY_NANOS / 10 && lastFailureLog.compareAndSet(last, now)) {
       log.warn("request to {} failed: {}", cluster, why);
     }
+  }
+
+  /**
+   * Counts what authorization decided: a denial with its filter and reason (logged at most once a
+   * second with the peer, so a flood cannot flood logs), and every AUDIT / shadow policy matched.
+   */
+  public void authorized(dev.fedmesh.proxy.authz.Decision decision, String what) {
+    for (String policy : decision.audited()) {
+      rbacAudited.labelValues(policy).inc();
+      log.info("audit: {} matched {}", what, policy);
+    }
+    if (decision instanceof dev.fedmesh.proxy.authz.Decision.Denied denied) {
+      rbacDenied.labelValues(denied.filter(), denied.reason()).inc();
+      long now = System.nanoTime();
+      long last = lastDenialLog.get();
+      if (now - last >= LOG_EVERY_NANOS / 10 && lastDenialLog.compareAndSet(last, now)) {
+        log.warn("denied {}: {}", what, denied);
+      }
+    }
+  }
+
+  /** Requests and connections refused by RBAC so far. */
+  public long rbacDenied() {
+    return (long)
+        rbacDenied.collect().getDataPoints().stream().mapToDouble(p -> p.getValue()).sum();
   }
 
   /** Retries sent so far for a cluster (for status pages and tests). */

@@ -1,6 +1,7 @@
 package dev.fedmesh.proxy.http;
 
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.match.HeaderMatch;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -8,7 +9,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.ArrayList;
@@ -45,9 +45,7 @@ final class RouteTable {
     }
   }
 
-  private record CompiledRoute(Route route, Pattern regex, List<CompiledHeader> headers) {}
-
-  private record CompiledHeader(HeaderMatcher matcher, Pattern regex) {}
+  private record CompiledRoute(Route route, Pattern regex, List<HeaderMatch> headers) {}
 
   private record CompiledHost(VirtualHost host, List<CompiledRoute> routes) {}
 
@@ -92,15 +90,9 @@ final class RouteTable {
   private static CompiledRoute compile(Route route) {
     RouteMatch match = route.getMatch();
     Pattern regex = match.hasSafeRegex() ? Pattern.compile(match.getSafeRegex().getRegex()) : null;
-    List<CompiledHeader> headers = new ArrayList<>();
+    List<HeaderMatch> headers = new ArrayList<>();
     for (HeaderMatcher header : match.getHeadersList()) {
-      Pattern headerRegex = null;
-      if (header.hasSafeRegexMatch()) {
-        headerRegex = Pattern.compile(header.getSafeRegexMatch().getRegex());
-      } else if (header.hasStringMatch() && header.getStringMatch().hasSafeRegex()) {
-        headerRegex = Pattern.compile(header.getStringMatch().getSafeRegex().getRegex());
-      }
-      headers.add(new CompiledHeader(header, headerRegex));
+      headers.add(HeaderMatch.of(header));
     }
     return new CompiledRoute(route, regex, List.copyOf(headers));
   }
@@ -194,8 +186,8 @@ final class RouteTable {
         && !String.valueOf(headers.get("content-type")).startsWith("application/grpc")) {
       return false;
     }
-    for (CompiledHeader header : compiled.headers()) {
-      if (!headerMatches(header, method, headers)) {
+    for (HeaderMatch header : compiled.headers()) {
+      if (!header.matches(headerValue(header.name(), method, headers))) {
         return false;
       }
     }
@@ -208,62 +200,13 @@ final class RouteTable {
         : path.regionMatches(true, 0, prefix, 0, prefix.length());
   }
 
-  private static boolean headerMatches(
-      CompiledHeader compiled, HttpMethod method, HttpHeaders headers) {
-    HeaderMatcher matcher = compiled.matcher();
-    String value =
-        matcher.getName().equals(":method") ? method.name() : headers.get(matcher.getName());
-    boolean result;
-    if (matcher.hasPresentMatch()) {
-      result = (value != null) == matcher.getPresentMatch();
-      return matcher.getInvertMatch() != result;
+  /** A header's value as matchers see it: several values joined by commas; null when absent. */
+  static String headerValue(String name, HttpMethod method, HttpHeaders headers) {
+    if (name.equals(":method")) {
+      return method.name();
     }
-    if (value == null) {
-      return matcher.getTreatMissingHeaderAsEmpty()
-          && valueMatches(compiled, "") != matcher.getInvertMatch();
-    }
-    return valueMatches(compiled, value) != matcher.getInvertMatch();
-  }
-
-  private static boolean valueMatches(CompiledHeader compiled, String value) {
-    HeaderMatcher matcher = compiled.matcher();
-    return switch (matcher.getHeaderMatchSpecifierCase()) {
-      case EXACT_MATCH -> value.equals(matcher.getExactMatch());
-      case PREFIX_MATCH -> value.startsWith(matcher.getPrefixMatch());
-      case SUFFIX_MATCH -> value.endsWith(matcher.getSuffixMatch());
-      case CONTAINS_MATCH -> value.contains(matcher.getContainsMatch());
-      case SAFE_REGEX_MATCH -> compiled.regex().matcher(value).matches();
-      case STRING_MATCH -> stringMatches(matcher.getStringMatch(), compiled.regex(), value);
-      case HEADERMATCHSPECIFIER_NOT_SET -> true;
-      default -> false;
-    };
-  }
-
-  private static boolean stringMatches(StringMatcher matcher, Pattern regex, String value) {
-    String v = matcher.getIgnoreCase() ? value.toLowerCase(Locale.ROOT) : value;
-    return switch (matcher.getMatchPatternCase()) {
-      case EXACT ->
-          matcher.getIgnoreCase()
-              ? value.equalsIgnoreCase(matcher.getExact())
-              : value.equals(matcher.getExact());
-      case PREFIX ->
-          v.startsWith(
-              matcher.getIgnoreCase()
-                  ? matcher.getPrefix().toLowerCase(Locale.ROOT)
-                  : matcher.getPrefix());
-      case SUFFIX ->
-          v.endsWith(
-              matcher.getIgnoreCase()
-                  ? matcher.getSuffix().toLowerCase(Locale.ROOT)
-                  : matcher.getSuffix());
-      case CONTAINS ->
-          v.contains(
-              matcher.getIgnoreCase()
-                  ? matcher.getContains().toLowerCase(Locale.ROOT)
-                  : matcher.getContains());
-      case SAFE_REGEX -> regex.matcher(value).matches();
-      default -> false;
-    };
+    List<String> values = headers.getAll(name);
+    return values.isEmpty() ? null : values.size() == 1 ? values.get(0) : String.join(",", values);
   }
 
   private static Optional<Decision> decision(VirtualHost host, Route route) {

@@ -1,6 +1,7 @@
 package dev.fedmesh.proxy.http;
 
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 
 /** Decides where a request goes: the outbound side by RDS, the inbound side to the local app. */
@@ -26,7 +27,13 @@ interface Routing {
    * Routes a request.
    *
    * @param authority the request's authority (absolute-form URI host, else Host header)
-   * @param path the origin-form path with query
+   * @param path the origin-form path with query, normalized per {@link #pathOptions}
+   * @param downstream the channel the request came on (an HTTP/2 stream's parent is the connection)
    */
-  Routed route(HttpRequest request, String authority, String path);
+  Routed route(HttpRequest request, String authority, String path, Channel downstream);
+
+  /** How paths arriving on {@code downstream} are normalized before {@link #route}. */
+  default PathNormalizer.Options pathOptions(Channel downstream) {
+    return PathNormalizer.Options.DEFAULT;
+  }
 }

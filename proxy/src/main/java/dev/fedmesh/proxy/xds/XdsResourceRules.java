@@ -2,6 +2,7 @@ package dev.fedmesh.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.fedmesh.proxy.authz.Authorizer;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -131,6 +132,11 @@ final class XdsResourceRules {
       problems.add(where + "address: missing (expected: a socket address)");
     }
     for (FilterChain chain : listener.getFilterChainsList()) {
+      try {
+        Authorizer.ofNetworkFilters(chain.getFiltersList());
+      } catch (IllegalArgumentException e) {
+        problems.add(where + e.getMessage());
+      }
       for (Filter filter : chain.getFiltersList()) {
         if (filter.getTypedConfig().is(HttpConnectionManager.class)) {
           try {
@@ -139,6 +145,11 @@ final class XdsResourceRules {
             if (!manager.hasRds() && !manager.hasRouteConfig()) {
               problems.add(
                   where + "http_connection_manager: no rds and no route_config (expected: one)");
+            }
+            try {
+              Authorizer.ofHttpFilters(manager.getHttpFiltersList());
+            } catch (IllegalArgumentException e) {
+              problems.add(where + "http_connection_manager: " + e.getMessage());
             }
           } catch (InvalidProtocolBufferException e) {
             problems.add(
@@ -162,6 +173,13 @@ final class XdsResourceRules {
         }
       }
       for (Route route : host.getRoutesList()) {
+        for (var header : route.getMatch().getHeadersList()) {
+          try {
+            dev.fedmesh.proxy.match.HeaderMatch.of(header);
+          } catch (IllegalArgumentException e) {
+            problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
+          }
+        }
         if (route.getMatch().hasSafeRegex()) {
           try {
             java.util.regex.Pattern.compile(route.getMatch().getSafeRegex().getRegex());
