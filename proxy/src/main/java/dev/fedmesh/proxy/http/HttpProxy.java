@@ -307,6 +307,9 @@ public final class HttpProxy implements AutoCloseable {
       }
     }
     ch.config().setAutoRead(false);
+    // What the sniffer read (a client may speak first) waits here for the application.
+    dev.fedmesh.proxy.net.HeldBytes held = new dev.fedmesh.proxy.net.HeldBytes();
+    ch.pipeline().addLast(held);
     var host = app.hosts().get(0);
     new Bootstrap()
         .group(ch.eventLoop())
@@ -326,6 +329,7 @@ public final class HttpProxy implements AutoCloseable {
                 ch.close();
                 return;
               }
+              held.drainTo(f.channel());
               dev.fedmesh.proxy.net.Splice.join(ch, f.channel());
             });
   }

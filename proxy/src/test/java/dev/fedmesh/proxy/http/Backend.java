@@ -31,6 +31,10 @@ final class Backend implements AutoCloseable {
   private final ExecutorService executor = Executors.newCachedThreadPool();
   private final ConcurrentLinkedQueue<Integer> scripted = new ConcurrentLinkedQueue<>();
   final ConcurrentLinkedQueue<Map<String, List<String>>> requests = new ConcurrentLinkedQueue<>();
+
+  /** The raw path (with query) of every request served, in order. */
+  final ConcurrentLinkedQueue<String> paths = new ConcurrentLinkedQueue<>();
+
   final AtomicInteger served = new AtomicInteger();
   private volatile long delayMillis;
 
@@ -71,6 +75,11 @@ final class Backend implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     requests.add(Map.copyOf(exchange.getRequestHeaders()));
+    paths.add(
+        exchange.getRequestURI().getRawPath()
+            + (exchange.getRequestURI().getRawQuery() == null
+                ? ""
+                : "?" + exchange.getRequestURI().getRawQuery()));
     byte[] received;
     try (InputStream in = exchange.getRequestBody()) {
       received = in.readAllBytes();

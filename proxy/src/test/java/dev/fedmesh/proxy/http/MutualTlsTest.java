@@ -9,13 +9,8 @@ import static org.awaitility.Awaitility.await;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import com.google.protobuf.Any;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.netty.channel.DefaultChannelPipeline;
 import io.netty.util.concurrent.EventExecutor;
@@ -61,24 +56,7 @@ class MutualTlsTest {
   }
 
   private static TransportSocket mtls(StringMatcher peer) {
-    UpstreamTlsContext context =
-        UpstreamTlsContext.newBuilder()
-            .setSni(SNI)
-            .setCommonTlsContext(
-                CommonTlsContext.newBuilder()
-                    .setCombinedValidationContext(
-                        CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
-                            .setDefaultValidationContext(
-                                CertificateValidationContext.newBuilder()
-                                    .addMatchTypedSubjectAltNames(
-                                        SubjectAltNameMatcher.newBuilder()
-                                            .setSanType(SubjectAltNameMatcher.SanType.URI)
-                                            .setMatcher(peer)))))
-            .build();
-    return TransportSocket.newBuilder()
-        .setName("envoy.transport_sockets.tls")
-        .setTypedConfig(Any.pack(context))
-        .build();
+    return ProxyFixture.mtls(SNI, peer);
   }
 
   private record Mesh(

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -28,7 +29,12 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.netty.channel.nio.NioEventLoopGroup;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -174,6 +180,28 @@ final class ProxyFixture implements AutoCloseable {
         .addRetryHostPredicate(
             RetryPolicy.RetryHostPredicate.newBuilder()
                 .setName("envoy.retry_host_predicates.previous_hosts"));
+  }
+
+  /** Envoy's mTLS transport socket to a peer sidecar whose URI SAN {@code peer} matches. */
+  static TransportSocket mtls(String sni, StringMatcher peer) {
+    UpstreamTlsContext context =
+        UpstreamTlsContext.newBuilder()
+            .setSni(sni)
+            .setCommonTlsContext(
+                CommonTlsContext.newBuilder()
+                    .setCombinedValidationContext(
+                        CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(
+                                CertificateValidationContext.newBuilder()
+                                    .addMatchTypedSubjectAltNames(
+                                        SubjectAltNameMatcher.newBuilder()
+                                            .setSanType(SubjectAltNameMatcher.SanType.URI)
+                                            .setMatcher(peer)))))
+            .build();
+    return TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls")
+        .setTypedConfig(Any.pack(context))
+        .build();
   }
 
   static Listener outboundListener(String routeName) {
