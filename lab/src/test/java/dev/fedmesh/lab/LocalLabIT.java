@@ -72,6 +72,21 @@ class LocalLabIT {
     assertThat(payments.failed()).as(payments.firstError()).isZero();
     assertThat(payments.byCluster()).containsOnlyKeys("west");
 
+    // Everything the controller sends prints in a sidecar's config dump, extensions included.
+    var loadgen = LabTraffic.loadgenSidecar(dir, "east");
+    HttpResponse<String> dump =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://" + loadgen.getHostString() + ":15000/config_dump"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(dump.statusCode()).as(dump.body()).isEqualTo(200);
+    assertThat(dump.body())
+        .contains("\"virtualOutbound\"")
+        .contains("envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate")
+        .contains("payments.shop.svc.cluster.local");
+
     theControlPlaneLetsNoStrangerIn(lab, state);
 
     assertThatThrownBy(() -> new LocalLab(dir, out).up())

@@ -73,7 +73,15 @@ final class ProxyAdmin implements AutoCloseable {
   }
 
   private void configDump(HttpExchange exchange) throws IOException {
-    respond(exchange, 200, "application/json", ConfigDumps.json(sidecar.config()));
+    String dump;
+    try {
+      dump = ConfigDumps.json(sidecar.config());
+    } catch (IOException | RuntimeException e) {
+      // Say what could not be printed rather than close the connection without a reply.
+      respond(exchange, 500, "text/plain; charset=utf-8", "config_dump: " + e.getMessage() + "\n");
+      return;
+    }
+    respond(exchange, 200, "application/json", dump);
   }
 
   private void clusters(HttpExchange exchange) throws IOException {
