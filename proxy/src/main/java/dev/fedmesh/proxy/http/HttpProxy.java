@@ -73,7 +73,7 @@ public final class HttpProxy implements AutoCloseable {
     this.upstreams = new HttpUpstreams(tls);
     this.outboundRouting =
         new OutboundRouting(
-            clusters, builder.outbound == null ? 15001 : builder.outbound.getPort());
+            clusters, builder.outbound == null ? 15001 : builder.outbound.getPort(), builder.stats);
     this.stats = builder.stats;
     this.limits = builder.limits;
     this.detectionTimeout = builder.detectionTimeout;

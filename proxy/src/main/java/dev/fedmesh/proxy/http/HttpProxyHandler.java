@@ -231,7 +231,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     }
     Routing.Routed routed = routing.route(request, authority, path, ctx.channel());
     if (routed instanceof Routing.Local local) {
-      localReply(request, HttpResponseStatus.valueOf(local.status()), local.message());
+      if (local.delayMillis() > 0) {
+        // An injected delay before an injected abort: read nothing more until it is answered.
+        ctx.channel().config().setAutoRead(false);
+        ctx.executor()
+            .schedule(
+                () -> {
+                  ctx.channel().config().setAutoRead(true);
+                  if (ctx.channel().isActive()) {
+                    localReply(request, local);
+                  }
+                },
+                local.delayMillis(),
+                TimeUnit.MILLISECONDS);
+        return;
+      }
+      localReply(request, local);
       return;
     }
     Routing.Forward forward = (Routing.Forward) routed;
@@ -244,14 +259,41 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       new ConnectTunnel(this, forward, request, upstreams, stats).start();
       return;
     }
-    exchange = new UpstreamExchange(this, request, forward, upstreams, limits, stats);
-    exchange.start();
+    UpstreamExchange started =
+        new UpstreamExchange(this, request, forward, upstreams, limits, stats);
+    exchange = started;
+    if (forward.delayMillis() > 0) {
+      // An injected delay: the request (and any body, which the exchange keeps) waits here.
+      ctx.executor()
+          .schedule(
+              () -> {
+                if (exchange == started && ctx.channel().isActive()) {
+                  started.start();
+                }
+              },
+              forward.delayMillis(),
+              TimeUnit.MILLISECONDS);
+      return;
+    }
+    started.start();
   }
 
   private void localReply(HttpRequest request, HttpResponseStatus status, String message) {
     stats.localReply(status.code());
     prepareLocalReply(request);
     writeLocal(status, message, request);
+  }
+
+  private void localReply(HttpRequest request, Routing.Local local) {
+    stats.localReply(local.status());
+    prepareLocalReply(request);
+    writeLocal(
+        LocalReply.of(
+            HttpResponseStatus.valueOf(local.status()),
+            local.grpcStatus(),
+            local.message(),
+            request,
+            closeAfterResponse && !http2Stream));
   }
 
   /** Before answering {@code request} locally: will its body be skipped, the connection kept? */

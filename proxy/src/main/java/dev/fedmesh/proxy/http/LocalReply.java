@@ -26,13 +26,30 @@ final class LocalReply {
    */
   static FullHttpResponse of(
       HttpResponseStatus status, String message, HttpRequest request, boolean close) {
+    return of(status, -1, message, request, close);
+  }
+
+  /**
+   * The reply, with the gRPC status a gRPC caller gets ({@code grpcStatus}, or derived from {@code
+   * status} when it is -1).
+   */
+  static FullHttpResponse of(
+      HttpResponseStatus status,
+      int grpcStatus,
+      String message,
+      HttpRequest request,
+      boolean close) {
     FullHttpResponse response;
-    if (isGrpc(request)) {
+    if (isGrpc(request) || (grpcStatus >= 0 && request != null)) {
       response =
           new DefaultFullHttpResponse(
               HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
       response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/grpc");
-      response.headers().set("grpc-status", grpcStatus(status.code()));
+      response
+          .headers()
+          .set(
+              "grpc-status",
+              grpcStatus >= 0 ? Integer.toString(grpcStatus) : grpcStatus(status.code()));
       response.headers().set("grpc-message", message);
       response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
     } else {

@@ -10,10 +10,12 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Routes the outbound listener's requests by the xDS config: the route configuration named by the
@@ -26,20 +28,45 @@ public final class OutboundRouting implements Routing {
 
   private final ClusterManager clusters;
   private final int outboundPort;
+  private final ProxyStats stats;
   private volatile RouteTable table;
 
-  public OutboundRouting(ClusterManager clusters, int outboundPort) {
+  /** The fault filter of the outbound listener's connection manager; a route's overrides it. */
+  private volatile FaultInjection listenerFault;
+
+  OutboundRouting(ClusterManager clusters, int outboundPort, ProxyStats stats) {
     this.clusters = requireNonNull(clusters, "clusters");
     this.outboundPort = outboundPort;
+    this.stats = requireNonNull(stats, "stats");
   }
 
   /** Takes a new config: called after the cluster manager has applied it. */
   public void apply(ProxyConfig config) {
     table = routeName(config).map(config.routes()::get).map(RouteTable::new).orElse(null);
+    listenerFault = manager(config).flatMap(OutboundRouting::fault).orElse(null);
+  }
+
+  private static Optional<FaultInjection> fault(HttpConnectionManager manager) {
+    return manager.getHttpFiltersList().stream()
+        .filter(f -> f.getTypedConfig().is(HTTPFault.class))
+        .findFirst()
+        .map(f -> FaultInjection.of(f.getTypedConfig()));
   }
 
   /** The route configuration the outbound listener uses, if the config has one. */
   Optional<String> routeName(ProxyConfig config) {
+    return manager(config)
+        .flatMap(
+            manager ->
+                manager.hasRds()
+                    ? Optional.of(manager.getRds().getRouteConfigName())
+                    : manager.hasRouteConfig()
+                        ? Optional.of(manager.getRouteConfig().getName())
+                        : Optional.empty());
+  }
+
+  /** The outbound listener's HTTP connection manager, if the config has one. */
+  private Optional<HttpConnectionManager> manager(ProxyConfig config) {
     Listener listener = config.listeners().get(LISTENER);
     if (listener == null) {
       listener =
@@ -55,14 +82,7 @@ public final class OutboundRouting implements Routing {
       for (Filter filter : chain.getFiltersList()) {
         if (filter.getTypedConfig().is(HttpConnectionManager.class)) {
           try {
-            HttpConnectionManager manager =
-                filter.getTypedConfig().unpack(HttpConnectionManager.class);
-            if (manager.hasRds()) {
-              return Optional.of(manager.getRds().getRouteConfigName());
-            }
-            if (manager.hasRouteConfig()) {
-              return Optional.of(manager.getRouteConfig().getName());
-            }
+            return Optional.of(filter.getTypedConfig().unpack(HttpConnectionManager.class));
           } catch (InvalidProtocolBufferException e) {
             return Optional.empty(); // the xDS client already rejected such a listener
           }
@@ -101,6 +121,23 @@ public final class OutboundRouting implements Routing {
       newPath = d.prefixRewrite() + path.substring(d.prefixMatched().length());
     }
     String newAuthority = d.hostRewrite().isEmpty() ? authority : d.hostRewrite();
-    return new Forward(cluster.get(), d.retry(), d.timeoutMillis(), newPath, newAuthority);
+    FaultInjection faults = d.fault() != null ? d.fault() : listenerFault;
+    FaultInjection.Fault fault =
+        faults == null
+            ? FaultInjection.Fault.NONE
+            : faults.decide(request, ThreadLocalRandom.current());
+    if (fault.delayMillis() > 0) {
+      stats.faultDelayed();
+    }
+    if (fault.aborts()) {
+      stats.faultAborted();
+      return new Local(
+          fault.httpStatus() > 0 ? fault.httpStatus() : 200,
+          "fault filter abort",
+          fault.grpcStatus(),
+          fault.delayMillis());
+    }
+    return new Forward(
+        cluster.get(), d.retry(), d.timeoutMillis(), newPath, newAuthority, fault.delayMillis());
   }
 }

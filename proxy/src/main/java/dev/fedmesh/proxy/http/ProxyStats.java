@@ -164,6 +164,27 @@ public final class ProxyStats {
     }
   }
 
+  private final Counter faults =
+      Counter.builder()
+          .name("fedmesh_fault_injected_total")
+          .help(
+              "Faults the fault filter injected (Envoy's fault.delays_injected / aborts_injected)")
+          .labelNames("kind")
+          .register(registry);
+
+  void faultDelayed() {
+    faults.labelValues("delay").inc();
+  }
+
+  void faultAborted() {
+    faults.labelValues("abort").inc();
+  }
+
+  /** Faults injected so far, of a kind ({@code delay} or {@code abort}). */
+  public long faultsInjected(String kind) {
+    return (long) faults.labelValues(kind).get();
+  }
+
   /** Requests and connections refused by RBAC so far. */
   public long rbacDenied() {
     return (long)

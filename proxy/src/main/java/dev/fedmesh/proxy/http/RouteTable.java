@@ -1,5 +1,6 @@
 package dev.fedmesh.proxy.http;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.match.HeaderMatch;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
@@ -39,13 +40,19 @@ final class RouteTable {
       String prefixRewrite,
       String hostRewrite,
       int directStatus,
-      String directBody) {
+      String directBody,
+      FaultInjection fault) {
     boolean direct() {
       return directStatus > 0;
     }
   }
 
-  private record CompiledRoute(Route route, Pattern regex, List<HeaderMatch> headers) {}
+  /**
+   * @param fault the route's fault config, else its virtual host's (Envoy's per-filter config),
+   *     else null
+   */
+  private record CompiledRoute(
+      Route route, Pattern regex, List<HeaderMatch> headers, FaultInjection fault) {}
 
   private record CompiledHost(VirtualHost host, List<CompiledRoute> routes) {}
 
@@ -60,7 +67,7 @@ final class RouteTable {
     for (VirtualHost host : config.getVirtualHostsList()) {
       List<CompiledRoute> routes = new ArrayList<>();
       for (Route route : host.getRoutesList()) {
-        routes.add(compile(route));
+        routes.add(compile(host, route));
       }
       CompiledHost compiled = new CompiledHost(host, List.copyOf(routes));
       for (String domain : host.getDomainsList()) {
@@ -87,14 +94,19 @@ final class RouteTable {
     return name;
   }
 
-  private static CompiledRoute compile(Route route) {
+  private static CompiledRoute compile(VirtualHost host, Route route) {
     RouteMatch match = route.getMatch();
     Pattern regex = match.hasSafeRegex() ? Pattern.compile(match.getSafeRegex().getRegex()) : null;
     List<HeaderMatch> headers = new ArrayList<>();
     for (HeaderMatcher header : match.getHeadersList()) {
       headers.add(HeaderMatch.of(header));
     }
-    return new CompiledRoute(route, regex, List.copyOf(headers));
+    Any fault = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+    if (fault == null) {
+      fault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+    }
+    return new CompiledRoute(
+        route, regex, List.copyOf(headers), fault == null ? null : FaultInjection.of(fault));
   }
 
   /**
@@ -119,7 +131,7 @@ final class RouteTable {
     }
     for (CompiledRoute route : host.routes()) {
       if (matches(route, method, path, headers)) {
-        return decision(host.host(), route.route());
+        return decision(host.host(), route.route(), route.fault());
       }
     }
     return Optional.empty();
@@ -209,7 +221,7 @@ final class RouteTable {
     return values.isEmpty() ? null : values.size() == 1 ? values.get(0) : String.join(",", values);
   }
 
-  private static Optional<Decision> decision(VirtualHost host, Route route) {
+  private static Optional<Decision> decision(VirtualHost host, Route route, FaultInjection fault) {
     if (route.hasDirectResponse()) {
       return Optional.of(
           new Decision(
@@ -220,7 +232,8 @@ final class RouteTable {
               "",
               "",
               route.getDirectResponse().getStatus(),
-              route.getDirectResponse().getBody().getInlineString()));
+              route.getDirectResponse().getBody().getInlineString(),
+              null));
     }
     if (!route.hasRoute()) {
       return Optional.empty(); // redirects and filter actions are not supported: no match
@@ -250,7 +263,8 @@ final class RouteTable {
             action.getPrefixRewrite(),
             action.getHostRewriteLiteral(),
             0,
-            ""));
+            "",
+            fault));
   }
 
   private static String weighted(WeightedCluster clusters) {

@@ -17,11 +17,34 @@ interface Routing {
    * @param authority the Host / :authority to send
    */
   record Forward(
-      UpstreamCluster cluster, RetryRules retry, long timeoutMillis, String path, String authority)
-      implements Routed {}
+      UpstreamCluster cluster,
+      RetryRules retry,
+      long timeoutMillis,
+      String path,
+      String authority,
+      long delayMillis)
+      implements Routed {
+    Forward(
+        UpstreamCluster cluster,
+        RetryRules retry,
+        long timeoutMillis,
+        String path,
+        String authority) {
+      this(cluster, retry, timeoutMillis, path, authority, 0);
+    }
+  }
 
-  /** Answer locally (no route, no cluster, a direct response). */
-  record Local(int status, String message) implements Routed {}
+  /**
+   * Answer locally (no route, no cluster, a direct response, an injected fault).
+   *
+   * @param grpcStatus the gRPC status for gRPC callers, or -1 to derive it from {@code status}
+   * @param delayMillis how long to wait before answering (an injected delay)
+   */
+  record Local(int status, String message, int grpcStatus, long delayMillis) implements Routed {
+    Local(int status, String message) {
+      this(status, message, -1, 0);
+    }
+  }
 
   /**
    * Routes a request.

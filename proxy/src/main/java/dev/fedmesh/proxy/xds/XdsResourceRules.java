@@ -3,6 +3,7 @@ package dev.fedmesh.proxy.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.fedmesh.proxy.authz.Authorizer;
+import dev.fedmesh.proxy.http.FaultInjection;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -148,6 +149,13 @@ final class XdsResourceRules {
             }
             try {
               Authorizer.ofHttpFilters(manager.getHttpFiltersList());
+              for (var httpFilter : manager.getHttpFiltersList()) {
+                if (httpFilter
+                    .getTypedConfig()
+                    .is(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.class)) {
+                  FaultInjection.of(httpFilter.getTypedConfig());
+                }
+              }
             } catch (IllegalArgumentException e) {
               problems.add(where + "http_connection_manager: " + e.getMessage());
             }
@@ -172,7 +180,23 @@ final class XdsResourceRules {
               where + "domain '" + domain + "' in two virtual hosts (expected: each domain once)");
         }
       }
+      Any hostFault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+      if (hostFault != null) {
+        try {
+          FaultInjection.of(hostFault);
+        } catch (IllegalArgumentException e) {
+          problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
+        }
+      }
       for (Route route : host.getRoutesList()) {
+        Any routeFault = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+        if (routeFault != null) {
+          try {
+            FaultInjection.of(routeFault);
+          } catch (IllegalArgumentException e) {
+            problems.add(where + "virtual host '" + host.getName() + "' route " + e.getMessage());
+          }
+        }
         for (var header : route.getMatch().getHeadersList()) {
           try {
             dev.fedmesh.proxy.match.HeaderMatch.of(header);
