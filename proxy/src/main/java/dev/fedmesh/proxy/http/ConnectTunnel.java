@@ -63,7 +63,8 @@ final class ConnectTunnel {
           HttpResponseStatus.SERVICE_UNAVAILABLE,
           "no healthy upstream in cluster " + cluster.name(),
           request,
-          false);
+          false,
+          "UH");
       return;
     }
     tried.add(host);
@@ -104,7 +105,8 @@ final class ConnectTunnel {
                 HttpResponseStatus.SERVICE_UNAVAILABLE,
                 "upstream connect error: " + cause.getMessage(),
                 request,
-                false);
+                false,
+                "UF");
           }
         });
   }

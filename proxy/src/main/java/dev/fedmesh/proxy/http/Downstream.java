@@ -21,9 +21,20 @@ interface Downstream {
   /** The response was relayed in full; {@code requestComplete} is false if it beat the body. */
   void exchangeFinished(boolean requestComplete);
 
-  /** No response came from upstream: answer locally. */
+  /**
+   * No response came from upstream: answer locally.
+   *
+   * @param flag Envoy's response flag for why (UH, UF, UO, UT, URX, ...)
+   */
   void exchangeFailed(
-      HttpResponseStatus status, String message, HttpRequest request, boolean requestComplete);
+      HttpResponseStatus status,
+      String message,
+      HttpRequest request,
+      boolean requestComplete,
+      String flag);
+
+  /** What this request is reported as; null when telemetry does not follow it (CONNECT). */
+  dev.fedmesh.proxy.telemetry.RequestRecord record();
 
   /** The response broke off after it had started: the caller can only see the connection end. */
   void exchangeAborted();

@@ -3,6 +3,10 @@ package dev.fedmesh.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.telemetry.AccessLogConfig;
+import dev.fedmesh.proxy.telemetry.RequestRecord;
+import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.tls.ProxyIdentity;
 import dev.fedmesh.proxy.tls.TlsContexts;
 import dev.fedmesh.proxy.upstream.ClusterManager;
@@ -52,10 +56,12 @@ public final class HttpProxy implements AutoCloseable {
   private final EventLoopGroup group;
   private final ClusterManager clusters;
   private final OutboundRouting outboundRouting;
+  private final HttpListener outboundListener;
   private final HttpUpstreams upstreams;
   private final Optional<TlsContexts> tls;
   private final Optional<ProxyIdentity> identity;
   private final ProxyStats stats;
+  private final Telemetry telemetry;
   private final HttpProxyHandler.Limits limits;
   private final java.time.Duration detectionTimeout;
   private final List<Channel> servers = new ArrayList<>();
@@ -64,6 +70,9 @@ public final class HttpProxy implements AutoCloseable {
 
   /** The controller's inbound policy; null until it sends one (then the bootstrap's modes hold). */
   private volatile InboundChains inboundChains;
+
+  /** The access log in force (its config), null for none. */
+  private AccessLogConfig accessLogConfig;
 
   private HttpProxy(Builder builder) {
     this.group = builder.group;
@@ -76,6 +85,24 @@ public final class HttpProxy implements AutoCloseable {
             clusters, builder.outbound == null ? 15001 : builder.outbound.getPort(), builder.stats);
     this.stats = builder.stats;
     this.limits = builder.limits;
+    this.telemetry =
+        new Telemetry(
+            stats.registry(),
+            builder.workload,
+            () ->
+                identity
+                    .flatMap(i -> i.credential().get())
+                    .map(c -> c.svid().id().toString())
+                    .orElse("unknown"));
+    this.outboundListener =
+        new HttpListener(
+            outboundRouting,
+            upstreams,
+            (channel, headers) -> {},
+            limits,
+            stats,
+            telemetry,
+            RequestRecord.Reporter.SOURCE);
     this.detectionTimeout = builder.detectionTimeout;
   }
 
@@ -91,6 +118,46 @@ public final class HttpProxy implements AutoCloseable {
     clusters.apply(config);
     outboundRouting.apply(config);
     inboundChains = InboundChains.of(config).orElse(null);
+    AccessLogConfig wanted = accessLogConfig(config).orElse(null);
+    if (!java.util.Objects.equals(wanted, accessLogConfig)) {
+      accessLogConfig = wanted;
+      telemetry.accessLog(wanted == null ? null : wanted.open());
+    }
+  }
+
+  /** The access log the first HTTP connection manager of the capture listeners asks for. */
+  private static Optional<AccessLogConfig> accessLogConfig(ProxyConfig config) {
+    for (String name : List.of(OutboundRouting.LISTENER, InboundChains.LISTENER)) {
+      var listener = config.listeners().get(name);
+      if (listener == null) {
+        continue;
+      }
+      for (var chain : listener.getFilterChainsList()) {
+        for (var filter : chain.getFiltersList()) {
+          if (filter
+              .getTypedConfig()
+              .is(
+                  io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                      .HttpConnectionManager.class)) {
+            try {
+              var found =
+                  AccessLogConfig.of(
+                      filter
+                          .getTypedConfig()
+                          .unpack(
+                              io.envoyproxy.envoy.extensions.filters.network.http_connection_manager
+                                  .v3.HttpConnectionManager.class));
+              if (found.isPresent()) {
+                return found;
+              }
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+              return Optional.empty(); // the xDS client refused such a listener already
+            }
+          }
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   public ClusterManager clusters() {
@@ -99,6 +166,11 @@ public final class HttpProxy implements AutoCloseable {
 
   public ProxyStats stats() {
     return stats;
+  }
+
+  /** Istio's standard metrics (in {@link #stats}'s registry) and the access log switch. */
+  public Telemetry telemetry() {
+    return telemetry;
   }
 
   /** Where the outbound listener is bound, if it runs. */
@@ -123,21 +195,9 @@ public final class HttpProxy implements AutoCloseable {
                         sniffer(
                             detected -> {
                               if (detected == ServerPipelines.Detected.HTTP2) {
-                                ServerPipelines.http2(
-                                    ch.pipeline(),
-                                    outboundRouting,
-                                    upstreams,
-                                    (c, h) -> {},
-                                    limits,
-                                    stats);
+                                ServerPipelines.http2(ch.pipeline(), outboundListener);
                               } else {
-                                ServerPipelines.http1(
-                                    ch.pipeline(),
-                                    outboundRouting,
-                                    upstreams,
-                                    (c, h) -> {},
-                                    limits,
-                                    stats);
+                                ServerPipelines.http1(ch.pipeline(), outboundListener);
                               }
                             }));
               }
@@ -146,7 +206,15 @@ public final class HttpProxy implements AutoCloseable {
 
   private void startInbound(InboundPort port) throws InterruptedException {
     UpstreamCluster app = appCluster(port);
-    Routing routing = new InboundRouting(app, APP_RETRIES, stats);
+    HttpListener routing =
+        new HttpListener(
+            new InboundRouting(app, APP_RETRIES, stats),
+            upstreams,
+            HttpProxy::decorateInbound,
+            limits,
+            stats,
+            telemetry,
+            RequestRecord.Reporter.DESTINATION);
     Channel server =
         bind(
             port.listen(),
@@ -177,7 +245,7 @@ public final class HttpProxy implements AutoCloseable {
       Channel ch,
       InboundPort port,
       UpstreamCluster app,
-      Routing routing,
+      HttpListener routing,
       ServerPipelines.Detected detected) {
     ChannelPipeline pipeline = ch.pipeline();
     boolean tlsDetected = detected == ServerPipelines.Detected.TLS;
@@ -248,16 +316,14 @@ public final class HttpProxy implements AutoCloseable {
     if (port.protocol() == InboundPort.AppProtocol.TCP) {
       relayToApp(ch, app);
     } else if (detected == ServerPipelines.Detected.HTTP2) {
-      ServerPipelines.http2(
-          pipeline, routing, upstreams, HttpProxy::decorateInbound, limits, stats);
+      ServerPipelines.http2(pipeline, routing);
     } else {
-      ServerPipelines.http1(
-          pipeline, routing, upstreams, HttpProxy::decorateInbound, limits, stats);
+      ServerPipelines.http1(pipeline, routing);
     }
   }
 
   private void afterTls(
-      Channel ch, InboundPort port, UpstreamCluster app, Routing routing, boolean h2) {
+      Channel ch, InboundPort port, UpstreamCluster app, HttpListener routing, boolean h2) {
     if (port.protocol() == InboundPort.AppProtocol.TCP) {
       relayToApp(ch, app);
       return;
@@ -267,21 +333,9 @@ public final class HttpProxy implements AutoCloseable {
             sniffer(
                 detected -> {
                   if (h2 || detected == ServerPipelines.Detected.HTTP2) {
-                    ServerPipelines.http2(
-                        ch.pipeline(),
-                        routing,
-                        upstreams,
-                        HttpProxy::decorateInbound,
-                        limits,
-                        stats);
+                    ServerPipelines.http2(ch.pipeline(), routing);
                   } else {
-                    ServerPipelines.http1(
-                        ch.pipeline(),
-                        routing,
-                        upstreams,
-                        HttpProxy::decorateInbound,
-                        limits,
-                        stats);
+                    ServerPipelines.http1(ch.pipeline(), routing);
                   }
                 }));
   }
@@ -411,6 +465,7 @@ public final class HttpProxy implements AutoCloseable {
     private ClusterManager clusters = new ClusterManager();
     private Optional<ProxyIdentity> identity = Optional.empty();
     private ProxyStats stats = new ProxyStats();
+    private Workload workload = Workload.UNKNOWN;
     private HttpProxyHandler.Limits limits = HttpProxyHandler.Limits.DEFAULT;
     private InetSocketAddress outbound;
     private final List<InboundPort> inboundPorts = new ArrayList<>();
@@ -427,6 +482,12 @@ public final class HttpProxy implements AutoCloseable {
 
     public Builder identity(ProxyIdentity identity) {
       this.identity = Optional.of(identity);
+      return this;
+    }
+
+    /** The workload this proxy stands in front of, for telemetry labels and metadata exchange. */
+    public Builder workload(Workload workload) {
+      this.workload = requireNonNull(workload, "workload");
       return this;
     }
 

@@ -2,6 +2,9 @@ package dev.fedmesh.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.proxy.telemetry.RequestRecord;
+import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Workload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -49,8 +52,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   private final Limits limits;
   private final ProxyStats stats;
 
+  private final Telemetry telemetry;
+  private final RequestRecord.Reporter reporter;
+
   private ChannelHandlerContext ctx;
   private UpstreamExchange exchange;
+
+  /** The current request's telemetry, until it is reported. */
+  private RequestRecord record;
+
   private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
   private ScheduledFuture<?> headerTimer;
   private boolean discardingBody;
@@ -62,7 +72,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       BiConsumer<Channel, HttpHeaders> requestDecorator,
       boolean http2Stream,
       Limits limits,
-      ProxyStats stats) {
+      ProxyStats stats,
+      Telemetry telemetry,
+      RequestRecord.Reporter reporter) {
+    this.telemetry = requireNonNull(telemetry, "telemetry");
+    this.reporter = requireNonNull(reporter, "reporter");
     this.routing = requireNonNull(routing, "routing");
     this.upstreams = requireNonNull(upstreams, "upstreams");
     this.requestDecorator = requireNonNull(requestDecorator, "requestDecorator");
@@ -216,6 +230,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       return;
     }
     if (request.method() != HttpMethod.CONNECT) {
+      record = newRecord(request, authority, path);
       PathNormalizer.Result normalized =
           PathNormalizer.normalize(path, routing.pathOptions(ctx.channel()));
       if (normalized instanceof PathNormalizer.Rejected rejected) {
@@ -228,6 +243,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
         return;
       }
       path = ((PathNormalizer.Normalized) normalized).path();
+      record.path(path);
     }
     Routing.Routed routed = routing.route(request, authority, path, ctx.channel());
     if (routed instanceof Routing.Local local) {
@@ -263,6 +279,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
         new UpstreamExchange(this, request, forward, upstreams, limits, stats);
     exchange = started;
     if (forward.delayMillis() > 0) {
+      record.flag("DI");
       // An injected delay: the request (and any body, which the exchange keeps) waits here.
       ctx.executor()
           .schedule(
@@ -286,6 +303,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   private void localReply(HttpRequest request, Routing.Local local) {
     stats.localReply(local.status());
+    if (record != null && !local.flag().isEmpty()) {
+      for (String flag : local.flag().split(",")) {
+        record.flag(flag);
+      }
+    }
     prepareLocalReply(request);
     writeLocal(
         LocalReply.of(
@@ -331,6 +353,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   }
 
   private void writeLocal(FullHttpResponse response) {
+    if (record != null) {
+      record.response(response.status().code(), response.headers().get("grpc-status"));
+      record.addResponseBytes(response.content().readableBytes());
+      report();
+    }
     boolean close = closeAfterResponse;
     ctx.writeAndFlush(response)
         .addListener(
@@ -378,6 +405,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     if (exchange != null) {
       exchange.downstreamGone();
     }
+    report();
     while (!pipelined.isEmpty()) {
       ReferenceCountUtil.release(pipelined.poll());
     }
@@ -399,6 +427,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   public HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt) {
     HttpRequest out = ProxiedHeaders.upstreamRequest(request, forward, attempt, http2Stream);
     requestDecorator.accept(ctx.channel(), out.headers());
+    if (reporter == RequestRecord.Reporter.SOURCE && forward.cluster().tls().isPresent()) {
+      // Metadata exchange, only with a peer sidecar (mTLS): never to a service outside the mesh.
+      out.headers().set(Workload.HEADER, telemetry.self().toHeader());
+    }
     return out;
   }
 
@@ -407,11 +439,92 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     if (!http2Stream && !HttpUtil.isKeepAlive(request)) {
       closeAfterResponse = true;
     }
-    return ProxiedHeaders.downstreamResponse(response, request, http2Stream);
+    HttpResponse out = ProxiedHeaders.downstreamResponse(response, request, http2Stream);
+    String peer = out.headers().get(Workload.HEADER);
+    out.headers().remove(Workload.HEADER);
+    if (record != null) {
+      record.response(response.status().code(), response.headers().get("grpc-status"));
+      if (reporter == RequestRecord.Reporter.SOURCE && peer != null) {
+        record.peer(Workload.fromHeader(peer));
+      }
+    }
+    if (reporter == RequestRecord.Reporter.DESTINATION) {
+      out.headers().set(Workload.HEADER, telemetry.self().toHeader());
+    }
+    return out;
+  }
+
+  @Override
+  public RequestRecord record() {
+    return record;
+  }
+
+  /** Reports the current request, once. */
+  private void report() {
+    if (record != null) {
+      telemetry.completed(record);
+      record = null;
+    }
+  }
+
+  /**
+   * The telemetry of a request starting: its ids (an {@code x-request-id} is made when it has none,
+   * and sent on), its caller's identity, and on the inbound side the caller's workload from the
+   * metadata exchange, trusted only from a caller that proved its identity with mTLS. The header is
+   * removed either way: the application never sees it.
+   */
+  private RequestRecord newRecord(HttpRequest request, String authority, String path) {
+    HttpHeaders headers = request.headers();
+    String requestId = headers.get("x-request-id");
+    if (requestId == null || requestId.isEmpty()) {
+      requestId = java.util.UUID.randomUUID().toString();
+      headers.set("x-request-id", requestId);
+    }
+    String principal = null;
+    if (reporter == RequestRecord.Reporter.DESTINATION) {
+      principal = InboundRouting.principal(InboundRouting.connection(ctx.channel())).orElse(null);
+    }
+    RequestRecord started =
+        new RequestRecord(reporter)
+            .request(
+                request.method().name(),
+                path,
+                authority,
+                http2Stream ? "HTTP/2" : request.protocolVersion().text(),
+                LocalReply.isGrpc(request))
+            .ids(requestId, traceId(headers), headers.get(HttpHeaderNames.USER_AGENT))
+            .downstream(String.valueOf(ctx.channel().remoteAddress()), principal);
+    String peer = headers.get(Workload.HEADER);
+    headers.remove(Workload.HEADER);
+    if (peer != null && principal != null) {
+      started.peer(Workload.fromHeader(peer));
+    }
+    return started;
+  }
+
+  /** The trace a request belongs to: W3C traceparent's trace id, else B3's, else "-". */
+  static String traceId(HttpHeaders headers) {
+    String traceparent = headers.get("traceparent");
+    if (traceparent != null) {
+      String[] parts = traceparent.split("-");
+      if (parts.length >= 4 && parts[1].length() == 32) {
+        return parts[1];
+      }
+    }
+    String b3 = headers.get("x-b3-traceid");
+    if (b3 != null && !b3.isEmpty()) {
+      return b3;
+    }
+    String single = headers.get("b3");
+    if (single != null && single.indexOf('-') > 0) {
+      return single.substring(0, single.indexOf('-'));
+    }
+    return "-";
   }
 
   @Override
   public void exchangeFinished(boolean requestComplete) {
+    report();
     if (!requestComplete) {
       // The response ended before the request body: this connection is out of step.
       closeAfterResponse = !http2Stream;
@@ -425,8 +538,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   @Override
   public void exchangeFailed(
-      HttpResponseStatus status, String message, HttpRequest request, boolean requestComplete) {
+      HttpResponseStatus status,
+      String message,
+      HttpRequest request,
+      boolean requestComplete,
+      String flag) {
     stats.localReply(status.code());
+    if (record != null) {
+      for (String f : flag.split(",")) {
+        record.flag(f);
+      }
+    }
     if (!requestComplete) {
       closeAfterResponse = !http2Stream;
       discardingBody = true;
@@ -437,6 +559,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   @Override
   public void exchangeAborted() {
+    report();
     ctx.close();
   }
 }

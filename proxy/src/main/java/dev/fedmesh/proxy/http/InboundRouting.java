@@ -44,7 +44,7 @@ final class InboundRouting implements Routing {
       Decision decision = chain.http().check(attributes);
       stats.authorized(decision, describe(request, path, attributes));
       if (decision instanceof Decision.Denied) {
-        return new Local(403, "RBAC: access denied");
+        return new Local(403, "RBAC: access denied", "RBAC");
       }
     }
     return new Forward(app, retries, 0, path, authority);

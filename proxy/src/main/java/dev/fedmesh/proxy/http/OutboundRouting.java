@@ -101,12 +101,13 @@ public final class OutboundRouting implements Routing {
   public Routed route(HttpRequest request, String authority, String path, Channel downstream) {
     RouteTable current = table;
     if (current == null) {
-      return new Local(503, "no route configuration yet (the proxy has not received its config)");
+      return new Local(
+          503, "no route configuration yet (the proxy has not received its config)", "NR");
     }
     Optional<RouteTable.Decision> decision =
         current.route(authority, request.method(), path, request.headers());
     if (decision.isEmpty()) {
-      return new Local(404, "no route for " + authority + path);
+      return new Local(404, "no route for " + authority + path, "NR");
     }
     RouteTable.Decision d = decision.get();
     if (d.direct()) {
@@ -114,7 +115,7 @@ public final class OutboundRouting implements Routing {
     }
     Optional<UpstreamCluster> cluster = clusters.cluster(d.cluster());
     if (cluster.isEmpty()) {
-      return new Local(503, "cluster not found: " + d.cluster());
+      return new Local(503, "cluster not found: " + d.cluster(), "NC");
     }
     String newPath = path;
     if (!d.prefixRewrite().isEmpty() && path.startsWith(d.prefixMatched())) {
@@ -135,7 +136,8 @@ public final class OutboundRouting implements Routing {
           fault.httpStatus() > 0 ? fault.httpStatus() : 200,
           "fault filter abort",
           fault.grpcStatus(),
-          fault.delayMillis());
+          fault.delayMillis(),
+          fault.delayMillis() > 0 ? "DI,FI" : "FI");
     }
     return new Forward(
         cluster.get(), d.retry(), d.timeoutMillis(), newPath, newAuthority, fault.delayMillis());

@@ -40,9 +40,15 @@ interface Routing {
    * @param grpcStatus the gRPC status for gRPC callers, or -1 to derive it from {@code status}
    * @param delayMillis how long to wait before answering (an injected delay)
    */
-  record Local(int status, String message, int grpcStatus, long delayMillis) implements Routed {
+  record Local(int status, String message, int grpcStatus, long delayMillis, String flag)
+      implements Routed {
     Local(int status, String message) {
-      this(status, message, -1, 0);
+      this(status, message, -1, 0, "");
+    }
+
+    /** A reply with Envoy's response flag for it (NR, NC, RBAC, FI, ...). */
+    Local(int status, String message, String flag) {
+      this(status, message, -1, 0, flag);
     }
   }
 

@@ -2,12 +2,10 @@ package dev.fedmesh.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -22,7 +20,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /** The HTTP/1.1 and HTTP/2 server pipelines both listeners use, and first-bytes detection. */
@@ -113,28 +110,16 @@ final class ServerPipelines {
     }
   }
 
-  static void http1(
-      ChannelPipeline pipeline,
-      Routing routing,
-      HttpUpstreams upstreams,
-      BiConsumer<Channel, HttpHeaders> decorator,
-      HttpProxyHandler.Limits limits,
-      ProxyStats stats) {
+  static void http1(ChannelPipeline pipeline, HttpListener listener) {
     pipeline.addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
     pipeline.addLast(new IdleCloser());
     pipeline.addLast(new BytesSeen());
     pipeline.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 65536));
     pipeline.addLast(new HttpServerExpectContinueHandler());
-    pipeline.addLast(new HttpProxyHandler(routing, upstreams, decorator, false, limits, stats));
+    pipeline.addLast(listener.handler(false));
   }
 
-  static void http2(
-      ChannelPipeline pipeline,
-      Routing routing,
-      HttpUpstreams upstreams,
-      BiConsumer<Channel, HttpHeaders> decorator,
-      HttpProxyHandler.Limits limits,
-      ProxyStats stats) {
+  static void http2(ChannelPipeline pipeline, HttpListener listener) {
     pipeline.addLast(new IdleStateHandler(0, 0, IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
     pipeline.addLast(new IdleCloser());
     pipeline.addLast(
@@ -151,9 +136,7 @@ final class ServerPipelines {
               @Override
               protected void initChannel(Http2StreamChannel ch) {
                 ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
-                ch.pipeline()
-                    .addLast(
-                        new HttpProxyHandler(routing, upstreams, decorator, true, limits, stats));
+                ch.pipeline().addLast(listener.handler(true));
               }
             }));
   }

@@ -70,6 +70,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   private ScheduledFuture<?> globalTimer;
   private ScheduledFuture<?> tryTimer;
   private final long startNanos = System.nanoTime();
+  private final dev.fedmesh.proxy.telemetry.RequestRecord record;
 
   UpstreamExchange(
       Downstream downstream,
@@ -80,6 +81,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       ProxyStats stats) {
     this.downstream = downstream;
     this.ctx = downstream.ctx();
+    this.record = downstream.record();
     this.upstreams = upstreams;
     this.limits = limits;
     this.stats = stats;
@@ -102,6 +104,9 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       if (full.content().isReadable()) {
         body.add(new DefaultLastHttpContent(full.content().retain()));
         bodyBytes = full.content().readableBytes();
+        if (record != null) {
+          record.addRequestBytes(bodyBytes);
+        }
       } else {
         body.add(LastHttpContent.EMPTY_LAST_CONTENT);
       }
@@ -111,7 +116,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       fail(
           HttpResponseStatus.SERVICE_UNAVAILABLE,
           "upstream overflow: cluster " + cluster.name() + " is at its request limit",
-          true);
+          "UO");
       return;
     }
     requestHeld = true;
@@ -137,7 +142,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       fail(
           HttpResponseStatus.SERVICE_UNAVAILABLE,
           "no healthy upstream in cluster " + cluster.name(),
-          false);
+          "UH");
       return;
     }
     tried.add(host);
@@ -170,7 +175,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
             fail(
                 HttpResponseStatus.SERVICE_UNAVAILABLE,
                 "upstream connect error: " + cause.getMessage(),
-                false);
+                "UF");
           }
         });
   }
@@ -212,6 +217,9 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       requestComplete = true;
     }
     bodyBytes += content.content().readableBytes();
+    if (record != null) {
+      record.addRequestBytes(content.content().readableBytes());
+    }
     body.add(content);
     if (replayable && bodyBytes > limits.bufferLimitBytes()) {
       // Too big to keep for a retry: stream the rest and drop what was already sent.
@@ -325,7 +333,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       ctx.write(held);
       held = null;
       for (HttpContent part : heldBody) {
-        ctx.write(part);
+        ctx.write(counted(part));
       }
       heldBody.clear();
       finish();
@@ -340,9 +348,9 @@ final class UpstreamExchange implements UpstreamStream.Listener {
           tail.trailingHeaders().set(full.trailingHeaders());
         }
         ReferenceCountUtil.release(message);
-        ctx.write(tail);
+        ctx.write(counted(tail));
       } else {
-        ctx.write(content);
+        ctx.write(counted(content));
       }
       if (last) {
         finish();
@@ -350,6 +358,20 @@ final class UpstreamExchange implements UpstreamStream.Listener {
         flushOrPause();
       }
     }
+  }
+
+  /** Counts a part of the response on its way downstream; gRPC's status may be in its trailers. */
+  private HttpContent counted(HttpContent content) {
+    if (record != null) {
+      record.addResponseBytes(content.content().readableBytes());
+      if (content instanceof LastHttpContent last) {
+        String grpcStatus = last.trailingHeaders().get("grpc-status");
+        if (grpcStatus != null) {
+          record.grpcStatus(grpcStatus);
+        }
+      }
+    }
+    return content;
   }
 
   private void flushOrPause() {
@@ -367,6 +389,9 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     finished.finish(reusable);
     cleanUp();
     stats.completed(cluster.name(), System.nanoTime() - startNanos);
+    if (record != null) {
+      record.upstream(cluster.name(), address(host));
+    }
     boolean complete = requestComplete;
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
         .addListener(future -> downstream.exchangeFinished(complete));
@@ -389,7 +414,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       fail(
           HttpResponseStatus.SERVICE_UNAVAILABLE,
           "upstream reset before response: " + cause.getMessage(),
-          false);
+          "UR");
     } else {
       abort();
     }
@@ -422,7 +447,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     if (mayRetry(retry.onPerTryTimeout())) {
       scheduleRetry();
     } else {
-      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream per-try timeout", false);
+      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream per-try timeout", "UT");
     }
   }
 
@@ -438,7 +463,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       stream = null;
     }
     if (!responseStarted) {
-      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", false);
+      fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", "UT");
     } else {
       abort();
     }
@@ -450,6 +475,12 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       return;
     }
     done = true;
+    if (record != null) {
+      record.flag("DC");
+      if (host != null) {
+        record.upstream(cluster.name(), address(host));
+      }
+    }
     if (stream != null) {
       stream.reset();
       stream = null;
@@ -457,7 +488,13 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     cleanUp();
   }
 
-  private void fail(HttpResponseStatus status, String message, boolean overflow) {
+  /**
+   * Gives up: the caller is answered locally.
+   *
+   * @param flag Envoy's response flag for why; URX is added when retries were used up
+   */
+  private void fail(HttpResponseStatus status, String message, String flag) {
+    boolean overflow = flag.equals("UO");
     done = true;
     stats.failedUpstream(
         cluster.name(),
@@ -477,13 +514,18 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     if (overflow) {
       stats.overflow(cluster.name());
     }
-    downstream.exchangeFailed(status, message, request, requestComplete);
+    downstream.exchangeFailed(
+        status, message, request, requestComplete, attempt > 1 ? flag + ",URX" : flag);
   }
 
   private void abort() {
     done = true;
     cleanUp();
     stats.reset(cluster.name());
+    if (record != null) {
+      record.upstream(cluster.name(), address(host));
+      record.flag("UC");
+    }
     downstream.exchangeAborted();
   }
 
@@ -499,6 +541,10 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       hostActive = false;
       host.endRequest();
     }
+  }
+
+  private static String address(UpstreamHost host) {
+    return host.address().getHostString() + ":" + host.address().getPort();
   }
 
   private void cancelTryTimer() {

@@ -9,6 +9,7 @@ import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.NodeMetadata;
 import dev.fedmesh.proxy.http.HttpProxy;
 import dev.fedmesh.proxy.http.ProxyStats;
+import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.proxy.xds.XdsClient;
@@ -78,6 +79,12 @@ public final class Sidecar implements AutoCloseable {
       HttpProxy.Builder builder =
           HttpProxy.builder(group)
               .stats(new ProxyStats())
+              .workload(
+                  Workload.of(
+                      bootstrap.node().labels(),
+                      bootstrap.node().namespace(),
+                      bootstrap.node().serviceAccount(),
+                      bootstrap.node().cluster()))
               .protocolDetectionTimeout(bootstrap.protocolDetectionTimeout());
       certificates.ifPresent(c -> builder.identity(c.identity()));
       bootstrap.outbound().ifPresent(builder::outbound);

@@ -149,6 +149,7 @@ final class XdsResourceRules {
             }
             try {
               Authorizer.ofHttpFilters(manager.getHttpFiltersList());
+              dev.fedmesh.proxy.telemetry.AccessLogConfig.of(manager);
               for (var httpFilter : manager.getHttpFiltersList()) {
                 if (httpFilter
                     .getTypedConfig()

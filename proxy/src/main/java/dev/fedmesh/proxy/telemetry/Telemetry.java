@@ -1,0 +1,284 @@
+package dev.fedmesh.proxy.telemetry;
+
+import static java.util.Objects.requireNonNull;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.Locale;
+
+/**
+ * Istio's standard metrics, with Istio's names and labels, so that Istio's Grafana dashboards and
+ * Kiali read a fedmesh mesh unchanged: {@code istio_requests_total}, {@code
+ * istio_request_duration_milliseconds}, {@code istio_request_bytes}, {@code istio_response_bytes}
+ * for HTTP and gRPC, and {@code istio_tcp_*} for opaque TCP; plus the access log when one is
+ * configured. Each proxy reports what it saw from its side of the call ({@code reporter}); the
+ * other side's workload comes from the metadata exchange (see {@link Workload#HEADER}).
+ */
+public final class Telemetry {
+  static final String[] LABELS = {
+    "reporter",
+    "source_workload",
+    "source_workload_namespace",
+    "source_principal",
+    "source_app",
+    "source_version",
+    "source_cluster",
+    "destination_workload",
+    "destination_workload_namespace",
+    "destination_principal",
+    "destination_app",
+    "destination_version",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "destination_cluster",
+    "request_protocol",
+    "response_code",
+    "grpc_response_status",
+    "response_flags",
+    "connection_security_policy"
+  };
+
+  static final String[] TCP_LABELS = {
+    "reporter",
+    "source_workload",
+    "source_workload_namespace",
+    "source_principal",
+    "source_app",
+    "source_version",
+    "source_cluster",
+    "destination_workload",
+    "destination_workload_namespace",
+    "destination_principal",
+    "destination_app",
+    "destination_version",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "destination_cluster",
+    "request_protocol",
+    "response_flags",
+    "connection_security_policy"
+  };
+
+  private final Workload self;
+  private final java.util.function.Supplier<String> selfPrincipal;
+  private final Counter requests;
+  private final Histogram duration;
+  private final Histogram requestBytes;
+  private final Histogram responseBytes;
+  private final Counter tcpSent;
+  private final Counter tcpReceived;
+  private final Counter tcpOpened;
+  private final Counter tcpClosed;
+  private volatile AccessLog accessLog;
+
+  /**
+   * @param self the workload this proxy stands in front of
+   * @param selfPrincipal its SPIFFE ID (the current certificate's), or "unknown" without one
+   */
+  public Telemetry(
+      PrometheusRegistry registry,
+      Workload self,
+      java.util.function.Supplier<String> selfPrincipal) {
+    this.self = requireNonNull(self, "self");
+    this.selfPrincipal = requireNonNull(selfPrincipal, "selfPrincipal");
+    requests =
+        Counter.builder()
+            .name("istio_requests_total")
+            .help("Requests, by both ends' workloads and the response (Istio standard metric)")
+            .labelNames(LABELS)
+            .register(registry);
+    duration =
+        Histogram.builder()
+            .name("istio_request_duration_milliseconds")
+            .help("Request duration in milliseconds (Istio standard metric)")
+            .labelNames(LABELS)
+            .classicUpperBounds(
+                0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000)
+            .register(registry);
+    requestBytes =
+        Histogram.builder()
+            .name("istio_request_bytes")
+            .help("Request body sizes in bytes (Istio standard metric)")
+            .labelNames(LABELS)
+            .classicExponentialUpperBounds(1, 10, 8)
+            .register(registry);
+    responseBytes =
+        Histogram.builder()
+            .name("istio_response_bytes")
+            .help("Response body sizes in bytes (Istio standard metric)")
+            .labelNames(LABELS)
+            .classicExponentialUpperBounds(1, 10, 8)
+            .register(registry);
+    tcpSent =
+        Counter.builder()
+            .name("istio_tcp_sent_bytes_total")
+            .help("Bytes sent to the downstream of a TCP connection (Istio standard metric)")
+            .labelNames(TCP_LABELS)
+            .register(registry);
+    tcpReceived =
+        Counter.builder()
+            .name("istio_tcp_received_bytes_total")
+            .help("Bytes received from the downstream of a TCP connection (Istio standard metric)")
+            .labelNames(TCP_LABELS)
+            .register(registry);
+    tcpOpened =
+        Counter.builder()
+            .name("istio_tcp_connections_opened_total")
+            .help("TCP connections opened (Istio standard metric)")
+            .labelNames(TCP_LABELS)
+            .register(registry);
+    tcpClosed =
+        Counter.builder()
+            .name("istio_tcp_connections_closed_total")
+            .help("TCP connections closed (Istio standard metric)")
+            .labelNames(TCP_LABELS)
+            .register(registry);
+  }
+
+  /** Where each request is logged, or null for no access log. */
+  public void accessLog(AccessLog log) {
+    this.accessLog = log;
+  }
+
+  public Workload self() {
+    return self;
+  }
+
+  /** Reports a finished request, once: metrics, and a line in the access log if on. */
+  public void completed(RequestRecord record) {
+    if (!record.complete()) {
+      return;
+    }
+    String[] labels = labels(record);
+    requests.labelValues(labels).inc();
+    duration.labelValues(labels).observe(record.elapsedNanos() / 1e6);
+    requestBytes.labelValues(labels).observe(record.requestBytes);
+    responseBytes.labelValues(labels).observe(record.responseBytes);
+    AccessLog log = accessLog;
+    if (log != null) {
+      log.write(record, self);
+    }
+  }
+
+  private String[] labels(RequestRecord r) {
+    boolean source = r.reporter == RequestRecord.Reporter.SOURCE;
+    Workload src = source ? self : r.peer;
+    Workload dst = source ? r.peer : self;
+    String srcPrincipal = source ? selfPrincipal.get() : r.sourcePrincipal;
+    String dstPrincipal = source ? "unknown" : selfPrincipal.get();
+    String service = service(r.authority);
+    return new String[] {
+      r.reporter.label(),
+      src.name(),
+      src.namespace(),
+      srcPrincipal,
+      src.app(),
+      src.version(),
+      src.cluster(),
+      dst.name(),
+      dst.namespace(),
+      dstPrincipal,
+      dst.app(),
+      dst.version(),
+      service,
+      serviceName(service),
+      serviceNamespace(service),
+      dst.cluster(),
+      r.grpc ? "grpc" : "http",
+      Integer.toString(r.responseCode),
+      r.grpc && !r.grpcStatus.isEmpty() ? r.grpcStatus : "",
+      r.flags(),
+      r.mutualTls || source ? "mutual_tls" : "none"
+    };
+  }
+
+  /** A TCP connection this proxy relays, reported when it closes. */
+  public TcpConnection tcpOpened(
+      RequestRecord.Reporter reporter,
+      String service,
+      Workload peer,
+      String peerPrincipal,
+      boolean mutualTls) {
+    boolean source = reporter == RequestRecord.Reporter.SOURCE;
+    Workload src = source ? self : peer;
+    Workload dst = source ? peer : self;
+    String svc = service(service);
+    String[] labels = {
+      reporter.label(),
+      src.name(),
+      src.namespace(),
+      source ? selfPrincipal.get() : peerPrincipal,
+      src.app(),
+      src.version(),
+      src.cluster(),
+      dst.name(),
+      dst.namespace(),
+      source ? "unknown" : selfPrincipal.get(),
+      dst.app(),
+      dst.version(),
+      svc,
+      serviceName(svc),
+      serviceNamespace(svc),
+      dst.cluster(),
+      "tcp",
+      "-",
+      mutualTls ? "mutual_tls" : "none"
+    };
+    tcpOpened.labelValues(labels).inc();
+    return new TcpConnection(labels);
+  }
+
+  /** One relayed TCP connection's counters. */
+  public final class TcpConnection {
+    private final String[] labels;
+    private boolean closed;
+
+    private TcpConnection(String[] labels) {
+      this.labels = labels;
+    }
+
+    /** Bytes the downstream sent (received by the proxy). */
+    public void received(long bytes) {
+      tcpReceived.labelValues(labels).inc(bytes);
+    }
+
+    /** Bytes sent to the downstream. */
+    public void sent(long bytes) {
+      tcpSent.labelValues(labels).inc(bytes);
+    }
+
+    public synchronized void closed() {
+      if (!closed) {
+        closed = true;
+        tcpClosed.labelValues(labels).inc();
+      }
+    }
+  }
+
+  /** The service host: the authority without its port, lower case. */
+  static String service(String authority) {
+    if (authority == null || authority.isEmpty() || authority.equals("-")) {
+      return "unknown";
+    }
+    String host = authority;
+    int colon = host.lastIndexOf(':');
+    if (colon > 0 && host.indexOf(']') < colon) {
+      host = host.substring(0, colon);
+    }
+    return host.toLowerCase(Locale.ROOT);
+  }
+
+  static String serviceName(String service) {
+    int dot = service.indexOf('.');
+    return dot > 0 ? service.substring(0, dot) : service;
+  }
+
+  /** The namespace of {@code name.namespace[.svc...]}; unknown for a short name. */
+  static String serviceNamespace(String service) {
+    String[] parts = service.split("\\.");
+    return parts.length >= 2 && !service.equals("unknown") ? parts[1] : "unknown";
+  }
+}

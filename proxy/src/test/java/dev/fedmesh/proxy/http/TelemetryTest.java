@@ -1,0 +1,223 @@
+package dev.fedmesh.proxy.http;
+
+import static dev.fedmesh.proxy.http.ProxyFixture.cluster;
+import static dev.fedmesh.proxy.http.ProxyFixture.route;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fedmesh.proxy.telemetry.AccessLog;
+import dev.fedmesh.proxy.telemetry.Workload;
+import dev.fedmesh.proxy.tls.WorkloadCertificates;
+import dev.fedmesh.testkit.PrometheusText;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Istio's standard metrics and the access log, from both ends of real mTLS calls: after a known
+ * sequence of requests, the scraped text (read by a strict parser) carries Istio's labels with both
+ * workloads' names, learnt through the metadata exchange, and the right counts.
+ */
+class TelemetryTest {
+  private static final String HOST = "payments.shop.svc.cluster.local:8080";
+  private static final String SNI = "outbound_.8080_._.payments.shop.svc.cluster.local";
+  private static final String CLUSTER = "outbound|8080||payments.shop.svc.cluster.local";
+  private static final Workload FRONTEND =
+      new Workload("frontend-v1", "shop", "frontend", "v1", "east");
+  private static final Workload PAYMENTS =
+      new Workload("payments-v1", "shop", "payments", "v1", "west");
+
+  private final ProxyFixture fixture = new ProxyFixture();
+  private MeshPki pki;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    fixture.close();
+    if (pki != null) {
+      pki.close();
+    }
+  }
+
+  private static List<PrometheusText.Sample> scrape(HttpProxy proxy) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrometheusTextFormatWriter.create().write(out, proxy.stats().registry().scrape());
+    return PrometheusText.parse(out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void bothSidesReportEveryRequestWithIstiosLabelsAndLogIt() throws Exception {
+    pki = new MeshPki(Duration.ofHours(1));
+    Backend app = fixture.closeLater(new Backend("payments"));
+    WorkloadCertificates serverCerts = fixture.closeLater(pki.workload("shop", "payments"));
+    WorkloadCertificates clientCerts = fixture.closeLater(pki.workload("shop", "frontend"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> serverCerts.current().isPresent() && clientCerts.current().isPresent());
+    HttpProxy server =
+        fixture.start(
+            HttpProxy.builder(fixture.group)
+                .identity(serverCerts.identity())
+                .workload(PAYMENTS)
+                .inbound(
+                    new InboundPort(
+                        new InetSocketAddress("127.0.0.1", 0),
+                        app.address(),
+                        InboundPort.AppProtocol.HTTP,
+                        InboundPort.TlsMode.STRICT)));
+    fixture
+        .addCluster(
+            cluster(CLUSTER)
+                .setTransportSocket(
+                    ProxyFixture.mtls(
+                        SNI, StringMatcher.newBuilder().setPrefix("spiffe://").build()))
+                .build(),
+            List.of(List.of(server.inboundAddresses().get(0))))
+        .addHost(HOST, route("/", CLUSTER));
+    HttpProxy client =
+        fixture.start(
+            HttpProxy.builder(fixture.group)
+                .identity(clientCerts.identity())
+                .workload(FRONTEND)
+                .outbound(new InetSocketAddress("127.0.0.1", 0)));
+    client.apply(fixture.config());
+    List<String> clientLog = new CopyOnWriteArrayList<>();
+    List<String> serverLog = new CopyOnWriteArrayList<>();
+    client.telemetry().accessLog(new AccessLog(clientLog::add, 1.0));
+    server.telemetry().accessLog(new AccessLog(serverLog::add, 1.0));
+    HttpClient http =
+        HttpClient.newBuilder()
+            .proxy(ProxySelector.of(client.outboundAddress().orElseThrow()))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+
+    List<HttpResponse<String>> responses = new ArrayList<>();
+    app.failNext(2, 503);
+    for (int i = 0; i < 5; i++) {
+      responses.add(send(http, "http://" + HOST + "/pay?n=" + i));
+    }
+    HttpResponse<String> noRoute = send(http, "http://nowhere.shop.svc.cluster.local/");
+
+    assertThat(responses)
+        .extracting(HttpResponse::statusCode)
+        .containsExactly(503, 503, 200, 200, 200);
+    assertThat(noRoute.statusCode()).isEqualTo(404);
+    // The exchange's header reaches neither the application nor the caller.
+    assertThat(responses.get(2).headers().firstValue(Workload.HEADER)).isEmpty();
+    assertThat(app.requests)
+        .allSatisfy(h -> assertThat(h).doesNotContainKey("X-fedmesh-peer-metadata"));
+
+    List<PrometheusText.Sample> source = scrape(client);
+    Map<String, String> sourceCall =
+        Map.of(
+            "reporter", "source",
+            "source_workload", "frontend-v1",
+            "source_workload_namespace", "shop",
+            "source_principal", "spiffe://fedmesh.local/ns/shop/sa/frontend",
+            "source_cluster", "east",
+            "destination_workload", "payments-v1",
+            "destination_cluster", "west",
+            "destination_service", "payments.shop.svc.cluster.local",
+            "destination_service_name", "payments",
+            "destination_service_namespace", "shop");
+    assertThat(count(source, sourceCall, "200")).isEqualTo(3);
+    assertThat(count(source, sourceCall, "503")).isEqualTo(2);
+    assertThat(
+            PrometheusText.sum(
+                source,
+                "istio_requests_total",
+                Map.of(
+                    "response_code", "404",
+                    "response_flags", "NR",
+                    "destination_workload", "unknown",
+                    "destination_service", "nowhere.shop.svc.cluster.local")))
+        .isEqualTo(1);
+
+    List<PrometheusText.Sample> destination = scrape(server);
+    Map<String, String> destinationCall =
+        Map.of(
+            "reporter", "destination",
+            "source_workload", "frontend-v1",
+            "source_principal", "spiffe://fedmesh.local/ns/shop/sa/frontend",
+            "source_cluster", "east",
+            "destination_workload", "payments-v1",
+            "destination_principal", "spiffe://fedmesh.local/ns/shop/sa/payments",
+            "destination_app", "payments",
+            "destination_version", "v1",
+            "connection_security_policy", "mutual_tls",
+            "request_protocol", "http");
+    assertThat(count(destination, destinationCall, "200")).isEqualTo(3);
+    assertThat(count(destination, destinationCall, "503")).isEqualTo(2);
+    assertThat(
+            PrometheusText.sum(
+                destination, "istio_request_duration_milliseconds_count", destinationCall))
+        .isEqualTo(5);
+    assertThat(
+            PrometheusText.sum(
+                destination,
+                "istio_request_duration_milliseconds_bucket",
+                with(destinationCall, "le", "+Inf")))
+        .isEqualTo(5);
+
+    // One access log line per request on each side, the same request id on both.
+    ObjectMapper json = new ObjectMapper();
+    await().atMost(Duration.ofSeconds(5)).until(() -> serverLog.size() == 5);
+    assertThat(clientLog).hasSize(6);
+    List<JsonNode> served = new ArrayList<>();
+    for (String line : serverLog) {
+      served.add(json.readTree(line));
+    }
+    assertThat(served)
+        .extracting(n -> n.path("response_code").asInt())
+        .containsExactly(503, 503, 200, 200, 200);
+    assertThat(served).extracting(n -> n.path("path").asText()).startsWith("/pay?n=0");
+    assertThat(served)
+        .allSatisfy(
+            n -> {
+              assertThat(n.path("peer_principal").asText())
+                  .isEqualTo("spiffe://fedmesh.local/ns/shop/sa/frontend");
+              assertThat(n.path("reporter").asText()).isEqualTo("destination");
+              assertThat(n.path("upstream_host").asText())
+                  .isEqualTo(app.address().getHostString() + ":" + app.port());
+            });
+    List<String> sourceIds = new ArrayList<>();
+    for (String line : clientLog) {
+      sourceIds.add(json.readTree(line).path("request_id").asText());
+    }
+    assertThat(sourceIds)
+        .containsAll(served.stream().map(n -> n.path("request_id").asText()).toList());
+    assertThat(json.readTree(clientLog.get(5)).path("response_flags").asText()).isEqualTo("NR");
+  }
+
+  private static Map<String, String> with(Map<String, String> labels, String key, String value) {
+    Map<String, String> copy = new java.util.HashMap<>(labels);
+    copy.put(key, value);
+    return copy;
+  }
+
+  private static double count(
+      List<PrometheusText.Sample> samples, Map<String, String> labels, String code) {
+    return PrometheusText.sum(samples, "istio_requests_total", with(labels, "response_code", code));
+  }
+
+  private static HttpResponse<String> send(HttpClient http, String url) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+}
