@@ -1,6 +1,9 @@
 package dev.fedmesh.proxy.http;
 
 import dev.fedmesh.proxy.net.Splice;
+import dev.fedmesh.proxy.telemetry.RequestRecord;
+import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.upstream.FailureKind;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
 import dev.fedmesh.proxy.upstream.UpstreamHost;
@@ -32,6 +35,7 @@ final class ConnectTunnel {
   private final HttpRequest request;
   private final HttpUpstreams upstreams;
   private final ProxyStats stats;
+  private final Telemetry telemetry;
   private final Set<UpstreamHost> tried = new HashSet<>();
   private int attempt;
 
@@ -40,7 +44,9 @@ final class ConnectTunnel {
       Routing.Forward forward,
       HttpRequest request,
       HttpUpstreams upstreams,
-      ProxyStats stats) {
+      ProxyStats stats,
+      Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.downstream = downstream;
     this.ctx = downstream.ctx();
     this.forward = forward;
@@ -93,7 +99,16 @@ final class ConnectTunnel {
                         Channel downstreamChannel = ctx.channel();
                         removeHttpHandlers(ctx.pipeline());
                         ctx.pipeline().remove(ctx.handler());
-                        Splice.join(downstreamChannel, upstream);
+                        Telemetry.TcpConnection connection =
+                            telemetry.tcpOpened(
+                                RequestRecord.Reporter.SOURCE,
+                                request.uri(),
+                                Workload.UNKNOWN,
+                                "unknown",
+                                cluster.tls().isPresent());
+                        downstreamChannel.closeFuture().addListener(closed -> connection.closed());
+                        Splice.join(
+                            downstreamChannel, upstream, connection::received, connection::sent);
                       });
         },
         cause -> {

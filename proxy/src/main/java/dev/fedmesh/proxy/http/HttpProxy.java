@@ -384,7 +384,18 @@ public final class HttpProxy implements AutoCloseable {
                 return;
               }
               held.drainTo(f.channel());
-              dev.fedmesh.proxy.net.Splice.join(ch, f.channel());
+              var attributes = InboundRouting.connectionAttributes(ch);
+              Telemetry.TcpConnection connection =
+                  telemetry.tcpOpened(
+                      RequestRecord.Reporter.DESTINATION,
+                      "-",
+                      Workload.UNKNOWN,
+                      attributes.principal().orElse("unknown"),
+                      attributes.principal().isPresent());
+              connection.received(held.drained());
+              ch.closeFuture().addListener(closed -> connection.closed());
+              dev.fedmesh.proxy.net.Splice.join(
+                  ch, f.channel(), connection::received, connection::sent);
             });
   }
 

@@ -272,7 +272,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
             request, HttpResponseStatus.NOT_IMPLEMENTED, "CONNECT over HTTP/2 is not supported");
         return;
       }
-      new ConnectTunnel(this, forward, request, upstreams, stats).start();
+      new ConnectTunnel(this, forward, request, upstreams, stats, telemetry).start();
       return;
     }
     UpstreamExchange started =

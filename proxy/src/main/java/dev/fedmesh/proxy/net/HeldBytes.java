@@ -16,6 +16,7 @@ import java.util.Queue;
  */
 public final class HeldBytes extends ChannelInboundHandlerAdapter {
   private final Queue<ByteBuf> held = new ArrayDeque<>();
+  private long drained;
   private ChannelHandlerContext ctx;
 
   @Override
@@ -37,6 +38,7 @@ public final class HeldBytes extends ChannelInboundHandlerAdapter {
     ByteBuf buf;
     boolean wrote = false;
     while ((buf = held.poll()) != null) {
+      drained += buf.readableBytes();
       upstream.write(buf);
       wrote = true;
     }
@@ -46,6 +48,11 @@ public final class HeldBytes extends ChannelInboundHandlerAdapter {
     if (ctx != null && !ctx.isRemoved()) {
       ctx.pipeline().remove(this);
     }
+  }
+
+  /** The bytes {@link #drainTo} wrote upstream. */
+  public long drained() {
+    return drained;
   }
 
   @Override

@@ -108,8 +108,18 @@ public final class Splice extends ChannelInboundHandlerAdapter {
    * on both. The channels should allow half-closure so that each direction ends alone.
    */
   public static void join(Channel a, Channel b) {
-    a.pipeline().addLast(new Splice(b, n -> {}));
-    b.pipeline().addLast(new Splice(a, n -> {}));
+    join(a, b, n -> {}, n -> {});
+  }
+
+  /**
+   * Joins two channels both ways, counting what each reads.
+   *
+   * @param aRead counts the bytes {@code a} reads (and {@code b} is sent)
+   * @param bRead counts the bytes {@code b} reads (and {@code a} is sent)
+   */
+  public static void join(Channel a, Channel b, LongConsumer aRead, LongConsumer bRead) {
+    a.pipeline().addLast(new Splice(b, aRead));
+    b.pipeline().addLast(new Splice(a, bRead));
     a.config().setAutoRead(true);
     b.config().setAutoRead(true);
     a.read();

@@ -10,6 +10,7 @@ import com.google.protobuf.UInt32Value;
 import dev.fedmesh.proxy.authz.Authorizer;
 import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.proxy.xds.ProxyConfig;
+import dev.fedmesh.testkit.PrometheusText;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -424,6 +425,34 @@ class InboundPolicyTest {
 
     apply(inbound(port, true, List.of(tcpProxy)));
     assertThat(echoes()).as("no RBAC filter").isTrue();
+
+    // Only the relayed connection is in Istio's TCP metrics: one byte each way, then closed.
+    Map<String, String> destination = Map.of("reporter", "destination", "request_protocol", "tcp");
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> {
+              var samples = scrape(server);
+              assertThat(
+                      PrometheusText.sum(
+                          samples, "istio_tcp_connections_opened_total", destination))
+                  .isEqualTo(1);
+              assertThat(
+                      PrometheusText.sum(
+                          samples, "istio_tcp_connections_closed_total", destination))
+                  .isEqualTo(1);
+              assertThat(PrometheusText.sum(samples, "istio_tcp_received_bytes_total", destination))
+                  .isEqualTo(1);
+              assertThat(PrometheusText.sum(samples, "istio_tcp_sent_bytes_total", destination))
+                  .isEqualTo(1);
+            });
+  }
+
+  private static List<PrometheusText.Sample> scrape(HttpProxy proxy) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create()
+        .write(out, proxy.stats().registry().scrape());
+    return PrometheusText.parse(out.toString(StandardCharsets.UTF_8));
   }
 
   /** Whether a byte sent in plaintext to the server's port comes back from the echo behind it. */
