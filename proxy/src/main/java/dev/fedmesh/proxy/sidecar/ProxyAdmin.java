@@ -25,7 +25,11 @@ import java.util.concurrent.Executors;
  *   <li>{@code /clusters}: every host of every cluster with priority, locality, health, outlier
  *       ejection and active requests, one line each in Envoy's {@code cluster::host::field::value}
  *       form
- *   <li>{@code /stats/prometheus}: the traffic metrics
+ *   <li>{@code /stats/prometheus}: the traffic metrics (Istio's standard metrics and fedmesh's)
+ *   <li>{@code /stats}: the same, one {@code name{labels}: value} per line, as Envoy's plain {@code
+ *       /stats}
+ *   <li>{@code /logging}: the loggers' levels; {@code POST /logging?level=debug} sets the root's,
+ *       {@code POST /logging?dev.fedmesh.proxy=debug} one logger's
  * </ul>
  */
 final class ProxyAdmin implements AutoCloseable {
@@ -55,6 +59,8 @@ final class ProxyAdmin implements AutoCloseable {
     server.createContext("/config_dump", admin::configDump);
     server.createContext("/clusters", admin::clusters);
     server.createContext("/stats/prometheus", admin::metrics);
+    server.createContext("/stats", admin::stats);
+    server.createContext("/logging", admin::logging);
     server.start();
     return admin;
   }
@@ -120,6 +126,56 @@ final class ProxyAdmin implements AutoCloseable {
         200,
         PrometheusTextFormatWriter.CONTENT_TYPE,
         out.toString(StandardCharsets.UTF_8));
+  }
+
+  private void stats(HttpExchange exchange) throws IOException {
+    if (!exchange.getRequestURI().getPath().equals("/stats")) {
+      respond(exchange, 404, "text/plain", "no such admin page\n");
+      return;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrometheusTextFormatWriter.create().write(out, sidecar.proxy().stats().registry().scrape());
+    StringBuilder plain = new StringBuilder();
+    for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+      if (!line.isEmpty() && !line.startsWith("#")) {
+        int space = line.lastIndexOf(' ');
+        plain.append(line, 0, space).append(": ").append(line.substring(space + 1)).append('\n');
+      }
+    }
+    respond(exchange, 200, "text/plain; charset=utf-8", plain.toString());
+  }
+
+  private void logging(HttpExchange exchange) throws IOException {
+    if (!LogLevels.available()) {
+      respond(exchange, 501, "text/plain", "logging: logback is not the logging backend\n");
+      return;
+    }
+    String query = exchange.getRequestURI().getRawQuery();
+    if (query != null && !query.isEmpty()) {
+      if (!exchange.getRequestMethod().equals("POST")) {
+        respond(exchange, 405, "text/plain", "logging: changing a level takes a POST\n");
+        return;
+      }
+      for (String pair : query.split("&")) {
+        int eq = pair.indexOf('=');
+        if (eq <= 0) {
+          respond(exchange, 400, "text/plain", "logging: '" + pair + "' (expected: name=level)\n");
+          return;
+        }
+        try {
+          LogLevels.set(
+              java.net.URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+              java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException e) {
+          respond(exchange, 400, "text/plain", "logging: " + e.getMessage() + "\n");
+          return;
+        }
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    LogLevels.levels()
+        .forEach((name, level) -> out.append(name).append(": ").append(level).append('\n'));
+    respond(exchange, 200, "text/plain", out.toString());
   }
 
   private static void respond(HttpExchange exchange, int status, String type, String body)

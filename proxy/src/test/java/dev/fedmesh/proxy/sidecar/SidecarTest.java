@@ -236,7 +236,34 @@ class SidecarTest {
     assertThat(get(admin, adminBase + "/clusters"))
         .contains("web::127.0.0.1:" + blue.getPort() + "::health_flags::healthy");
     assertThat(get(admin, adminBase + "/stats/prometheus"))
-        .contains("fedmesh_upstream_rq_completed_total{cluster=\"web\"} 1");
+        .contains("fedmesh_upstream_rq_completed_total{cluster=\"web\"} 1")
+        .contains("istio_requests_total{")
+        .contains("reporter=\"source\"");
+    assertThat(get(admin, adminBase + "/stats"))
+        .startsWith("200 ")
+        .contains("fedmesh_upstream_rq_completed_total{cluster=\"web\"}: 1")
+        .doesNotContain("# TYPE");
+    assertThat(get(admin, adminBase + "/logging")).startsWith("200 ").contains("root: ");
+    assertThat(post(admin, adminBase + "/logging?dev.fedmesh.proxy.http=debug"))
+        .startsWith("200 ")
+        .contains("dev.fedmesh.proxy.http: debug");
+    assertThat(post(admin, adminBase + "/logging?dev.fedmesh.proxy.http=info"))
+        .contains("dev.fedmesh.proxy.http: info");
+    assertThat(post(admin, adminBase + "/logging?level=loud"))
+        .startsWith("400 ")
+        .contains("level 'loud'");
+    assertThat(get(admin, adminBase + "/logging?level=debug")).startsWith("405 ");
+  }
+
+  private static String post(HttpClient client, String url) throws Exception {
+    HttpResponse<String> response =
+        client.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() + " " + response.body();
   }
 
   @Test
