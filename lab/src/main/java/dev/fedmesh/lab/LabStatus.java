@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** {@code fedmesh lab status}: the lab's processes, addresses and proxies, as a table or JSON. */
 final class LabStatus {
@@ -130,5 +131,61 @@ final class LabStatus {
                     sync);
               }
             });
+  }
+
+  /**
+   * Writes a Prometheus scrape config for the lab: every sidecar's admin address (metrics at {@code
+   * /stats/prometheus}) and every gateway's ({@code /metrics}), labelled with its cluster, so that
+   * Prometheus (and the Grafana dashboard in {@code deploy/grafana}) read the lab as they would
+   * read a mesh.
+   *
+   * @return the file written ({@code prometheus.yml} in the lab directory)
+   */
+  Path writePrometheusConfig(LabState state) throws IOException {
+    ObjectNode status = json(state);
+    StringBuilder yaml = new StringBuilder();
+    yaml.append("# Written by ./fedmesh lab up: the running lab's sidecars and gateways.\n")
+        .append("global:\n  scrape_interval: 5s\n")
+        .append("scrape_configs:\n");
+    yaml.append("  - job_name: fedmesh-sidecars\n")
+        .append("    metrics_path: /stats/prometheus\n")
+        .append("    static_configs:\n");
+    status
+        .path("clusters")
+        .fields()
+        .forEachRemaining(
+            entry -> {
+              List<String> targets = new java.util.ArrayList<>();
+              for (JsonNode proxy : entry.getValue().path("proxies")) {
+                if (!proxy.path("admin").asText().isEmpty()) {
+                  targets.add("'" + proxy.path("admin").asText() + "'");
+                }
+              }
+              yaml.append("      - targets: [")
+                  .append(String.join(", ", targets))
+                  .append("]\n        labels: {lab_cluster: '")
+                  .append(entry.getKey())
+                  .append("'}\n");
+            });
+    yaml.append("  - job_name: fedmesh-gateways\n")
+        .append("    metrics_path: /metrics\n")
+        .append("    static_configs:\n");
+    status
+        .path("clusters")
+        .fields()
+        .forEachRemaining(
+            entry -> {
+              String admin = entry.getValue().path("gatewayAdmin").asText("");
+              if (!admin.isEmpty()) {
+                yaml.append("      - targets: ['")
+                    .append(admin)
+                    .append("']\n        labels: {lab_cluster: '")
+                    .append(entry.getKey())
+                    .append("'}\n");
+              }
+            });
+    Path file = dir.resolve("prometheus.yml");
+    Files.writeString(file, yaml.toString());
+    return file;
   }
 }

@@ -201,7 +201,14 @@ public final class LocalLab {
       throw e;
     }
     out.println();
-    new LabStatus(dir, out).print(state, false);
+    LabStatus status = new LabStatus(dir, out);
+    status.print(state, false);
+    Path scrapeConfig = status.writePrometheusConfig(state);
+    out.printf(
+        "%nMetrics: every sidecar serves Istio's standard metrics at http://ADMIN/stats/prometheus"
+            + " (the ADMIN column);%n  scrape them all: prometheus --config.file=%s%n"
+            + "  dashboard: import deploy/grafana/fedmesh-mesh.json into Grafana%n",
+        scrapeConfig);
     out.printf("%nThe lab runs in the background; logs are in %s.%n", dir.resolve("logs"));
     out.println("Send traffic:  ./fedmesh lab traffic --from east --to checkout");
     out.println("Kill a region: ./fedmesh lab kill-cluster west");

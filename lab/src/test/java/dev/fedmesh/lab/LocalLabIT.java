@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fedmesh.testkit.AdsTestClient;
+import dev.fedmesh.testkit.PrometheusText;
 import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -86,6 +87,37 @@ class LocalLabIT {
         .contains("\"virtualOutbound\"")
         .contains("envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate")
         .contains("payments.shop.svc.cluster.local");
+
+    // Istio's metrics, both ends named through the metadata exchange across the gateway, and a
+    // scrape config for them all.
+    assertThat(printed).contains("Metrics: every sidecar serves Istio's standard metrics");
+    String scrape = Files.readString(dir.resolve("prometheus.yml"));
+    JsonNode scrapeConfig =
+        new com.fasterxml.jackson.databind.ObjectMapper(
+                new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+            .readTree(scrape);
+    assertThat(scrapeConfig.path("scrape_configs")).hasSize(2);
+    String loadgenAdmin = loadgen.getHostString() + ":15000";
+    assertThat(scrape).contains("'" + loadgenAdmin + "'");
+    HttpResponse<String> metrics =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://" + loadgenAdmin + "/stats/prometheus"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(
+            PrometheusText.sum(
+                PrometheusText.parse(metrics.body()),
+                "istio_requests_total",
+                java.util.Map.of(
+                    "reporter", "source",
+                    "source_cluster", "east",
+                    "destination_service", "payments.shop.svc.cluster.local",
+                    "destination_cluster", "west",
+                    "destination_workload", "payments-v1",
+                    "response_code", "200")))
+        .as("the 20 calls above, and the lab's own convergence probes")
+        .isGreaterThanOrEqualTo(20);
 
     theControlPlaneLetsNoStrangerIn(lab, state);
 
