@@ -137,24 +137,28 @@ public final class SidecarBenchmark {
     switch (topology) {
       case "direct":
         return new Deployed(topology, app, "/echo", List.of());
-      case "fedmesh":
+      case "fedmesh", "fedmesh-policy":
         {
+          String[] policy =
+              topology.equals("fedmesh-policy") ? new String[] {"policy"} : new String[0];
           List<ChildProcess> started = new ArrayList<>();
           try {
             ChildProcess server =
-                sidecar(flags, work, "sidecar-server", "inbound", "server", hostPort(app), threads);
+                sidecar(
+                    flags,
+                    work,
+                    topology + "-server",
+                    concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
             started.add(server);
             InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
             ChildProcess client =
                 sidecar(
                     flags,
                     work,
-                    "sidecar-client",
-                    "outbound",
-                    "client",
-                    "server",
-                    hostPort(inbound),
-                    threads);
+                    topology + "-client",
+                    concat(
+                        new String[] {"outbound", "client", "server", hostPort(inbound), threads},
+                        policy));
             started.add(0, client);
             InetSocketAddress outbound = client.awaitListening(Duration.ofSeconds(30));
             return new Deployed(topology, outbound, "http://" + HOST + "/echo", started);
@@ -170,8 +174,16 @@ public final class SidecarBenchmark {
         }
       default:
         throw new IllegalArgumentException(
-            "--topologies: '" + topology + "' (expected: direct, fedmesh or haproxy)");
+            "--topologies: '"
+                + topology
+                + "' (expected: direct, fedmesh, fedmesh-policy or haproxy)");
     }
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] all = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
   }
 
   private static ChildProcess sidecar(Flags flags, Path work, String name, String... args)

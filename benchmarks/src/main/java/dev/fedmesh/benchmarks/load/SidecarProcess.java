@@ -59,11 +59,16 @@ import java.util.concurrent.TimeUnit;
  * SAN check, retry policy, outlier detection and circuit breakers.
  *
  * <pre>
- * SidecarProcess outbound CERT_DIR WORKLOAD PEER_WORKLOAD PEER_HOST:PORT THREADS
- * SidecarProcess inbound  CERT_DIR WORKLOAD APP_HOST:PORT THREADS
+ * SidecarProcess outbound CERT_DIR WORKLOAD PEER_WORKLOAD PEER_HOST:PORT THREADS [policy]
+ * SidecarProcess inbound  CERT_DIR WORKLOAD APP_HOST:PORT THREADS [policy]
  * </pre>
  *
- * Prints {@code listening <host>:<port>} once bound; exits when its standard input closes.
+ * With {@code policy}, what a production mesh adds on top: a JSON access log line per request (to
+ * {@code CERT_DIR/WORKLOAD-access.log}) on both sides, and on the callee's side an authorization
+ * policy as Istio translates one (a DENY on {@code /admin}, then an ALLOW for the caller's SPIFFE
+ * ID) in the controller's {@code virtualInbound} shape.
+ *
+ * <p>Prints {@code listening <host>:<port>} once bound; exits when its standard input closes.
  */
 public final class SidecarProcess {
   static final String SERVICE = "bench.bench.svc.cluster.local";
@@ -83,6 +88,8 @@ public final class SidecarProcess {
         new ProxyIdentity(() -> Optional.of(credential), BenchPki.verifier(certs));
     boolean outbound = role.equals("outbound");
     int threads = Integer.parseInt(args[outbound ? 5 : 4]);
+    boolean policy = args.length > (outbound ? 6 : 5) && args[outbound ? 6 : 5].equals("policy");
+    Path accessLog = certs.resolve(args[2] + "-access.log");
     EventLoopGroup group =
         new MultiThreadIoEventLoopGroup(
             threads, new DefaultThreadFactory("sidecar", true), NioIoHandler.newFactory());
@@ -94,7 +101,8 @@ public final class SidecarProcess {
               .identity(identity)
               .outbound(new InetSocketAddress("127.0.0.1", 0))
               .start();
-      proxy.apply(outboundConfig(BenchPki.idOf(args[3]).toString(), hostPort(args[4])));
+      ProxyConfig config = outboundConfig(BenchPki.idOf(args[3]).toString(), hostPort(args[4]));
+      proxy.apply(policy ? PolicyConfig.withAccessLog(config, accessLog) : config);
       bound = proxy.outboundAddress().orElseThrow();
     } else {
       proxy =
@@ -108,6 +116,10 @@ public final class SidecarProcess {
                       InboundPort.TlsMode.STRICT))
               .start();
       bound = proxy.inboundAddresses().get(0);
+      if (policy) {
+        proxy.apply(
+            PolicyConfig.inbound(bound.getPort(), BenchPki.idOf("client").toString(), accessLog));
+      }
     }
     System.out.println(ChildProcess.LISTENING + bound.getHostString() + ":" + bound.getPort());
     System.out.flush();
