@@ -202,6 +202,28 @@ class TelemetryTest {
     assertThat(sourceIds)
         .containsAll(served.stream().map(n -> n.path("request_id").asText()).toList());
     assertThat(json.readTree(clientLog.get(5)).path("response_flags").asText()).isEqualTo("NR");
+
+    // Trace context travels unchanged to the application; a request id was made for it.
+    String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    HttpResponse<String> traced =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://" + HOST + "/traced"))
+                .header("traceparent", traceparent)
+                .header("tracestate", "vendor=1")
+                .header("x-b3-spanid", "00f067aa0ba902b7")
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(traced.statusCode()).isEqualTo(200);
+    Map<String, List<String>> seen = new ArrayList<>(app.requests).get(5);
+    assertThat(seen.get("Traceparent")).containsExactly(traceparent);
+    assertThat(seen.get("Tracestate")).containsExactly("vendor=1");
+    assertThat(seen.get("X-b3-spanid")).containsExactly("00f067aa0ba902b7");
+    assertThat(seen.get("X-request-id")).hasSize(1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> serverLog.size() == 6);
+    JsonNode tracedLine = json.readTree(serverLog.get(5));
+    assertThat(tracedLine.path("trace_id").asText()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+    assertThat(tracedLine.path("request_id").asText()).isEqualTo(seen.get("X-request-id").get(0));
   }
 
   private static Map<String, String> with(Map<String, String> labels, String key, String value) {
