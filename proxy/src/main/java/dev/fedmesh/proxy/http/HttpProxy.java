@@ -6,6 +6,8 @@ import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.telemetry.AccessLogConfig;
 import dev.fedmesh.proxy.telemetry.RequestRecord;
 import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Tracing;
+import dev.fedmesh.proxy.telemetry.TracingConfig;
 import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.tls.ProxyIdentity;
 import dev.fedmesh.proxy.tls.TlsContexts;
@@ -21,6 +23,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -118,15 +121,31 @@ public final class HttpProxy implements AutoCloseable {
     clusters.apply(config);
     outboundRouting.apply(config);
     inboundChains = InboundChains.of(config).orElse(null);
-    AccessLogConfig wanted = accessLogConfig(config).orElse(null);
+    List<HttpConnectionManager> managers = captureManagers(config);
+    AccessLogConfig wanted =
+        managers.stream()
+            .map(AccessLogConfig::of)
+            .flatMap(Optional::stream)
+            .findFirst()
+            .orElse(null);
     if (!java.util.Objects.equals(wanted, accessLogConfig)) {
       accessLogConfig = wanted;
       telemetry.accessLog(wanted == null ? null : wanted.open());
     }
+    TracingConfig tracing =
+        managers.stream().map(TracingConfig::of).flatMap(Optional::stream).findFirst().orElse(null);
+    Tracing current = telemetry.tracing();
+    if (!java.util.Objects.equals(tracing, current == null ? null : current.config())) {
+      telemetry.tracing(tracing == null ? null : Tracing.start(tracing, telemetry.self()));
+    }
   }
 
-  /** The access log the first HTTP connection manager of the capture listeners asks for. */
-  private static Optional<AccessLogConfig> accessLogConfig(ProxyConfig config) {
+  /**
+   * The HTTP connection managers of the capture listeners, outbound first: the access log and
+   * tracing the first of them configures are the proxy's.
+   */
+  private static List<HttpConnectionManager> captureManagers(ProxyConfig config) {
+    List<HttpConnectionManager> managers = new ArrayList<>();
     for (String name : List.of(OutboundRouting.LISTENER, InboundChains.LISTENER)) {
       var listener = config.listeners().get(name);
       if (listener == null) {
@@ -134,30 +153,17 @@ public final class HttpProxy implements AutoCloseable {
       }
       for (var chain : listener.getFilterChainsList()) {
         for (var filter : chain.getFiltersList()) {
-          if (filter
-              .getTypedConfig()
-              .is(
-                  io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-                      .HttpConnectionManager.class)) {
+          if (filter.getTypedConfig().is(HttpConnectionManager.class)) {
             try {
-              var found =
-                  AccessLogConfig.of(
-                      filter
-                          .getTypedConfig()
-                          .unpack(
-                              io.envoyproxy.envoy.extensions.filters.network.http_connection_manager
-                                  .v3.HttpConnectionManager.class));
-              if (found.isPresent()) {
-                return found;
-              }
+              managers.add(filter.getTypedConfig().unpack(HttpConnectionManager.class));
             } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-              return Optional.empty(); // the xDS client refused such a listener already
+              // the xDS client refused such a listener already
             }
           }
         }
       }
     }
-    return Optional.empty();
+    return managers;
   }
 
   public ClusterManager clusters() {
@@ -469,6 +475,7 @@ public final class HttpProxy implements AutoCloseable {
     for (Channel server : servers) {
       server.close().syncUninterruptibly();
     }
+    telemetry.tracing(null); // exports the spans still batched
   }
 
   public static final class Builder {

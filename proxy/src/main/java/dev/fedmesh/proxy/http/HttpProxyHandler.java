@@ -492,8 +492,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
                 authority,
                 http2Stream ? "HTTP/2" : request.protocolVersion().text(),
                 LocalReply.isGrpc(request))
-            .ids(requestId, traceId(headers), headers.get(HttpHeaderNames.USER_AGENT))
             .downstream(String.valueOf(ctx.channel().remoteAddress()), principal);
+    started.ids(requestId, "-", headers.get(HttpHeaderNames.USER_AGENT));
+    telemetry.traced(started, headers); // may name this proxy's span in traceparent
+    started.ids(requestId, traceId(headers), headers.get(HttpHeaderNames.USER_AGENT));
     String peer = headers.get(Workload.HEADER);
     headers.remove(Workload.HEADER);
     if (peer != null && principal != null) {

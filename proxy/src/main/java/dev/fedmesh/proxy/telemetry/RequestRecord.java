@@ -51,6 +51,10 @@ public final class RequestRecord {
   long requestBytes;
   long responseBytes;
   private final Set<String> flags = new LinkedHashSet<>(2);
+
+  /** The request's span when tracing is on. */
+  io.opentelemetry.api.trace.Span span;
+
   private boolean completed;
 
   public RequestRecord(Reporter reporter) {

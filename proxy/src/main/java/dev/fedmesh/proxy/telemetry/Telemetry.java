@@ -73,6 +73,7 @@ public final class Telemetry {
   private final Counter tcpOpened;
   private final Counter tcpClosed;
   private volatile AccessLog accessLog;
+  private volatile Tracing tracing;
 
   /**
    * @param self the workload this proxy stands in front of
@@ -143,6 +144,30 @@ public final class Telemetry {
     this.accessLog = log;
   }
 
+  /** Where spans go, or null for no tracing; the tracing it replaces is flushed and closed. */
+  public void tracing(Tracing tracing) {
+    Tracing old = this.tracing;
+    this.tracing = tracing;
+    if (old != null && old != tracing) {
+      old.close();
+    }
+  }
+
+  public Tracing tracing() {
+    return tracing;
+  }
+
+  /**
+   * Starts the span of a request when tracing is on: the request's {@code traceparent} then names
+   * this proxy's span for the next hop.
+   */
+  public void traced(RequestRecord record, io.netty.handler.codec.http.HttpHeaders headers) {
+    Tracing current = tracing;
+    if (current != null) {
+      record.span = current.start(record, headers);
+    }
+  }
+
   public Workload self() {
     return self;
   }
@@ -157,6 +182,9 @@ public final class Telemetry {
     duration.labelValues(labels).observe(record.elapsedNanos() / 1e6);
     requestBytes.labelValues(labels).observe(record.requestBytes);
     responseBytes.labelValues(labels).observe(record.responseBytes);
+    if (record.span != null) {
+      Tracing.end(record.span, record);
+    }
     AccessLog log = accessLog;
     if (log != null) {
       log.write(record, self);

@@ -150,6 +150,7 @@ final class XdsResourceRules {
             try {
               Authorizer.ofHttpFilters(manager.getHttpFiltersList());
               dev.fedmesh.proxy.telemetry.AccessLogConfig.of(manager);
+              dev.fedmesh.proxy.telemetry.TracingConfig.of(manager);
               for (var httpFilter : manager.getHttpFiltersList()) {
                 if (httpFilter
                     .getTypedConfig()

@@ -1,7 +1,5 @@
 package dev.fedmesh.proxy.http;
 
-import static dev.fedmesh.proxy.http.ProxyFixture.cluster;
-import static dev.fedmesh.proxy.http.ProxyFixture.route;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,13 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fedmesh.proxy.telemetry.AccessLog;
 import dev.fedmesh.proxy.telemetry.Workload;
-import dev.fedmesh.proxy.tls.WorkloadCertificates;
 import dev.fedmesh.testkit.PrometheusText;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
-import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,21 +30,13 @@ import org.junit.jupiter.api.Test;
  */
 class TelemetryTest {
   private static final String HOST = "payments.shop.svc.cluster.local:8080";
-  private static final String SNI = "outbound_.8080_._.payments.shop.svc.cluster.local";
-  private static final String CLUSTER = "outbound|8080||payments.shop.svc.cluster.local";
-  private static final Workload FRONTEND =
-      new Workload("frontend-v1", "shop", "frontend", "v1", "east");
-  private static final Workload PAYMENTS =
-      new Workload("payments-v1", "shop", "payments", "v1", "west");
 
-  private final ProxyFixture fixture = new ProxyFixture();
-  private MeshPki pki;
+  private MeshPair mesh;
 
   @AfterEach
   void tearDown() throws Exception {
-    fixture.close();
-    if (pki != null) {
-      pki.close();
+    if (mesh != null) {
+      mesh.close();
     }
   }
 
@@ -62,49 +48,15 @@ class TelemetryTest {
 
   @Test
   void bothSidesReportEveryRequestWithIstiosLabelsAndLogIt() throws Exception {
-    pki = new MeshPki(Duration.ofHours(1));
-    Backend app = fixture.closeLater(new Backend("payments"));
-    WorkloadCertificates serverCerts = fixture.closeLater(pki.workload("shop", "payments"));
-    WorkloadCertificates clientCerts = fixture.closeLater(pki.workload("shop", "frontend"));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> serverCerts.current().isPresent() && clientCerts.current().isPresent());
-    HttpProxy server =
-        fixture.start(
-            HttpProxy.builder(fixture.group)
-                .identity(serverCerts.identity())
-                .workload(PAYMENTS)
-                .inbound(
-                    new InboundPort(
-                        new InetSocketAddress("127.0.0.1", 0),
-                        app.address(),
-                        InboundPort.AppProtocol.HTTP,
-                        InboundPort.TlsMode.STRICT)));
-    fixture
-        .addCluster(
-            cluster(CLUSTER)
-                .setTransportSocket(
-                    ProxyFixture.mtls(
-                        SNI, StringMatcher.newBuilder().setPrefix("spiffe://").build()))
-                .build(),
-            List.of(List.of(server.inboundAddresses().get(0))))
-        .addHost(HOST, route("/", CLUSTER));
-    HttpProxy client =
-        fixture.start(
-            HttpProxy.builder(fixture.group)
-                .identity(clientCerts.identity())
-                .workload(FRONTEND)
-                .outbound(new InetSocketAddress("127.0.0.1", 0)));
-    client.apply(fixture.config());
+    mesh = new MeshPair();
+    HttpProxy server = mesh.server;
+    HttpProxy client = mesh.client;
+    Backend app = mesh.app;
     List<String> clientLog = new CopyOnWriteArrayList<>();
     List<String> serverLog = new CopyOnWriteArrayList<>();
     client.telemetry().accessLog(new AccessLog(clientLog::add, 1.0));
     server.telemetry().accessLog(new AccessLog(serverLog::add, 1.0));
-    HttpClient http =
-        HttpClient.newBuilder()
-            .proxy(ProxySelector.of(client.outboundAddress().orElseThrow()))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    HttpClient http = mesh.http;
 
     List<HttpResponse<String>> responses = new ArrayList<>();
     app.failNext(2, 503);
