@@ -35,24 +35,21 @@ public final class Authorizer {
   public static Authorizer ofHttpFilters(List<HttpFilter> httpFilters) {
     List<RbacFilter> filters = new ArrayList<>();
     for (HttpFilter filter : httpFilters) {
-      Any config = filter.getTypedConfig();
-      if (!config.is(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class)) {
-        continue;
+      if (filter
+          .getTypedConfig()
+          .is(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class)) {
+        var rbac =
+            unpack(
+                filter.getTypedConfig(),
+                io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class,
+                filter.getName());
+        filters.add(
+            compile(
+                filter.getName(),
+                rbac.hasMatcher() || rbac.hasShadowMatcher(),
+                rbac.hasRules() ? rbac.getRules() : null,
+                rbac.hasShadowRules() ? rbac.getShadowRules() : null));
       }
-      var rbac =
-          unpack(
-              config,
-              io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class,
-              filter.getName());
-      if (rbac.hasMatcher() || rbac.hasShadowMatcher()) {
-        throw new IllegalArgumentException(
-            filter.getName() + ": matcher is not supported (expected: rules)");
-      }
-      filters.add(
-          RbacFilter.of(
-              filter.getName(),
-              rbac.hasRules() ? rbac.getRules() : null,
-              rbac.hasShadowRules() ? rbac.getShadowRules() : null));
     }
     return filters.isEmpty() ? ALLOW_ALL : new Authorizer(List.copyOf(filters));
   }
@@ -65,26 +62,35 @@ public final class Authorizer {
   public static Authorizer ofNetworkFilters(List<Filter> networkFilters) {
     List<RbacFilter> filters = new ArrayList<>();
     for (Filter filter : networkFilters) {
-      Any config = filter.getTypedConfig();
-      if (!config.is(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class)) {
-        continue;
+      if (filter
+          .getTypedConfig()
+          .is(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class)) {
+        var rbac =
+            unpack(
+                filter.getTypedConfig(),
+                io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class,
+                filter.getName());
+        filters.add(
+            compile(
+                filter.getName(),
+                rbac.hasMatcher() || rbac.hasShadowMatcher(),
+                rbac.hasRules() ? rbac.getRules() : null,
+                rbac.hasShadowRules() ? rbac.getShadowRules() : null));
       }
-      var rbac =
-          unpack(
-              config,
-              io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class,
-              filter.getName());
-      if (rbac.hasMatcher() || rbac.hasShadowMatcher()) {
-        throw new IllegalArgumentException(
-            filter.getName() + ": matcher is not supported (expected: rules)");
-      }
-      filters.add(
-          RbacFilter.of(
-              filter.getName(),
-              rbac.hasRules() ? rbac.getRules() : null,
-              rbac.hasShadowRules() ? rbac.getShadowRules() : null));
     }
     return filters.isEmpty() ? ALLOW_ALL : new Authorizer(List.copyOf(filters));
+  }
+
+  /** One filter's rules; the matcher API (the alternative to rules) is refused by name. */
+  private static RbacFilter compile(
+      String name,
+      boolean matcher,
+      io.envoyproxy.envoy.config.rbac.v3.RBAC rules,
+      io.envoyproxy.envoy.config.rbac.v3.RBAC shadow) {
+    if (matcher) {
+      throw new IllegalArgumentException(name + ": matcher is not supported (expected: rules)");
+    }
+    return RbacFilter.of(name, rules, shadow);
   }
 
   private static <T extends com.google.protobuf.Message> T unpack(

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -40,27 +42,11 @@ public final class Telemetry {
     "connection_security_policy"
   };
 
-  static final String[] TCP_LABELS = {
-    "reporter",
-    "source_workload",
-    "source_workload_namespace",
-    "source_principal",
-    "source_app",
-    "source_version",
-    "source_cluster",
-    "destination_workload",
-    "destination_workload_namespace",
-    "destination_principal",
-    "destination_app",
-    "destination_version",
-    "destination_service",
-    "destination_service_name",
-    "destination_service_namespace",
-    "destination_cluster",
-    "request_protocol",
-    "response_flags",
-    "connection_security_policy"
-  };
+  /** TCP connections have no response: Istio's HTTP labels less the response's two. */
+  static final String[] TCP_LABELS =
+      java.util.Arrays.stream(LABELS)
+          .filter(l -> !l.equals("response_code") && !l.equals("grpc_response_status"))
+          .toArray(String[]::new);
 
   private final Workload self;
   private final java.util.function.Supplier<String> selfPrincipal;
@@ -193,34 +179,63 @@ public final class Telemetry {
 
   private String[] labels(RequestRecord r) {
     boolean source = r.reporter == RequestRecord.Reporter.SOURCE;
-    Workload src = source ? self : r.peer;
-    Workload dst = source ? r.peer : self;
-    String srcPrincipal = source ? selfPrincipal.get() : r.sourcePrincipal;
-    String dstPrincipal = source ? "unknown" : selfPrincipal.get();
-    String service = service(r.authority);
-    return new String[] {
-      r.reporter.label(),
-      src.name(),
-      src.namespace(),
-      srcPrincipal,
-      src.app(),
-      src.version(),
-      src.cluster(),
-      dst.name(),
-      dst.namespace(),
-      dstPrincipal,
-      dst.app(),
-      dst.version(),
-      service,
-      serviceName(service),
-      serviceNamespace(service),
-      dst.cluster(),
-      r.grpc ? "grpc" : "http",
-      Integer.toString(r.responseCode),
-      r.grpc && !r.grpcStatus.isEmpty() ? r.grpcStatus : "",
-      r.flags(),
-      r.mutualTls || source ? "mutual_tls" : "none"
-    };
+    return labels(
+        r.reporter,
+        r.authority,
+        r.peer,
+        source ? "unknown" : r.sourcePrincipal,
+        r.grpc ? "grpc" : "http",
+        Integer.toString(r.responseCode),
+        r.grpc && !r.grpcStatus.isEmpty() ? r.grpcStatus : "",
+        r.flags(),
+        r.mutualTls || source);
+  }
+
+  /**
+   * Istio's labels for a call seen from this proxy's side.
+   *
+   * @param peerPrincipal the caller's SPIFFE ID (destination side only)
+   * @param responseCode null for TCP, which has no response labels
+   */
+  private String[] labels(
+      RequestRecord.Reporter reporter,
+      String authority,
+      Workload peer,
+      String peerPrincipal,
+      String protocol,
+      String responseCode,
+      String grpcStatus,
+      String flags,
+      boolean mutualTls) {
+    boolean source = reporter == RequestRecord.Reporter.SOURCE;
+    Workload src = source ? self : peer;
+    Workload dst = source ? peer : self;
+    String service = service(authority);
+    List<String> labels = new ArrayList<>(LABELS.length);
+    labels.add(reporter.label());
+    labels.add(src.name());
+    labels.add(src.namespace());
+    labels.add(source ? selfPrincipal.get() : peerPrincipal);
+    labels.add(src.app());
+    labels.add(src.version());
+    labels.add(src.cluster());
+    labels.add(dst.name());
+    labels.add(dst.namespace());
+    labels.add(source ? "unknown" : selfPrincipal.get());
+    labels.add(dst.app());
+    labels.add(dst.version());
+    labels.add(service);
+    labels.add(serviceName(service));
+    labels.add(serviceNamespace(service));
+    labels.add(dst.cluster());
+    labels.add(protocol);
+    if (responseCode != null) {
+      labels.add(responseCode);
+      labels.add(grpcStatus);
+    }
+    labels.add(flags);
+    labels.add(mutualTls ? "mutual_tls" : "none");
+    return labels.toArray(String[]::new);
   }
 
   /** A TCP connection this proxy relays, reported when it closes. */
@@ -230,31 +245,8 @@ public final class Telemetry {
       Workload peer,
       String peerPrincipal,
       boolean mutualTls) {
-    boolean source = reporter == RequestRecord.Reporter.SOURCE;
-    Workload src = source ? self : peer;
-    Workload dst = source ? peer : self;
-    String svc = service(service);
-    String[] labels = {
-      reporter.label(),
-      src.name(),
-      src.namespace(),
-      source ? selfPrincipal.get() : peerPrincipal,
-      src.app(),
-      src.version(),
-      src.cluster(),
-      dst.name(),
-      dst.namespace(),
-      source ? "unknown" : selfPrincipal.get(),
-      dst.app(),
-      dst.version(),
-      svc,
-      serviceName(svc),
-      serviceNamespace(svc),
-      dst.cluster(),
-      "tcp",
-      "-",
-      mutualTls ? "mutual_tls" : "none"
-    };
+    String[] labels =
+        labels(reporter, service, peer, peerPrincipal, "tcp", null, null, "-", mutualTls);
     tcpOpened.labelValues(labels).inc();
     return new TcpConnection(labels);
   }
