@@ -448,7 +448,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
         record.peer(Workload.fromHeader(peer));
       }
     }
-    if (reporter == RequestRecord.Reporter.DESTINATION) {
+    if (reporter == RequestRecord.Reporter.DESTINATION && record != null && record.mutualTls()) {
+      // Only a mesh peer (proven by mTLS) learns who answered.
       out.headers().set(Workload.HEADER, telemetry.self().toHeader());
     }
     return out;

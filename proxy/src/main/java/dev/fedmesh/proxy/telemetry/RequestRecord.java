@@ -146,6 +146,11 @@ public final class RequestRecord {
     return true;
   }
 
+  /** Whether the caller proved its identity with mutual TLS. */
+  public boolean mutualTls() {
+    return mutualTls;
+  }
+
   public Reporter reporter() {
     return reporter;
   }
