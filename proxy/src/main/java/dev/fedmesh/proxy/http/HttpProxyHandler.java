@@ -266,6 +266,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       return;
     }
     Routing.Forward forward = (Routing.Forward) routed;
+    if (record != null) {
+      record.upstreamMutualTls(forward.cluster().tls().isPresent());
+    }
     if (request.method() == HttpMethod.CONNECT) {
       if (http2Stream) {
         localReply(

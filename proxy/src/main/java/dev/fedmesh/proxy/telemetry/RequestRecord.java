@@ -146,7 +146,14 @@ public final class RequestRecord {
     return true;
   }
 
-  /** Whether the caller proved its identity with mutual TLS. */
+  /** On the caller's side: whether the request goes to its upstream over mutual TLS. */
+  public void upstreamMutualTls(boolean mutualTls) {
+    if (reporter == Reporter.SOURCE) {
+      this.mutualTls = mutualTls;
+    }
+  }
+
+  /** Whether the call is mutual TLS: the caller proved its identity, or the upstream must. */
   public boolean mutualTls() {
     return mutualTls;
   }

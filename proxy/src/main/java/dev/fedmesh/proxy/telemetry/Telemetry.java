@@ -188,7 +188,7 @@ public final class Telemetry {
         Integer.toString(r.responseCode),
         r.grpc && !r.grpcStatus.isEmpty() ? r.grpcStatus : "",
         r.flags(),
-        r.mutualTls || source);
+        r.mutualTls);
   }
 
   /**

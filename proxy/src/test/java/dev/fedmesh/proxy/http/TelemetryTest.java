@@ -76,17 +76,18 @@ class TelemetryTest {
 
     List<PrometheusText.Sample> source = scrape(client);
     Map<String, String> sourceCall =
-        Map.of(
-            "reporter", "source",
-            "source_workload", "frontend-v1",
-            "source_workload_namespace", "shop",
-            "source_principal", "spiffe://fedmesh.local/ns/shop/sa/frontend",
-            "source_cluster", "east",
-            "destination_workload", "payments-v1",
-            "destination_cluster", "west",
-            "destination_service", "payments.shop.svc.cluster.local",
-            "destination_service_name", "payments",
-            "destination_service_namespace", "shop");
+        Map.ofEntries(
+            Map.entry("reporter", "source"),
+            Map.entry("source_workload", "frontend-v1"),
+            Map.entry("source_workload_namespace", "shop"),
+            Map.entry("source_principal", "spiffe://fedmesh.local/ns/shop/sa/frontend"),
+            Map.entry("source_cluster", "east"),
+            Map.entry("destination_workload", "payments-v1"),
+            Map.entry("destination_cluster", "west"),
+            Map.entry("destination_service", "payments.shop.svc.cluster.local"),
+            Map.entry("destination_service_name", "payments"),
+            Map.entry("destination_service_namespace", "shop"),
+            Map.entry("connection_security_policy", "mutual_tls"));
     assertThat(count(source, sourceCall, "200")).isEqualTo(3);
     assertThat(count(source, sourceCall, "503")).isEqualTo(2);
     assertThat(
