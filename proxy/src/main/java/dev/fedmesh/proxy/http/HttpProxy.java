@@ -3,6 +3,12 @@ package dev.fedmesh.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.intercept.InterceptStats;
+import dev.fedmesh.proxy.intercept.InterceptionMode;
+import dev.fedmesh.proxy.intercept.OutboundChains;
+import dev.fedmesh.proxy.intercept.VirtualInbound;
+import dev.fedmesh.proxy.intercept.VirtualOutbound;
+import dev.fedmesh.proxy.net.Transports;
 import dev.fedmesh.proxy.tls.ProxyIdentity;
 import dev.fedmesh.proxy.tls.TlsContexts;
 import dev.fedmesh.proxy.upstream.ClusterManager;
@@ -26,15 +32,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,8 +67,14 @@ public final class HttpProxy implements AutoCloseable {
   private final List<Channel> servers = new ArrayList<>();
   private Channel outbound;
   private final List<Channel> inbound = new ArrayList<>();
+  private final InterceptionMode interception;
+  private final InetSocketAddress inboundCapture;
+  private final InterceptStats interceptStats;
+  private volatile OutboundChains outboundChains = OutboundChains.NONE;
 
   private HttpProxy(Builder builder) {
+    this.interception = builder.interception;
+    this.inboundCapture = builder.inboundCapture;
     this.group = builder.group;
     this.clusters = builder.clusters;
     this.identity = builder.identity;
@@ -74,6 +86,7 @@ public final class HttpProxy implements AutoCloseable {
     this.stats = builder.stats;
     this.limits = builder.limits;
     this.detectionTimeout = builder.detectionTimeout;
+    this.interceptStats = new InterceptStats(stats.registry());
   }
 
   public static Builder builder(EventLoopGroup group) {
@@ -84,6 +97,8 @@ public final class HttpProxy implements AutoCloseable {
   public void apply(ProxyConfig config) {
     clusters.apply(config);
     outboundRouting.apply(config);
+    outboundChains =
+        OutboundChains.of(config, outbound == null ? 15001 : outboundAddress().get().getPort());
   }
 
   public ClusterManager clusters() {
@@ -105,53 +120,89 @@ public final class HttpProxy implements AutoCloseable {
   }
 
   private void startOutbound(InetSocketAddress bind) throws InterruptedException {
-    outbound =
-        bind(
-            bind,
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline()
-                    .addLast(
-                        sniffer(
-                            detected -> {
-                              if (detected == ServerPipelines.Detected.HTTP2) {
-                                ServerPipelines.http2(
-                                    ch.pipeline(),
-                                    outboundRouting,
-                                    upstreams,
-                                    (c, h) -> {},
-                                    limits,
-                                    stats);
-                              } else {
-                                ServerPipelines.http1(
-                                    ch.pipeline(),
-                                    outboundRouting,
-                                    upstreams,
-                                    (c, h) -> {},
-                                    limits,
-                                    stats);
-                              }
-                            }));
-              }
-            });
+    java.util.function.Consumer<Channel> explicit =
+        ch ->
+            ch.pipeline()
+                .addLast(
+                    sniffer(
+                        detected -> {
+                          if (detected == ServerPipelines.Detected.HTTP2) {
+                            ServerPipelines.http2(
+                                ch.pipeline(),
+                                outboundRouting,
+                                upstreams,
+                                (c, h) -> {},
+                                limits,
+                                stats);
+                          } else {
+                            ServerPipelines.http1(
+                                ch.pipeline(),
+                                outboundRouting,
+                                upstreams,
+                                (c, h) -> {},
+                                limits,
+                                stats);
+                          }
+                        }));
+    ChannelInitializer<Channel> initializer =
+        interception == InterceptionMode.NONE
+            ? initializer(explicit)
+            : new VirtualOutbound(
+                () -> outboundChains,
+                clusters,
+                explicit,
+                this::interceptedHttp,
+                upstreams::openTunnel,
+                interceptStats,
+                detectionTimeout);
+    outbound = bind(bind, initializer, false);
+  }
+
+  /** HTTP on an intercepted outbound connection: routed by Host, unknown hosts per the policy. */
+  private void interceptedHttp(
+      Channel ch, boolean http2, InetSocketAddress destination, boolean allowAny) {
+    Routing routing = new TransparentRouting(outboundRouting, destination, allowAny);
+    if (http2) {
+      ServerPipelines.http2(ch.pipeline(), routing, upstreams, (c, h) -> {}, limits, stats);
+    } else {
+      ServerPipelines.http1(ch.pipeline(), routing, upstreams, (c, h) -> {}, limits, stats);
+    }
   }
 
   private void startInbound(InboundPort port) throws InterruptedException {
+    inbound.add(bind(port.listen(), initializer(inboundPipeline(port)), false));
+  }
+
+  /** One capture listener for every inbound port, each picked by the original destination port. */
+  private void startInboundCapture(List<InboundPort> ports) throws InterruptedException {
+    Map<Integer, java.util.function.Consumer<Channel>> byPort = new LinkedHashMap<>();
+    for (InboundPort port : ports) {
+      byPort.put(port.listen().getPort(), inboundPipeline(port));
+    }
+    inbound.add(
+        bind(
+            inboundCapture,
+            new VirtualInbound(interception, byPort, interceptStats),
+            interception == InterceptionMode.TPROXY));
+  }
+
+  /** What a connection to one inbound port gets: first bytes, then mTLS or not, then the app. */
+  private java.util.function.Consumer<Channel> inboundPipeline(InboundPort port) {
     UpstreamCluster app = appCluster(port);
     Routing routing =
         (request, authority, path) -> new Routing.Forward(app, APP_RETRIES, 0, path, authority);
-    Channel server =
-        bind(
-            port.listen(),
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline()
-                    .addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
-              }
-            });
-    inbound.add(server);
+    return ch ->
+        ch.pipeline().addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
+  }
+
+  private static ChannelInitializer<Channel> initializer(
+      java.util.function.Consumer<Channel> pipeline) {
+    return new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        pipeline.accept(ch);
+      }
+    };
   }
 
   private ServerPipelines.Sniffer sniffer(
@@ -268,7 +319,7 @@ public final class HttpProxy implements AutoCloseable {
     var host = app.hosts().get(0);
     new Bootstrap()
         .group(ch.eventLoop())
-        .channel(NioSocketChannel.class)
+        .channel(Transports.socketChannel(ch.eventLoop()))
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.AUTO_READ, false)
         .handler(
@@ -335,19 +386,24 @@ public final class HttpProxy implements AutoCloseable {
     return UpstreamCluster.of(cluster, endpoints, System::nanoTime);
   }
 
-  private Channel bind(InetSocketAddress address, ChannelInitializer<Channel> initializer)
+  /**
+   * @param transparent accept connections addressed to any address (TPROXY's capture listener)
+   */
+  private Channel bind(
+      InetSocketAddress address, ChannelInitializer<Channel> initializer, boolean transparent)
       throws InterruptedException {
-    Channel channel =
+    ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(group)
-            .channel(NioServerSocketChannel.class)
+            .channel(Transports.serverChannel(group))
             .option(ChannelOption.SO_REUSEADDR, true)
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(initializer)
-            .bind(address)
-            .sync()
-            .channel();
+            .childHandler(initializer);
+    if (transparent) {
+      bootstrap.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
+    }
+    Channel channel = bootstrap.bind(address).sync().channel();
     servers.add(channel);
     return channel;
   }
@@ -369,6 +425,8 @@ public final class HttpProxy implements AutoCloseable {
     private InetSocketAddress outbound;
     private final List<InboundPort> inboundPorts = new ArrayList<>();
     private java.time.Duration detectionTimeout = ServerPipelines.DEFAULT_DETECTION_TIMEOUT;
+    private InterceptionMode interception = InterceptionMode.NONE;
+    private InetSocketAddress inboundCapture;
 
     private Builder(EventLoopGroup group) {
       this.group = requireNonNull(group, "group");
@@ -418,15 +476,43 @@ public final class HttpProxy implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Transparent interception (see {@link InterceptionMode}): the outbound listener takes
+     * redirected connections by their original destination, and one inbound listener on {@code
+     * inboundCapture} takes every inbound port's traffic instead of a listener per port. Needs the
+     * native transport: {@code group} must be {@link Transports#eventLoopGroup}'s on Linux.
+     */
+    public Builder interception(InterceptionMode mode, InetSocketAddress inboundCapture) {
+      this.interception = requireNonNull(mode, "mode");
+      this.inboundCapture = inboundCapture;
+      return this;
+    }
+
     /** Binds every listener; fails (and binds nothing) if any address is taken. */
     public HttpProxy start() throws InterruptedException {
+      if (interception != InterceptionMode.NONE) {
+        if (!Transports.isNative(group)) {
+          throw new IllegalStateException(
+              "interception: "
+                  + interception
+                  + " needs Netty's native epoll transport to read original destinations, and"
+                  + " the proxy runs on NIO ("
+                  + Transports.nativeUnavailableReason().orElse("the event loops are not epoll's")
+                  + ")");
+        }
+        requireNonNull(inboundCapture, "inboundCapture");
+      }
       HttpProxy proxy = new HttpProxy(this);
       try {
         if (outbound != null) {
           proxy.startOutbound(outbound);
         }
-        for (InboundPort port : inboundPorts) {
-          proxy.startInbound(port);
+        if (interception == InterceptionMode.NONE) {
+          for (InboundPort port : inboundPorts) {
+            proxy.startInbound(port);
+          }
+        } else {
+          proxy.startInboundCapture(inboundPorts);
         }
       } catch (RuntimeException | InterruptedException e) {
         proxy.close();
