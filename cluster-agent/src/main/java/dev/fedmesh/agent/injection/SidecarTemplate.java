@@ -176,9 +176,12 @@ final class SidecarTemplate {
    * <p>Outbound is {@code nat REDIRECT} to {@value #OUTBOUND_PORT} in both modes (as Istio does),
    * except the proxy's own connections (its uid or gid) and loopback. Inbound skips the admin and
    * stats ports; the rest goes to {@value #INBOUND_PORT}: by {@code nat REDIRECT}, or by {@code
-   * mangle TPROXY}, which marks the packets so a routing rule delivers them locally. TPROXY applies
-   * to packets arriving from outside the pod only ({@code ! -i lo}): on loopback it would catch the
-   * replies of redirected outbound connections, whose addresses it cannot see through the NAT.
+   * mangle TPROXY}, which marks the packets so a routing rule delivers them locally. TPROXY sees
+   * only the first packet of a connection: packets of connections already open are marked and
+   * accepted before it ({@code FEDMESH_DIVERT}), as TPROXY drops packets of sockets that are not
+   * transparent (the proxy's own upstream connections). It applies to packets arriving from outside
+   * the pod only ({@code ! -i lo}): on loopback it would take the proxy's connections to the
+   * application.
    */
   static String redirectionScript(long proxyUid, InterceptionMode mode) {
     List<String> lines = new ArrayList<>();
@@ -196,9 +199,14 @@ final class SidecarTemplate {
           List.of(
               "ip -f inet rule add fwmark " + TPROXY_MARK + " lookup " + TPROXY_TABLE,
               "ip -f inet route add local default dev lo table " + TPROXY_TABLE,
+              "iptables -t mangle -N FEDMESH_DIVERT",
+              "iptables -t mangle -A FEDMESH_DIVERT -j MARK --set-mark " + TPROXY_MARK,
+              "iptables -t mangle -A FEDMESH_DIVERT -j ACCEPT",
               "iptables -t mangle -N FEDMESH_INBOUND",
               "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport " + ADMIN_PORT + " -j RETURN",
               "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport " + STATS_PORT + " -j RETURN",
+              "iptables -t mangle -A FEDMESH_INBOUND -p tcp -m conntrack --ctstate"
+                  + " RELATED,ESTABLISHED -j FEDMESH_DIVERT",
               "iptables -t mangle -A FEDMESH_INBOUND -p tcp -j TPROXY --on-port "
                   + INBOUND_PORT
                   + " --tproxy-mark "

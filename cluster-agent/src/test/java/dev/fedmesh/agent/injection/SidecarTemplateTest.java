@@ -44,15 +44,19 @@ class SidecarTemplateTest {
   }
 
   @Test
-  void tproxyModeCapturesInboundInTheMangleTableAndRoutesMarkedPacketsLocally() {
+  void tproxyModeCapturesNewInboundConnectionsInTheMangleTableAndRoutesThemLocally() {
     List<String> lines = lines(SidecarTemplate.InterceptionMode.TPROXY);
 
     assertThat(lines)
         .containsSubsequence(
             "ip -f inet rule add fwmark 1337 lookup 133",
             "ip -f inet route add local default dev lo table 133",
+            "iptables -t mangle -A FEDMESH_DIVERT -j MARK --set-mark 1337",
+            "iptables -t mangle -A FEDMESH_DIVERT -j ACCEPT",
             "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport 15000 -j RETURN",
             "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport 15090 -j RETURN",
+            "iptables -t mangle -A FEDMESH_INBOUND -p tcp -m conntrack --ctstate"
+                + " RELATED,ESTABLISHED -j FEDMESH_DIVERT",
             "iptables -t mangle -A FEDMESH_INBOUND -p tcp -j TPROXY --on-port 15006"
                 + " --tproxy-mark 1337/0xffffffff",
             "iptables -t mangle -A PREROUTING ! -i lo -p tcp -j FEDMESH_INBOUND")

@@ -23,10 +23,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -313,30 +311,17 @@ public final class HttpProxy implements AutoCloseable {
                 }));
   }
 
-  /** Opaque TCP: connect to the application and relay both ways. */
+  /**
+   * Opaque TCP: connect to the application and relay both ways. What arrives meanwhile (the first
+   * bytes, often decoded together with the TLS handshake's last message) is held for it.
+   */
   private void relayToApp(Channel ch, UpstreamCluster app) {
-    ch.config().setAutoRead(false);
     var host = app.hosts().get(0);
-    new Bootstrap()
-        .group(ch.eventLoop())
-        .channel(Transports.socketChannel(ch.eventLoop()))
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.AUTO_READ, false)
-        .handler(
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel c) {}
-            })
-        .connect(host.address())
-        .addListener(
-            (ChannelFuture f) -> {
-              if (!f.isSuccess()) {
-                log.debug("application at {} refused: {}", host.address(), f.cause().toString());
-                ch.close();
-                return;
-              }
-              dev.fedmesh.proxy.net.Splice.join(ch, f.channel());
-            });
+    dev.fedmesh.proxy.net.Relay.connect(
+        ch,
+        host.address(),
+        (int) app.connectTimeoutMillis(),
+        cause -> log.debug("application at {} refused: {}", host.address(), cause.toString()));
   }
 
   /**
