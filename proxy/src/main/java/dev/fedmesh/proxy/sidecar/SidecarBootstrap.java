@@ -51,7 +51,7 @@ import java.util.function.Supplier;
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
  * interception: NONE            # NONE | REDIRECT | TPROXY: how the pod's traffic reaches the
- *                               # sidecar (see docs/interception.md); with REDIRECT or TPROXY the
+ *                               # sidecar (docs/ARCHITECTURE.md, Transparent interception); then the
  *                               # inbound ports are served on one capture listener:
  * inboundCapture: 0.0.0.0:15006 # (the default) picking the port by original destination
  * inbound:
