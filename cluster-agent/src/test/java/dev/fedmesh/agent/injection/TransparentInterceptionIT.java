@@ -122,6 +122,7 @@ class TransparentInterceptionIT {
       new EnumMap<>(SidecarTemplate.InterceptionMode.class);
 
   private static final List<ProcessHandle> processes = new ArrayList<>();
+  private static final Map<String, ProcessHandle> byName = new java.util.HashMap<>();
   private static final List<String> namespaces = new ArrayList<>();
   private static final String suffix =
       HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 4);
@@ -133,6 +134,12 @@ class TransparentInterceptionIT {
   private static String classPath;
   private static Server ca;
   private static Server xds;
+  private static SimpleCache<String> cache;
+  private static final String SIDECARS = "sidecars";
+
+  /** A server outside the mesh for each client pod, on its management link's far end. */
+  private static final Map<String, Outside> outside = new java.util.HashMap<>();
+
   private static SvidRotator caIdentity;
   private static ScheduledExecutorService scheduler;
 
@@ -195,6 +202,11 @@ class TransparentInterceptionIT {
     }
 
     startControlPlane(management);
+    for (Pods pair : pods.values()) {
+      outside.put(
+          pair.client(),
+          Outside.start(management.get(namespaces.indexOf(pair.client())).getHostString()));
+    }
     Path hosts = work.resolve("hosts");
     Files.writeString(hosts, SERVER_IP + " " + SERVICE + "\n");
     for (Map.Entry<SidecarTemplate.InterceptionMode, Pods> entry : pods.entrySet()) {
@@ -208,10 +220,15 @@ class TransparentInterceptionIT {
     for (Pods pair : pods.values()) {
       for (String ns : List.of(pair.client(), pair.server())) {
         try {
-          await("sidecar in " + ns + " ready (config and certificate)")
+          await("sidecar in " + ns + " ready (certificate, outbound listener and routes)")
+              .failFast(
+                  "the sidecar in " + ns + " exited", () -> !byName.get(ns + "-sidecar").isAlive())
               .atMost(Duration.ofSeconds(60))
               .pollInterval(Duration.ofMillis(200))
-              .until(() -> admin(ns, "/ready").contains("LIVE"));
+              .until(
+                  () ->
+                      admin(ns, "/ready").contains("LIVE")
+                          && admin(ns, "/config_dump").contains("\"virtualOutbound\""));
         } catch (org.awaitility.core.ConditionTimeoutException e) {
           throw new AssertionError(
               "sidecar in "
@@ -239,6 +256,7 @@ class TransparentInterceptionIT {
       // Deleting a namespace deletes its veth ends, and so the pairs.
       run(List.of("ip", "netns", "del", ns), Duration.ofSeconds(10));
     }
+    outside.values().forEach(Outside::close);
     if (xds != null) {
       xds.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -336,6 +354,142 @@ class TransparentInterceptionIT {
     // on one the client's sidecar keeps alive from an earlier test.
     assertThat(stat(pair.server(), "inbound", "inbound"))
         .isBetween(serverInbound + 1, serverInbound + 2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(SidecarTemplate.InterceptionMode.class)
+  void destinationsOutsideTheMeshPassThroughUnderAllowAny(SidecarTemplate.InterceptionMode mode) {
+    Pods pair = pods.get(mode);
+    Outside server = outside.get(pair.client());
+    double passthrough = stat(pair.client(), "outbound", "passthrough");
+
+    Result tcp = client(pair.client(), false, "tcp", server.host(), "" + server.tcpPort(), "hi");
+    Result http =
+        client(
+            pair.client(),
+            false,
+            "http",
+            "http://" + server.host() + ":" + server.httpPort() + "/x");
+
+    assertThat(tcp.exit()).as(tcp.output()).isZero();
+    assertThat(tcp.output()).isEqualTo("outside:hi");
+    assertThat(stat(pair.client(), "outbound", "passthrough")).isEqualTo(passthrough + 1);
+    // An HTTP host with no route goes to where the request was going, as plain HTTP.
+    assertThat(http.exit()).as(http.output()).isZero();
+    assertThat(http.output()).contains("status=200 outside path=/x");
+  }
+
+  @org.junit.jupiter.api.Test
+  void underRegistryOnlyOnlyTheMeshsServicesAreReachable() {
+    Pods pair = pods.get(SidecarTemplate.InterceptionMode.REDIRECT);
+    Outside server = outside.get(pair.client());
+    int reachedBefore = server.requests();
+    cache.setSnapshot(SIDECARS, snapshot(true, "2"));
+    try {
+      await("the client's sidecar took the REGISTRY_ONLY config")
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> admin(pair.client(), "/clusters").contains("BlackHoleCluster::"));
+
+      Result tcp = client(pair.client(), false, "tcp", server.host(), "" + server.tcpPort(), "hi");
+      Result http =
+          client(
+              pair.client(),
+              false,
+              "http",
+              "http://" + server.host() + ":" + server.httpPort() + "/x");
+      Result mesh = client(pair.client(), false, "http", "http://" + SERVICE + ":8080/in-mesh");
+
+      assertThat(tcp.exit()).as(tcp.output()).isEqualTo(1);
+      assertThat(tcp.output()).doesNotContain("outside:");
+      assertThat(http.output()).startsWith("status=502").contains("REGISTRY_ONLY");
+      assertThat(mesh.exit()).as(mesh.output()).isZero();
+      assertThat(server.requests())
+          .as("nothing reached the outside server")
+          .isEqualTo(reachedBefore);
+    } finally {
+      cache.setSnapshot(SIDECARS, snapshot(false, "3"));
+      await("the client's sidecar back on ALLOW_ANY")
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> admin(pair.client(), "/clusters").contains("PassthroughCluster::"));
+    }
+  }
+
+  /**
+   * A server outside the mesh (in this JVM, on the far end of a client pod's management link): an
+   * HTTP server answering {@code outside path=...} and a line protocol answering {@code
+   * outside:<line>}. It counts what reaches it.
+   */
+  private record Outside(
+      String host,
+      com.sun.net.httpserver.HttpServer http,
+      java.net.ServerSocket tcp,
+      java.util.concurrent.atomic.AtomicInteger hits) {
+    static Outside start(String host) throws IOException {
+      java.util.concurrent.atomic.AtomicInteger hits =
+          new java.util.concurrent.atomic.AtomicInteger();
+      com.sun.net.httpserver.HttpServer http =
+          com.sun.net.httpserver.HttpServer.create(new InetSocketAddress(host, 0), 16);
+      http.createContext(
+          "/",
+          exchange -> {
+            hits.incrementAndGet();
+            byte[] body =
+                ("outside path=" + exchange.getRequestURI()).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (var out = exchange.getResponseBody()) {
+              out.write(body);
+            }
+          });
+      http.start();
+      java.net.ServerSocket tcp = new java.net.ServerSocket();
+      tcp.bind(new InetSocketAddress(host, 0));
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (!tcp.isClosed()) {
+                  try (java.net.Socket socket = tcp.accept()) {
+                    hits.incrementAndGet();
+                    String line =
+                        new java.io.BufferedReader(
+                                new java.io.InputStreamReader(
+                                    socket.getInputStream(), StandardCharsets.UTF_8))
+                            .readLine();
+                    socket
+                        .getOutputStream()
+                        .write(("outside:" + line + "\n").getBytes(StandardCharsets.UTF_8));
+                  } catch (IOException e) {
+                    // closed at the end of the test, or a client gone
+                  }
+                }
+              },
+              "outside-" + host);
+      acceptor.setDaemon(true);
+      acceptor.start();
+      return new Outside(host, http, tcp, hits);
+    }
+
+    int httpPort() {
+      return http.getAddress().getPort();
+    }
+
+    int tcpPort() {
+      return tcp.getLocalPort();
+    }
+
+    int requests() {
+      return hits.get();
+    }
+
+    void close() {
+      http.stop(0);
+      try {
+        tcp.close();
+      } catch (IOException e) {
+        // already closed
+      }
+    }
   }
 
   // ---- the pods' processes ----
@@ -451,6 +605,7 @@ class TransparentInterceptionIT {
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .start();
     processes.add(process.toHandle());
+    byName.put(name, process.toHandle());
   }
 
   private static String tail(String name) {
@@ -573,8 +728,10 @@ class TransparentInterceptionIT {
             .addService(CaService.of(issuer, tokens.authenticator()))
             .build()
             .start();
-    SimpleCache<String> cache = new SimpleCache<>(node -> "sidecars");
-    cache.setSnapshot("sidecars", snapshot());
+    // One group for every sidecar: the xDS client names its node in a stream's first request
+    // only, so the cache cannot tell sidecars apart by node on later ones.
+    cache = new SimpleCache<>(node -> SIDECARS);
+    cache.setSnapshot(SIDECARS, snapshot(false, "1"));
     xds =
         listenOnAll(addresses)
             .addService(new V3DiscoveryServer(cache).getAggregatedDiscoveryServiceImpl())
@@ -608,7 +765,8 @@ class TransparentInterceptionIT {
    * destination (a {@code tcp_proxy} chain on the endpoint's address), both over mutual TLS to the
    * server's identity, and ALLOW_ANY's passthrough default chain.
    */
-  private static Snapshot snapshot() {
+  private static Snapshot snapshot(boolean registryOnly, String version) {
+    String fallback = registryOnly ? "BlackHoleCluster" : "PassthroughCluster";
     Listener outbound =
         Listener.newBuilder()
             .setName("virtualOutbound")
@@ -637,8 +795,7 @@ class TransparentInterceptionIT {
                                                 .setConfigSource(ADS)
                                                 .setRouteConfigName("outbound"))
                                         .build()))))
-            .setDefaultFilterChain(
-                FilterChain.newBuilder().addFilters(tcpProxy("PassthroughCluster")))
+            .setDefaultFilterChain(FilterChain.newBuilder().addFilters(tcpProxy(fallback)))
             .build();
     RouteConfiguration routes =
         RouteConfiguration.newBuilder()
@@ -654,19 +811,26 @@ class TransparentInterceptionIT {
                             .setRoute(RouteAction.newBuilder().setCluster(HTTP_CLUSTER))))
             .build();
     Cluster passthrough =
-        Cluster.newBuilder()
-            .setName("PassthroughCluster")
-            .setType(Cluster.DiscoveryType.ORIGINAL_DST)
-            .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-            .setConnectTimeout(Durations.fromSeconds(10))
-            .build();
+        registryOnly
+            ? Cluster.newBuilder()
+                .setName(fallback)
+                .setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(Durations.fromSeconds(10))
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(fallback))
+                .build()
+            : Cluster.newBuilder()
+                .setName(fallback)
+                .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+                .setConnectTimeout(Durations.fromSeconds(10))
+                .build();
     return Snapshot.create(
         List.of(mesh(HTTP_CLUSTER, 8080), mesh(TCP_CLUSTER, 9000), passthrough),
         List.of(),
         List.of(outbound),
         List.of(routes),
         List.of(),
-        "1");
+        version);
   }
 
   private static Cluster mesh(String name, int port) {

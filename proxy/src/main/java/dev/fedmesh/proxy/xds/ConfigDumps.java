@@ -39,6 +39,9 @@ public final class ConfigDumps {
                   .add(ClusterLoadAssignment.getDescriptor())
                   .add(RouteConfiguration.getDescriptor())
                   .add(TlsInspector.getDescriptor())
+                  .add(
+                      io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3
+                          .HttpInspector.getDescriptor())
                   .add(TcpProxy.getDescriptor())
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
