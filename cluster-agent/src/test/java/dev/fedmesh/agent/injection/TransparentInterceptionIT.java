@@ -358,6 +358,47 @@ class TransparentInterceptionIT {
 
   @ParameterizedTest
   @EnumSource(SidecarTemplate.InterceptionMode.class)
+  void aPortTheServersSidecarWasNotToldAboutIsRefused(SidecarTemplate.InterceptionMode mode) {
+    Pods pair = pods.get(mode);
+    double unknown = stat(pair.server(), "inbound", "unknown_port");
+
+    Result tcp = client(pair.client(), true, "tcp", SERVER_IP, "7070", "undeclared");
+
+    assertThat(tcp.exit()).as(tcp.output()).isEqualTo(1);
+    assertThat(stat(pair.server(), "inbound", "unknown_port")).isEqualTo(unknown + 1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(SidecarTemplate.InterceptionMode.class)
+  void anApplicationThatUsesTheSidecarAsItsHttpProxyStillCan(
+      SidecarTemplate.InterceptionMode mode) {
+    Pods pair = pods.get(mode);
+
+    // Straight to 15001 on loopback (not captured): an absolute-form request, as HTTP_PROXY does.
+    Result result =
+        run(
+            List.of(
+                "ip",
+                "netns",
+                "exec",
+                pair.client(),
+                "bash",
+                "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/15001 && printf 'GET http://%s:8080/explicit"
+                    + " HTTP/1.1\\r\\nHost: %s:8080\\r\\nConnection: close\\r\\n\\r\\n'"
+                    + " \"$1\" \"$1\" >&3 && cat <&3",
+                "proxy-client",
+                SERVICE),
+            Duration.ofSeconds(10));
+
+    assertThat(result.output())
+        .startsWith("HTTP/1.1 200")
+        .contains("path=/explicit")
+        .contains("xfcc=URI=" + CLIENT_ID);
+  }
+
+  @ParameterizedTest
+  @EnumSource(SidecarTemplate.InterceptionMode.class)
   void destinationsOutsideTheMeshPassThroughUnderAllowAny(SidecarTemplate.InterceptionMode mode) {
     Pods pair = pods.get(mode);
     Outside server = outside.get(pair.client());
