@@ -68,6 +68,7 @@ public final class HttpProxy implements AutoCloseable {
   private final InterceptionMode interception;
   private final InetSocketAddress inboundCapture;
   private final InterceptStats interceptStats;
+  private final Map<Integer, ChannelInitializer<Channel>> capturedPorts = new LinkedHashMap<>();
   private volatile OutboundChains outboundChains = OutboundChains.NONE;
 
   private HttpProxy(Builder builder) {
@@ -118,42 +119,77 @@ public final class HttpProxy implements AutoCloseable {
   }
 
   private void startOutbound(InetSocketAddress bind) throws InterruptedException {
-    java.util.function.Consumer<Channel> explicit =
-        ch ->
-            ch.pipeline()
-                .addLast(
-                    sniffer(
-                        detected -> {
-                          if (detected == ServerPipelines.Detected.HTTP2) {
-                            ServerPipelines.http2(
-                                ch.pipeline(),
-                                outboundRouting,
-                                upstreams,
-                                (c, h) -> {},
-                                limits,
-                                stats);
-                          } else {
-                            ServerPipelines.http1(
-                                ch.pipeline(),
-                                outboundRouting,
-                                upstreams,
-                                (c, h) -> {},
-                                limits,
-                                stats);
-                          }
-                        }));
-    ChannelInitializer<Channel> initializer =
-        interception == InterceptionMode.NONE
-            ? initializer(explicit)
-            : new VirtualOutbound(
-                () -> outboundChains,
-                clusters,
-                explicit,
-                this::interceptedHttp,
-                upstreams::openTunnel,
-                interceptStats,
-                detectionTimeout);
-    outbound = bind(bind, initializer, false);
+    outbound =
+        bindOutbound(
+            bind,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(
+                        sniffer(
+                            detected -> {
+                              if (detected == ServerPipelines.Detected.HTTP2) {
+                                ServerPipelines.http2(
+                                    ch.pipeline(),
+                                    outboundRouting,
+                                    upstreams,
+                                    (c, h) -> {},
+                                    limits,
+                                    stats);
+                              } else {
+                                ServerPipelines.http1(
+                                    ch.pipeline(),
+                                    outboundRouting,
+                                    upstreams,
+                                    (c, h) -> {},
+                                    limits,
+                                    stats);
+                              }
+                            }));
+              }
+            });
+  }
+
+  private void startInbound(InboundPort port) throws InterruptedException {
+    UpstreamCluster app = appCluster(port);
+    Routing routing =
+        (request, authority, path) -> new Routing.Forward(app, APP_RETRIES, 0, path, authority);
+    Channel server =
+        bindInbound(
+            port,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
+              }
+            });
+    if (server != null) {
+      inbound.add(server);
+    }
+  }
+
+  /**
+   * The outbound listener: {@code explicit} as is, or, when traffic is intercepted, behind the
+   * capture listener's decision by original destination (see {@link VirtualOutbound}).
+   */
+  private Channel bindOutbound(InetSocketAddress address, ChannelInitializer<Channel> explicit)
+      throws InterruptedException {
+    if (interception == InterceptionMode.NONE) {
+      return bind(address, explicit);
+    }
+    return bind(
+        address,
+        new VirtualOutbound(
+            () -> outboundChains,
+            clusters,
+            ch -> ch.pipeline().addLast(explicit),
+            this::interceptedHttp,
+            upstreams::openTunnel,
+            interceptStats,
+            detectionTimeout),
+        false);
   }
 
   /** HTTP on an intercepted outbound connection: routed by Host, unknown hosts per the policy. */
@@ -167,40 +203,29 @@ public final class HttpProxy implements AutoCloseable {
     }
   }
 
-  private void startInbound(InboundPort port) throws InterruptedException {
-    inbound.add(bind(port.listen(), initializer(inboundPipeline(port)), false));
+  /**
+   * One inbound port's listener; when traffic is intercepted, the port is only noted (null is
+   * returned) and served by the capture listener {@link #startInboundCapture} binds.
+   */
+  private Channel bindInbound(InboundPort port, ChannelInitializer<Channel> initializer)
+      throws InterruptedException {
+    if (interception == InterceptionMode.NONE) {
+      return bind(port.listen(), initializer);
+    }
+    capturedPorts.put(port.listen().getPort(), initializer);
+    return null;
   }
 
   /** One capture listener for every inbound port, each picked by the original destination port. */
-  private void startInboundCapture(List<InboundPort> ports) throws InterruptedException {
+  private void startInboundCapture() throws InterruptedException {
     Map<Integer, java.util.function.Consumer<Channel>> byPort = new LinkedHashMap<>();
-    for (InboundPort port : ports) {
-      byPort.put(port.listen().getPort(), inboundPipeline(port));
-    }
+    capturedPorts.forEach(
+        (port, initializer) -> byPort.put(port, ch -> ch.pipeline().addLast(initializer)));
     inbound.add(
         bind(
             inboundCapture,
             new VirtualInbound(interception, byPort, interceptStats),
             interception == InterceptionMode.TPROXY));
-  }
-
-  /** What a connection to one inbound port gets: first bytes, then mTLS or not, then the app. */
-  private java.util.function.Consumer<Channel> inboundPipeline(InboundPort port) {
-    UpstreamCluster app = appCluster(port);
-    Routing routing =
-        (request, authority, path) -> new Routing.Forward(app, APP_RETRIES, 0, path, authority);
-    return ch ->
-        ch.pipeline().addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
-  }
-
-  private static ChannelInitializer<Channel> initializer(
-      java.util.function.Consumer<Channel> pipeline) {
-    return new ChannelInitializer<Channel>() {
-      @Override
-      protected void initChannel(Channel ch) {
-        pipeline.accept(ch);
-      }
-    };
   }
 
   private ServerPipelines.Sniffer sniffer(
@@ -371,6 +396,11 @@ public final class HttpProxy implements AutoCloseable {
     return UpstreamCluster.of(cluster, endpoints, System::nanoTime);
   }
 
+  private Channel bind(InetSocketAddress address, ChannelInitializer<Channel> initializer)
+      throws InterruptedException {
+    return bind(address, initializer, false);
+  }
+
   /**
    * @param transparent accept connections addressed to any address (TPROXY's capture listener)
    */
@@ -492,12 +522,11 @@ public final class HttpProxy implements AutoCloseable {
         if (outbound != null) {
           proxy.startOutbound(outbound);
         }
-        if (interception == InterceptionMode.NONE) {
-          for (InboundPort port : inboundPorts) {
-            proxy.startInbound(port);
-          }
-        } else {
-          proxy.startInboundCapture(inboundPorts);
+        for (InboundPort port : inboundPorts) {
+          proxy.startInbound(port);
+        }
+        if (interception != InterceptionMode.NONE) {
+          proxy.startInboundCapture();
         }
       } catch (RuntimeException | InterruptedException e) {
         proxy.close();
