@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -50,6 +51,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
   private final TcpProxy tcp;
   private final InterceptStats stats;
   private final Duration detectionTimeout;
+  private final Function<Channel, Optional<InetSocketAddress>> originalDestination;
 
   public VirtualOutbound(
       Supplier<OutboundChains> chains,
@@ -59,6 +61,28 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
       UpstreamConnector connector,
       InterceptStats stats,
       Duration detectionTimeout) {
+    this(
+        chains,
+        clusters,
+        explicit,
+        http,
+        connector,
+        stats,
+        detectionTimeout,
+        OriginalDestination::redirected);
+  }
+
+  /** With where each connection was going told by {@code originalDestination} (tests). */
+  VirtualOutbound(
+      Supplier<OutboundChains> chains,
+      ClusterManager clusters,
+      Consumer<Channel> explicit,
+      HttpHandoff http,
+      UpstreamConnector connector,
+      InterceptStats stats,
+      Duration detectionTimeout,
+      Function<Channel, Optional<InetSocketAddress>> originalDestination) {
+    this.originalDestination = requireNonNull(originalDestination, "originalDestination");
     this.chains = requireNonNull(chains, "chains");
     this.clusters = requireNonNull(clusters, "clusters");
     this.explicit = requireNonNull(explicit, "explicit");
@@ -72,7 +96,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     InetSocketAddress local = (InetSocketAddress) ch.localAddress();
     Optional<InetSocketAddress> original =
-        OriginalDestination.redirected(ch).filter(destination -> !destination.equals(local));
+        originalDestination.apply(ch).filter(destination -> !destination.equals(local));
     if (original.isEmpty()) {
       stats.outbound("explicit");
       explicit.accept(ch);
