@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server), and
-# openssl, which the certificate tests use to check what the CA issues.
+# Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server),
+# openssl, which the certificate tests use to check what the CA issues, and iptables and iproute2
+# (ip), with which the root-only interception test applies the injector's rules in network
+# namespaces.
 # Safe to run any number of times: it installs only what is missing.
 set -euo pipefail
 
@@ -10,6 +12,12 @@ if ! command -v etcd >/dev/null 2>&1 && [[ ! -x /usr/bin/etcd ]]; then
 fi
 if [[ ! -x /usr/bin/openssl ]]; then
   need+=(openssl)
+fi
+if ! command -v iptables >/dev/null 2>&1 && [[ ! -x /usr/sbin/iptables ]]; then
+  need+=(iptables)
+fi
+if ! command -v ip >/dev/null 2>&1 && [[ ! -x /usr/sbin/ip ]] && [[ ! -x /sbin/ip ]]; then
+  need+=(iproute2)
 fi
 if ! command -v setsid >/dev/null 2>&1; then
   need+=(util-linux)

@@ -46,6 +46,12 @@ public final class SidecarInjector {
   /** A pod annotation; {@code "false"} keeps the sidecar out of that pod. */
   public static final String INJECT_ANNOTATION = "fedmesh.dev/inject";
 
+  /**
+   * A pod annotation choosing how inbound traffic is captured: {@code REDIRECT} (the default) or
+   * {@code TPROXY}, as Istio's {@code sidecar.istio.io/interceptionMode}.
+   */
+  public static final String INTERCEPTION_ANNOTATION = "fedmesh.dev/interceptionMode";
+
   /** Set on injected pods: what was injected, which also makes injection idempotent. */
   public static final String STATUS_ANNOTATION = "fedmesh.dev/status";
 
@@ -186,7 +192,20 @@ public final class SidecarInjector {
                 + "' exists (expected: the name free for the sidecar's volume)");
       }
     }
-    ArrayNode patch = patch(object);
+    SidecarTemplate.InterceptionMode mode;
+    String asked = annotations.getOrDefault(INTERCEPTION_ANNOTATION, "REDIRECT");
+    try {
+      mode = SidecarTemplate.InterceptionMode.valueOf(asked.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      return refuse(
+          uid,
+          "request.object.metadata.annotations['"
+              + INTERCEPTION_ANNOTATION
+              + "']: '"
+              + asked
+              + "' (expected: REDIRECT or TPROXY)");
+    }
+    ArrayNode patch = patch(object, mode);
     return reply(
         uid,
         new AdmissionResponseBuilder()
@@ -225,7 +244,7 @@ public final class SidecarInjector {
    * Adds to the pod exactly as the API server sent it: a list or map that is absent is added whole,
    * one that exists gets items appended, so existing entries are never replaced.
    */
-  private ArrayNode patch(JsonNode pod) {
+  private ArrayNode patch(JsonNode pod, SidecarTemplate.InterceptionMode mode) {
     ArrayNode patch = JsonNodeFactory.instance.arrayNode();
     JsonNode metadata = pod.path("metadata");
     ObjectNode statusAnnotation = JsonNodeFactory.instance.objectNode();
@@ -243,8 +262,8 @@ public final class SidecarInjector {
           statusAnnotation.get(STATUS_ANNOTATION));
     }
     JsonNode spec = pod.path("spec");
-    append(patch, spec, "initContainers", List.of(SidecarTemplate.init(settings)));
-    append(patch, spec, "containers", List.of(SidecarTemplate.proxy(settings)));
+    append(patch, spec, "initContainers", List.of(SidecarTemplate.init(settings, mode)));
+    append(patch, spec, "containers", List.of(SidecarTemplate.proxy(settings, mode)));
     append(patch, spec, "volumes", SidecarTemplate.volumes());
     return patch;
   }

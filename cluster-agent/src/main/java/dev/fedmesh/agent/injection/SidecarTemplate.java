@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -15,7 +16,9 @@ import java.util.Map;
  * The containers and volumes injected into a pod: the {@code fedmesh-proxy} sidecar, and the {@code
  * fedmesh-init} container that redirects the pod's TCP traffic through it with iptables (as Istio's
  * istio-init does): inbound to {@value #INBOUND_PORT}, outbound to {@value #OUTBOUND_PORT}, except
- * the proxy's own traffic (by its user and group id) and its admin and stats ports.
+ * the proxy's own traffic (by its user and group id) and its admin and stats ports. Inbound capture
+ * is by {@code nat REDIRECT} or, as Istio's {@code interceptionMode: TPROXY}, by {@code mangle
+ * TPROXY} (the proxy then needs {@code NET_ADMIN} for its transparent listener).
  */
 final class SidecarTemplate {
   static final String PROXY_CONTAINER = "fedmesh-proxy";
@@ -28,6 +31,22 @@ final class SidecarTemplate {
   static final int ADMIN_PORT = 15000;
   static final int STATS_PORT = 15090;
 
+  /** The firewall mark TPROXY sets on captured packets, and the routing table it selects. */
+  static final int TPROXY_MARK = 1337;
+
+  static final int TPROXY_TABLE = 133;
+
+  /** How inbound traffic is captured, as Istio's {@code interceptionMode}. */
+  enum InterceptionMode {
+    /** {@code nat REDIRECT}: the proxy reads the original destination with SO_ORIGINAL_DST. */
+    REDIRECT,
+    /**
+     * {@code mangle TPROXY}: nothing is rewritten; the proxy's transparent listener sees the
+     * original destination as its local address.
+     */
+    TPROXY
+  }
+
   static final String TOKEN_DIRECTORY = "/var/run/secrets/fedmesh/tokens";
   static final String CERTS_DIRECTORY = "/var/run/secrets/fedmesh/certs";
   private static final long TOKEN_LIFETIME_SECONDS = 12 * 3600;
@@ -35,6 +54,11 @@ final class SidecarTemplate {
   private SidecarTemplate() {}
 
   static Container proxy(InjectionSettings settings) {
+    return proxy(settings, InterceptionMode.REDIRECT);
+  }
+
+  static Container proxy(InjectionSettings settings, InterceptionMode mode) {
+    List<String> capabilities = mode == InterceptionMode.TPROXY ? List.of("NET_ADMIN") : List.of();
     return new ContainerBuilder()
         .withName(PROXY_CONTAINER)
         .withImage(settings.proxyImage())
@@ -44,7 +68,7 @@ final class SidecarTemplate {
         .withContainerPort(STATS_PORT)
         .withProtocol("TCP")
         .endPort()
-        .withEnv(environment(settings))
+        .withEnv(environment(settings, mode))
         .withNewReadinessProbe()
         .withNewHttpGet()
         .withPath("/ready")
@@ -64,6 +88,7 @@ final class SidecarTemplate {
         .withReadOnlyRootFilesystem(true)
         .withNewCapabilities()
         .withDrop("ALL")
+        .withAdd(capabilities)
         .endCapabilities()
         .endSecurityContext()
         .addNewVolumeMount()
@@ -78,8 +103,9 @@ final class SidecarTemplate {
         .build();
   }
 
-  private static List<EnvVar> environment(InjectionSettings settings) {
+  private static List<EnvVar> environment(InjectionSettings settings, InterceptionMode mode) {
     return List.of(
+        value("FEDMESH_INTERCEPTION_MODE", mode.name()),
         value("FEDMESH_CLUSTER", settings.cluster()),
         value("FEDMESH_NETWORK", settings.network()),
         value("FEDMESH_TRUST_DOMAIN", settings.trustDomain()),
@@ -114,10 +140,14 @@ final class SidecarTemplate {
   }
 
   static Container init(InjectionSettings settings) {
+    return init(settings, InterceptionMode.REDIRECT);
+  }
+
+  static Container init(InjectionSettings settings, InterceptionMode mode) {
     return new ContainerBuilder()
         .withName(INIT_CONTAINER)
         .withImage(settings.initImage())
-        .withCommand("sh", "-c", redirectionScript(settings.proxyUid()))
+        .withCommand("sh", "-c", redirectionScript(settings.proxyUid(), mode))
         .withNewResources()
         .withRequests(Map.of("cpu", new Quantity("10m"), "memory", new Quantity("16Mi")))
         .endResources()
@@ -134,23 +164,69 @@ final class SidecarTemplate {
         .build();
   }
 
-  /** The nat rules, in a chain per direction so they can be read and removed as a unit. */
+  /** The REDIRECT-mode rules. */
   static String redirectionScript(long proxyUid) {
-    return String.join(
-        "\n",
-        "set -e",
-        "iptables -t nat -N FEDMESH_INBOUND",
-        "iptables -t nat -A FEDMESH_INBOUND -p tcp --dport " + ADMIN_PORT + " -j RETURN",
-        "iptables -t nat -A FEDMESH_INBOUND -p tcp --dport " + STATS_PORT + " -j RETURN",
-        "iptables -t nat -A FEDMESH_INBOUND -p tcp -j REDIRECT --to-ports " + INBOUND_PORT,
-        "iptables -t nat -A PREROUTING -p tcp -j FEDMESH_INBOUND",
+    return redirectionScript(proxyUid, InterceptionMode.REDIRECT);
+  }
+
+  /**
+   * The rules, in a chain per direction so they can be read and removed as a unit: a POSIX shell
+   * script that stops at the first failing command, runnable as is in the pod's network namespace.
+   *
+   * <p>Outbound is {@code nat REDIRECT} to {@value #OUTBOUND_PORT} in both modes (as Istio does),
+   * except the proxy's own connections (its uid or gid) and loopback. Inbound skips the admin and
+   * stats ports; the rest goes to {@value #INBOUND_PORT}: by {@code nat REDIRECT}, or by {@code
+   * mangle TPROXY}, which marks the packets so a routing rule delivers them locally. TPROXY sees
+   * only the first packet of a connection: packets of connections already open are marked and
+   * accepted before it ({@code FEDMESH_DIVERT}), as TPROXY drops packets of sockets that are not
+   * transparent (the proxy's own upstream connections). It applies to packets arriving from outside
+   * the pod only ({@code ! -i lo}): on loopback it would take the proxy's connections to the
+   * application.
+   */
+  static String redirectionScript(long proxyUid, InterceptionMode mode) {
+    List<String> lines = new ArrayList<>();
+    lines.add("set -e");
+    if (mode == InterceptionMode.REDIRECT) {
+      lines.addAll(
+          List.of(
+              "iptables -t nat -N FEDMESH_INBOUND",
+              "iptables -t nat -A FEDMESH_INBOUND -p tcp --dport " + ADMIN_PORT + " -j RETURN",
+              "iptables -t nat -A FEDMESH_INBOUND -p tcp --dport " + STATS_PORT + " -j RETURN",
+              "iptables -t nat -A FEDMESH_INBOUND -p tcp -j REDIRECT --to-ports " + INBOUND_PORT,
+              "iptables -t nat -A PREROUTING -p tcp -j FEDMESH_INBOUND"));
+    } else {
+      lines.addAll(
+          List.of(
+              "ip -f inet rule add fwmark " + TPROXY_MARK + " lookup " + TPROXY_TABLE,
+              "ip -f inet route add local default dev lo table " + TPROXY_TABLE,
+              "iptables -t mangle -N FEDMESH_DIVERT",
+              "iptables -t mangle -A FEDMESH_DIVERT -j MARK --set-mark " + TPROXY_MARK,
+              "iptables -t mangle -A FEDMESH_DIVERT -j ACCEPT",
+              "iptables -t mangle -N FEDMESH_INBOUND",
+              "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport " + ADMIN_PORT + " -j RETURN",
+              "iptables -t mangle -A FEDMESH_INBOUND -p tcp --dport " + STATS_PORT + " -j RETURN",
+              "iptables -t mangle -A FEDMESH_INBOUND -p tcp -m conntrack --ctstate"
+                  + " RELATED,ESTABLISHED -j FEDMESH_DIVERT",
+              "iptables -t mangle -A FEDMESH_INBOUND -p tcp -j TPROXY --on-port "
+                  + INBOUND_PORT
+                  + " --tproxy-mark "
+                  + TPROXY_MARK
+                  + "/0xffffffff",
+              "iptables -t mangle -A PREROUTING ! -i lo -p tcp -j FEDMESH_INBOUND"));
+    }
+    lines.addAll(outboundRules(proxyUid));
+    lines.add("");
+    return String.join("\n", lines);
+  }
+
+  private static List<String> outboundRules(long proxyUid) {
+    return List.of(
         "iptables -t nat -N FEDMESH_OUTBOUND",
         "iptables -t nat -A FEDMESH_OUTBOUND -m owner --uid-owner " + proxyUid + " -j RETURN",
         "iptables -t nat -A FEDMESH_OUTBOUND -m owner --gid-owner " + proxyUid + " -j RETURN",
         "iptables -t nat -A FEDMESH_OUTBOUND -d 127.0.0.1/32 -j RETURN",
         "iptables -t nat -A FEDMESH_OUTBOUND -p tcp -j REDIRECT --to-ports " + OUTBOUND_PORT,
-        "iptables -t nat -A OUTPUT -p tcp -j FEDMESH_OUTBOUND",
-        "");
+        "iptables -t nat -A OUTPUT -p tcp -j FEDMESH_OUTBOUND");
   }
 
   static List<Volume> volumes() {

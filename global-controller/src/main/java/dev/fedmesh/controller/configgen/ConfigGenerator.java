@@ -26,6 +26,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -79,6 +80,7 @@ public final class ConfigGenerator {
       return new XdsResources(listeners, routes, clusters, endpoints);
     }
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
+    SortedMap<String, FilterChain> tcpChains = new TreeMap<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       XdsResources resources = generateService(mesh, proxy, service.getKey(), service.getValue());
@@ -87,17 +89,28 @@ public final class ConfigGenerator {
       clusters.putAll(resources.clusters());
       endpoints.putAll(resources.endpoints());
       virtualHosts.putAll(resources.virtualHosts());
+      tcpChains.putAll(resources.tcpChains());
     }
     if (proxy.role() == ProxyRole.SIDECAR) {
-      listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener());
+      listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener(tcpChains.values()));
       routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
+      Cluster fallback = sidecarFallbackCluster();
+      clusters.put(fallback.getName(), fallback);
     }
     return new XdsResources(listeners, routes, clusters, endpoints);
   }
 
-  /** A sidecar's outbound listener, the same for every sidecar. */
-  public static Listener sidecarOutboundListener() {
-    return SidecarOutbound.listener();
+  /**
+   * A sidecar's outbound listener over its services' TCP filter chains, with the default chain of
+   * the mesh's outbound traffic policy (ALLOW_ANY: {@code PassthroughCluster}).
+   */
+  public static Listener sidecarOutboundListener(Collection<FilterChain> tcpChains) {
+    return SidecarOutbound.listener(tcpChains, SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /** The cluster the outbound listener's default chain names: {@code PassthroughCluster}. */
+  public static Cluster sidecarFallbackCluster() {
+    return SidecarOutbound.fallbackCluster(SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
   }
 
   /** A sidecar's outbound route configuration over its services' virtual hosts. */
@@ -154,6 +167,7 @@ public final class ConfigGenerator {
     String trustDomain =
         own == null ? "" : mesh.cluster(own).map(state -> state.info().trustDomain()).orElse("");
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
+    SortedMap<String, FilterChain> tcpChains = new TreeMap<>();
     java.util.SortedSet<String> identities = identities(mesh, key, shards, trustDomain);
     for (ServicePort port : ports(shards.values())) {
       String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
@@ -169,6 +183,10 @@ public final class ConfigGenerator {
         virtualHosts.put(
             hostPort,
             SidecarOutbound.virtualHost(hostPort, domains(key, port.port(), false), clusterName));
+        if (port.protocol() == Protocol.TCP) {
+          tcpChains.putAll(
+              SidecarOutbound.tcpChains(clusterName, directTargets(mesh, proxy, shards, port)));
+        }
       }
       clusters.put(clusterName, cluster.build());
       endpoints.put(clusterName, loadAssignment(clusterName, mesh, proxy, shards.values(), port));
@@ -178,7 +196,32 @@ public final class ConfigGenerator {
         routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
       }
     }
-    return new XdsResources(listeners, routes, clusters, endpoints, virtualHosts);
+    return new XdsResources(listeners, routes, clusters, endpoints, virtualHosts, tcpChains);
+  }
+
+  /**
+   * The addresses a sidecar's application connects to for a service port it reaches directly (its
+   * own network's endpoints), by target port: what an intercepted connection's original destination
+   * is matched against.
+   */
+  private static SortedMap<Integer, java.util.SortedSet<String>> directTargets(
+      MeshSnapshot mesh,
+      ProxyContext proxy,
+      SortedMap<ClusterName, ServiceEndpoints> shards,
+      ServicePort port) {
+    SortedMap<Integer, java.util.SortedSet<String>> targets = new TreeMap<>();
+    for (ServiceEndpoints shard : shards.values()) {
+      if (!reachesDirectly(proxy, mesh.cluster(shard.cluster()).orElse(null))) {
+        continue;
+      }
+      for (Endpoint endpoint : shard.endpoints()) {
+        targets
+            .computeIfAbsent(
+                ServiceEndpoints.targetPort(endpoint, port), p -> new java.util.TreeSet<>())
+            .add(endpoint.address());
+      }
+    }
+    return targets;
   }
 
   private static ClusterName clusterNameOrNull(String name) {

@@ -1,23 +1,31 @@
 package dev.fedmesh.controller.configgen;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.Collection;
 import java.util.HashSet;
@@ -30,16 +38,92 @@ import java.util.Set;
  * virtual host per service port. Applications reach it as an HTTP proxy ({@code HTTP_PROXY}), by
  * Host header, or with CONNECT for opaque TCP, which the connection manager upgrades as Envoy's
  * CONNECT support does.
+ *
+ * <p>For pods whose traffic is intercepted, the listener also works as Envoy's {@code
+ * use_original_dst} capture listener: TCP service ports have {@code tcp_proxy} chains matching
+ * their endpoints' addresses and target port, HTTP is recognised by {@code http_inspector}, and the
+ * default chain sends everything else to {@value #PASSTHROUGH} (ALLOW_ANY) or {@value #BLACKHOLE}
+ * (REGISTRY_ONLY).
  */
 final class SidecarOutbound {
   static final int PORT = 15001;
   static final String LISTENER = "virtualOutbound";
   static final String ROUTES = "outbound";
   static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  static final String PASSTHROUGH = "PassthroughCluster";
+  static final String BLACKHOLE = "BlackHoleCluster";
+
+  /** What becomes of outbound connections to destinations the mesh does not know, as Istio's. */
+  enum OutboundTrafficPolicy {
+    /** They go where they were going, in plaintext. */
+    ALLOW_ANY,
+    /** They are closed: only the mesh's services can be reached. */
+    REGISTRY_ONLY
+  }
 
   private SidecarOutbound() {}
 
+  /**
+   * One service port's {@code tcp_proxy} chains, one per target port: the endpoints' addresses as
+   * single-address prefixes, the target port as the destination port, named after the cluster.
+   */
+  static java.util.SortedMap<String, FilterChain> tcpChains(
+      String cluster, java.util.SortedMap<Integer, java.util.SortedSet<String>> targets) {
+    java.util.SortedMap<String, FilterChain> chains = new java.util.TreeMap<>();
+    targets.forEach(
+        (port, addresses) -> {
+          FilterChainMatch.Builder match =
+              FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port));
+          for (String address : addresses) {
+            match.addPrefixRanges(
+                CidrRange.newBuilder()
+                    .setAddressPrefix(address)
+                    .setPrefixLen(UInt32Value.of(address.contains(":") ? 128 : 32)));
+          }
+          String name = targets.size() == 1 ? cluster : cluster + "|" + port;
+          chains.put(
+              name,
+              FilterChain.newBuilder()
+                  .setName(name)
+                  .setFilterChainMatch(match)
+                  .addFilters(tcpProxy(cluster))
+                  .build());
+        });
+    return chains;
+  }
+
+  /** The cluster the default chain names under {@code policy}. */
+  static Cluster fallbackCluster(OutboundTrafficPolicy policy) {
+    if (policy == OutboundTrafficPolicy.ALLOW_ANY) {
+      return Cluster.newBuilder()
+          .setName(PASSTHROUGH)
+          .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+          .setConnectTimeout(Durations.fromSeconds(10))
+          .build();
+    }
+    return Cluster.newBuilder()
+        .setName(BLACKHOLE)
+        .setType(Cluster.DiscoveryType.STATIC)
+        .setConnectTimeout(Durations.fromSeconds(10))
+        .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(BLACKHOLE))
+        .build();
+  }
+
+  private static Filter tcpProxy(String cluster) {
+    return Filter.newBuilder()
+        .setName("envoy.filters.network.tcp_proxy")
+        .setTypedConfig(
+            Any.pack(TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build()))
+        .build();
+  }
+
+  /** The listener without TCP chains, under ALLOW_ANY. */
   static Listener listener() {
+    return listener(List.of(), OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  static Listener listener(Collection<FilterChain> tcpChains, OutboundTrafficPolicy policy) {
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             .setStatPrefix("outbound")
@@ -58,12 +142,28 @@ final class SidecarOutbound {
             Address.newBuilder()
                 .setSocketAddress(
                     SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(PORT)))
+        .setUseOriginalDst(BoolValue.of(true))
+        .addListenerFilters(
+            ListenerFilter.newBuilder()
+                .setName("envoy.filters.listener.http_inspector")
+                .setTypedConfig(Any.pack(HttpInspector.getDefaultInstance())))
+        .addAllFilterChains(tcpChains)
         .addFilterChains(
             FilterChain.newBuilder()
+                .setName("http")
+                .setFilterChainMatch(
+                    FilterChainMatch.newBuilder()
+                        .addApplicationProtocols("http/1.1")
+                        .addApplicationProtocols("h2c"))
                 .addFilters(
                     Filter.newBuilder()
                         .setName("envoy.filters.network.http_connection_manager")
                         .setTypedConfig(Any.pack(manager))))
+        .setDefaultFilterChain(
+            FilterChain.newBuilder()
+                .setName(policy == OutboundTrafficPolicy.ALLOW_ANY ? PASSTHROUGH : BLACKHOLE)
+                .addFilters(
+                    tcpProxy(policy == OutboundTrafficPolicy.ALLOW_ANY ? PASSTHROUGH : BLACKHOLE)))
         .build();
   }
 

@@ -2,6 +2,7 @@ package dev.fedmesh.controller.configgen;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -14,13 +15,16 @@ import java.util.TreeMap;
  *
  * @param virtualHosts a sidecar's per-service virtual hosts by name: parts of its one outbound
  *     route configuration, kept apart so that a change to one service rebuilds only its own part
+ * @param tcpChains a sidecar's per-service {@code tcp_proxy} filter chains by name: parts of its
+ *     outbound listener, matching the service's endpoints by destination, kept apart likewise
  */
 public record XdsResources(
     SortedMap<String, Listener> listeners,
     SortedMap<String, RouteConfiguration> routes,
     SortedMap<String, Cluster> clusters,
     SortedMap<String, ClusterLoadAssignment> endpoints,
-    SortedMap<String, VirtualHost> virtualHosts) {
+    SortedMap<String, VirtualHost> virtualHosts,
+    SortedMap<String, FilterChain> tcpChains) {
 
   public XdsResources {
     listeners = Collections.unmodifiableSortedMap(new TreeMap<>(listeners));
@@ -28,6 +32,16 @@ public record XdsResources(
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
     endpoints = Collections.unmodifiableSortedMap(new TreeMap<>(endpoints));
     virtualHosts = Collections.unmodifiableSortedMap(new TreeMap<>(virtualHosts));
+    tcpChains = Collections.unmodifiableSortedMap(new TreeMap<>(tcpChains));
+  }
+
+  public XdsResources(
+      SortedMap<String, Listener> listeners,
+      SortedMap<String, RouteConfiguration> routes,
+      SortedMap<String, Cluster> clusters,
+      SortedMap<String, ClusterLoadAssignment> endpoints,
+      SortedMap<String, VirtualHost> virtualHosts) {
+    this(listeners, routes, clusters, endpoints, virtualHosts, new TreeMap<>());
   }
 
   public XdsResources(

@@ -20,7 +20,9 @@ import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.exception.RequestException;
 import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -334,6 +336,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private Object failover;
     private Map<ServiceKey, Memo> memo = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, VirtualHost>> virtualHosts = new HashMap<>();
+    private final Map<ServiceKey, SortedMap<String, FilterChain>> tcpChains = new HashMap<>();
     private final Map<Resources.ResourceType, Map<String, Message>> merged =
         new EnumMap<>(Resources.ResourceType.class);
     private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
@@ -379,10 +382,14 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             .equals(virtualHosts.put(service.getKey(), fresh.virtualHosts()))) {
           hostsChanged = true;
         }
+        if (!fresh.tcpChains().equals(tcpChains.put(service.getKey(), fresh.tcpChains()))) {
+          hostsChanged = true;
+        }
       }
       // Services gone from the mesh take their resources with them.
       for (ServiceKey gone : memo.keySet()) {
         hostsChanged |= virtualHosts.remove(gone) != null;
+        hostsChanged |= tcpChains.remove(gone) != null;
       }
       for (Memo gone : memo.values()) {
         for (Resources.ResourceType type : SERVED) {
@@ -394,11 +401,15 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       }
       memo = next;
       if (context.role() == ProxyRole.SIDECAR && (hostsChanged || everything)) {
-        putDerived(
-            Resources.ResourceType.LISTENER,
-            ConfigGenerator.sidecarOutboundListener(),
-            ((Listener) ConfigGenerator.sidecarOutboundListener()).getName(),
-            changed);
+        Listener outbound =
+            ConfigGenerator.sidecarOutboundListener(
+                tcpChains.values().stream()
+                    .flatMap(chains -> chains.values().stream())
+                    .sorted(java.util.Comparator.comparing(FilterChain::getName))
+                    .toList());
+        putDerived(Resources.ResourceType.LISTENER, outbound, outbound.getName(), changed);
+        Cluster fallback = ConfigGenerator.sidecarFallbackCluster();
+        putDerived(Resources.ResourceType.CLUSTER, fallback, fallback.getName(), changed);
         RouteConfiguration routes =
             ConfigGenerator.sidecarOutboundRoutes(
                 virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()).toList());

@@ -252,7 +252,8 @@ class ConfigGeneratorTest {
     assertThat(host.getRoutesList())
         .allSatisfy(route -> assertThat(route.getRoute().getCluster()).isEqualTo(ECHO_CLUSTER));
     assertThat(host.getRoutes(0).getMatch().hasConnectMatcher()).isTrue();
-    assertThat(sidecar.clusters()).containsOnlyKeys(ECHO_CLUSTER);
+    // Beside the service's cluster, where the default chain sends unknown destinations.
+    assertThat(sidecar.clusters()).containsOnlyKeys(ECHO_CLUSTER, "PassthroughCluster");
     // A gRPC port: the sidecar speaks HTTP/2 to the server's sidecar.
     assertThat(sidecar.clusters().get(ECHO_CLUSTER).getTypedExtensionProtocolOptionsMap())
         .containsKey("envoy.extensions.upstreams.http.v3.HttpProtocolOptions");

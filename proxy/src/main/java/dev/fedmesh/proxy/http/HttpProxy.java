@@ -3,6 +3,13 @@ package dev.fedmesh.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.intercept.InterceptStats;
+import dev.fedmesh.proxy.intercept.InterceptionMode;
+import dev.fedmesh.proxy.intercept.OriginalDestination;
+import dev.fedmesh.proxy.intercept.OutboundChains;
+import dev.fedmesh.proxy.intercept.VirtualInbound;
+import dev.fedmesh.proxy.intercept.VirtualOutbound;
+import dev.fedmesh.proxy.net.Transports;
 import dev.fedmesh.proxy.telemetry.AccessLogConfig;
 import dev.fedmesh.proxy.telemetry.RequestRecord;
 import dev.fedmesh.proxy.telemetry.Telemetry;
@@ -24,24 +31,22 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +75,11 @@ public final class HttpProxy implements AutoCloseable {
   private final List<Channel> servers = new ArrayList<>();
   private Channel outbound;
   private final List<Channel> inbound = new ArrayList<>();
+  private final InterceptionMode interception;
+  private final InetSocketAddress inboundCapture;
+  private final InterceptStats interceptStats;
+  private final Map<Integer, ChannelInitializer<Channel>> capturedPorts = new LinkedHashMap<>();
+  private volatile OutboundChains outboundChains = OutboundChains.NONE;
 
   /** The controller's inbound policy; null until it sends one (then the bootstrap's modes hold). */
   private volatile InboundChains inboundChains;
@@ -78,6 +88,8 @@ public final class HttpProxy implements AutoCloseable {
   private AccessLogConfig accessLogConfig;
 
   private HttpProxy(Builder builder) {
+    this.interception = builder.interception;
+    this.inboundCapture = builder.inboundCapture;
     this.group = builder.group;
     this.clusters = builder.clusters;
     this.identity = builder.identity;
@@ -107,6 +119,7 @@ public final class HttpProxy implements AutoCloseable {
             telemetry,
             RequestRecord.Reporter.SOURCE);
     this.detectionTimeout = builder.detectionTimeout;
+    this.interceptStats = new InterceptStats(stats.registry());
   }
 
   public static Builder builder(EventLoopGroup group) {
@@ -121,6 +134,8 @@ public final class HttpProxy implements AutoCloseable {
     clusters.apply(config);
     outboundRouting.apply(config);
     inboundChains = InboundChains.of(config).orElse(null);
+    outboundChains =
+        OutboundChains.of(config, outbound == null ? 15001 : outboundAddress().get().getPort());
     List<HttpConnectionManager> managers = captureManagers(config);
     AccessLogConfig wanted =
         managers.stream()
@@ -191,7 +206,7 @@ public final class HttpProxy implements AutoCloseable {
 
   private void startOutbound(InetSocketAddress bind) throws InterruptedException {
     outbound =
-        bind(
+        bindOutbound(
             bind,
             new ChannelInitializer<Channel>() {
               @Override
@@ -222,8 +237,8 @@ public final class HttpProxy implements AutoCloseable {
             telemetry,
             RequestRecord.Reporter.DESTINATION);
     Channel server =
-        bind(
-            port.listen(),
+        bindInbound(
+            port,
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
@@ -231,7 +246,75 @@ public final class HttpProxy implements AutoCloseable {
                     .addLast(sniffer(detected -> onInbound(ch, port, app, routing, detected)));
               }
             });
-    inbound.add(server);
+    if (server != null) {
+      inbound.add(server);
+    }
+  }
+
+  /**
+   * The outbound listener: {@code explicit} as is, or, when traffic is intercepted, behind the
+   * capture listener's decision by original destination (see {@link VirtualOutbound}).
+   */
+  private Channel bindOutbound(InetSocketAddress address, ChannelInitializer<Channel> explicit)
+      throws InterruptedException {
+    if (interception == InterceptionMode.NONE) {
+      return bind(address, explicit);
+    }
+    return bind(
+        address,
+        new VirtualOutbound(
+            () -> outboundChains,
+            clusters,
+            ch -> ch.pipeline().addLast(explicit),
+            this::interceptedHttp,
+            upstreams::openTunnel,
+            interceptStats,
+            detectionTimeout),
+        false);
+  }
+
+  /** HTTP on an intercepted outbound connection: routed by Host, unknown hosts per the policy. */
+  private void interceptedHttp(
+      Channel ch, boolean http2, InetSocketAddress destination, boolean allowAny) {
+    HttpListener listener =
+        new HttpListener(
+            new TransparentRouting(outboundRouting, destination, allowAny),
+            upstreams,
+            (channel, headers) -> {},
+            limits,
+            stats,
+            telemetry,
+            RequestRecord.Reporter.SOURCE);
+    if (http2) {
+      ServerPipelines.http2(ch.pipeline(), listener);
+    } else {
+      ServerPipelines.http1(ch.pipeline(), listener);
+    }
+  }
+
+  /**
+   * One inbound port's listener; when traffic is intercepted, the port is only noted (null is
+   * returned) and served by the capture listener {@link #startInboundCapture} binds.
+   */
+  private Channel bindInbound(InboundPort port, ChannelInitializer<Channel> initializer)
+      throws InterruptedException {
+    if (interception == InterceptionMode.NONE) {
+      return bind(port.listen(), initializer);
+    }
+    capturedPorts.put(port.listen().getPort(), initializer);
+    return null;
+  }
+
+  /** One capture listener for every inbound port, each picked by the original destination port. */
+  private void startInboundCapture() throws InterruptedException {
+    Map<Integer, java.util.function.Consumer<Channel>> byPort = new LinkedHashMap<>();
+    capturedPorts.forEach(
+        (port, initializer) -> byPort.put(port, ch -> ch.pipeline().addLast(initializer)));
+    inbound.add(
+        bind(
+            inboundCapture,
+            new VirtualInbound(interception, byPort, interceptStats),
+            interception == InterceptionMode.TPROXY));
   }
 
   private ServerPipelines.Sniffer sniffer(
@@ -257,7 +340,7 @@ public final class HttpProxy implements AutoCloseable {
     boolean tlsDetected = detected == ServerPipelines.Detected.TLS;
     InboundChains chains = inboundChains;
     if (chains != null) {
-      int destination = ((InetSocketAddress) ch.localAddress()).getPort();
+      int destination = OriginalDestination.of(ch).getPort();
       Optional<InboundChains.Chain> chain = chains.select(destination, tlsDetected);
       if (chain.isEmpty()) {
         stats.rejected(
@@ -348,12 +431,14 @@ public final class HttpProxy implements AutoCloseable {
 
   /**
    * Opaque TCP: once the chain's network RBAC filters allow the connection, connect to the
-   * application and relay both ways; a denied connection is closed.
+   * application and relay both ways, counted in Istio's TCP metrics; a denied connection is closed.
+   * What arrives meanwhile (the first bytes, often decoded together with the TLS handshake's last
+   * message) is held for the application.
    */
   private void relayToApp(Channel ch, UpstreamCluster app) {
+    var attributes = InboundRouting.connectionAttributes(ch);
     InboundChains.Chain chain = ch.attr(InboundRouting.CHAIN).get();
     if (chain != null && !chain.network().allowsEverything()) {
-      var attributes = InboundRouting.connectionAttributes(ch);
       var decision = chain.network().check(attributes);
       stats.authorized(
           decision,
@@ -366,43 +451,21 @@ public final class HttpProxy implements AutoCloseable {
         return;
       }
     }
-    ch.config().setAutoRead(false);
-    // What the sniffer read (a client may speak first) waits here for the application.
-    dev.fedmesh.proxy.net.HeldBytes held = new dev.fedmesh.proxy.net.HeldBytes();
-    ch.pipeline().addLast(held);
+    Telemetry.TcpConnection connection =
+        telemetry.tcpOpened(
+            RequestRecord.Reporter.DESTINATION,
+            "-",
+            Workload.UNKNOWN,
+            attributes.principal().orElse("unknown"),
+            attributes.principal().isPresent());
+    ch.closeFuture().addListener(closed -> connection.closed());
     var host = app.hosts().get(0);
-    new Bootstrap()
-        .group(ch.eventLoop())
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.AUTO_READ, false)
-        .handler(
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel c) {}
-            })
-        .connect(host.address())
-        .addListener(
-            (ChannelFuture f) -> {
-              if (!f.isSuccess()) {
-                log.debug("application at {} refused: {}", host.address(), f.cause().toString());
-                ch.close();
-                return;
-              }
-              held.drainTo(f.channel());
-              var attributes = InboundRouting.connectionAttributes(ch);
-              Telemetry.TcpConnection connection =
-                  telemetry.tcpOpened(
-                      RequestRecord.Reporter.DESTINATION,
-                      "-",
-                      Workload.UNKNOWN,
-                      attributes.principal().orElse("unknown"),
-                      attributes.principal().isPresent());
-              connection.received(held.drained());
-              ch.closeFuture().addListener(closed -> connection.closed());
-              dev.fedmesh.proxy.net.Splice.join(
-                  ch, f.channel(), connection::received, connection::sent);
-            });
+    dev.fedmesh.proxy.net.Relay.connect(
+        ch,
+        host.address(),
+        (int) app.connectTimeoutMillis(),
+        cause -> log.debug("application at {} refused: {}", host.address(), cause.toString()),
+        new dev.fedmesh.proxy.net.Relay.Counters(connection::received, connection::sent));
   }
 
   /**
@@ -454,17 +517,27 @@ public final class HttpProxy implements AutoCloseable {
 
   private Channel bind(InetSocketAddress address, ChannelInitializer<Channel> initializer)
       throws InterruptedException {
-    Channel channel =
+    return bind(address, initializer, false);
+  }
+
+  /**
+   * @param transparent accept connections addressed to any address (TPROXY's capture listener)
+   */
+  private Channel bind(
+      InetSocketAddress address, ChannelInitializer<Channel> initializer, boolean transparent)
+      throws InterruptedException {
+    ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(group)
-            .channel(NioServerSocketChannel.class)
+            .channel(Transports.serverChannel(group))
             .option(ChannelOption.SO_REUSEADDR, true)
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(ChannelOption.TCP_NODELAY, true)
-            .childHandler(initializer)
-            .bind(address)
-            .sync()
-            .channel();
+            .childHandler(initializer);
+    if (transparent) {
+      bootstrap.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
+    }
+    Channel channel = bootstrap.bind(address).sync().channel();
     servers.add(channel);
     return channel;
   }
@@ -488,6 +561,8 @@ public final class HttpProxy implements AutoCloseable {
     private InetSocketAddress outbound;
     private final List<InboundPort> inboundPorts = new ArrayList<>();
     private java.time.Duration detectionTimeout = ServerPipelines.DEFAULT_DETECTION_TIMEOUT;
+    private InterceptionMode interception = InterceptionMode.NONE;
+    private InetSocketAddress inboundCapture;
 
     private Builder(EventLoopGroup group) {
       this.group = requireNonNull(group, "group");
@@ -543,8 +618,32 @@ public final class HttpProxy implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Transparent interception (see {@link InterceptionMode}): the outbound listener takes
+     * redirected connections by their original destination, and one inbound listener on {@code
+     * inboundCapture} takes every inbound port's traffic instead of a listener per port. Needs the
+     * native transport: {@code group} must be {@link Transports#eventLoopGroup}'s on Linux.
+     */
+    public Builder interception(InterceptionMode mode, InetSocketAddress inboundCapture) {
+      this.interception = requireNonNull(mode, "mode");
+      this.inboundCapture = inboundCapture;
+      return this;
+    }
+
     /** Binds every listener; fails (and binds nothing) if any address is taken. */
     public HttpProxy start() throws InterruptedException {
+      if (interception != InterceptionMode.NONE) {
+        if (!Transports.isNative(group)) {
+          throw new IllegalStateException(
+              "interception: "
+                  + interception
+                  + " needs Netty's native epoll transport to read original destinations, and"
+                  + " the proxy runs on NIO ("
+                  + Transports.nativeUnavailableReason().orElse("the event loops are not epoll's")
+                  + ")");
+        }
+        requireNonNull(inboundCapture, "inboundCapture");
+      }
       HttpProxy proxy = new HttpProxy(this);
       try {
         if (outbound != null) {
@@ -552,6 +651,9 @@ public final class HttpProxy implements AutoCloseable {
         }
         for (InboundPort port : inboundPorts) {
           proxy.startInbound(port);
+        }
+        if (interception != InterceptionMode.NONE) {
+          proxy.startInboundCapture();
         }
       } catch (RuntimeException | InterruptedException e) {
         proxy.close();

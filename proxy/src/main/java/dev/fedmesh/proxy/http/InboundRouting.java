@@ -76,16 +76,22 @@ final class InboundRouting implements Routing {
     String sni = "";
     if (ssl != null
         && ssl.engine().getSession() instanceof javax.net.ssl.ExtendedSSLSession session) {
-      for (var name : session.getRequestedServerNames()) {
-        if (name instanceof javax.net.ssl.SNIHostName host) {
-          sni = host.getAsciiName();
+      try {
+        for (var name : session.getRequestedServerNames()) {
+          if (name instanceof javax.net.ssl.SNIHostName host) {
+            sni = host.getAsciiName();
+          }
         }
+      } catch (IllegalArgumentException e) {
+        // The JDK refuses names it would not send itself, Istio's "outbound_.8080_._.host" among
+        // them (underscores); such a name matches no requested_server_name rule.
+        sni = "";
       }
     }
     return Attributes.connection(
         principal(connection),
         (InetSocketAddress) connection.remoteAddress(),
-        (InetSocketAddress) connection.localAddress(),
+        dev.fedmesh.proxy.intercept.OriginalDestination.of(connection),
         sni);
   }
 

@@ -1,6 +1,7 @@
 package dev.fedmesh.proxy.sidecar;
 
-import io.netty.channel.nio.NioEventLoopGroup;
+import dev.fedmesh.proxy.net.Transports;
+import io.netty.channel.EventLoopGroup;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -35,7 +36,7 @@ public final class ProxyMain implements Callable<Integer> {
       System.err.println("fedmesh-proxy: " + e.getMessage());
       return 2;
     }
-    NioEventLoopGroup group = new NioEventLoopGroup(threads);
+    EventLoopGroup group = Transports.eventLoopGroup(threads);
     CountDownLatch stopped = new CountDownLatch(1);
     Sidecar sidecar = Sidecar.start(config, group);
     Runtime.getRuntime()

@@ -88,6 +88,8 @@ public final class Sidecar implements AutoCloseable {
               .protocolDetectionTimeout(bootstrap.protocolDetectionTimeout());
       certificates.ifPresent(c -> builder.identity(c.identity()));
       bootstrap.outbound().ifPresent(builder::outbound);
+      builder.interception(
+          bootstrap.interception().mode(), bootstrap.interception().inboundCapture());
       bootstrap.inbound().forEach(builder::inbound);
       this.proxy = builder.start();
       for (String controller : bootstrap.controllers()) {

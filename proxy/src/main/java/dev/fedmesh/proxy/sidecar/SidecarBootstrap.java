@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.fedmesh.proxy.http.InboundPort;
+import dev.fedmesh.proxy.intercept.InterceptionMode;
 import dev.fedmesh.proxy.xds.XdsClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -49,6 +50,10 @@ import java.util.function.Supplier;
  * protocolDetectionTimeout: 5s  # a connection silent this long after connecting is closed
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
+ * interception: NONE            # NONE | REDIRECT | TPROXY: how the pod's traffic reaches the
+ *                               # sidecar (docs/ARCHITECTURE.md, Transparent interception); then the
+ *                               # inbound ports are served on one capture listener:
+ * inboundCapture: 0.0.0.0:15006 # (the default) picking the port by original destination
  * inbound:
  *   - listen: 10.0.0.5:8080
  *     app: 127.0.0.1:8080
@@ -65,10 +70,51 @@ public record SidecarBootstrap(
     List<InboundPort> inbound,
     XdsClient.Protocol xdsProtocol,
     boolean insecureControllers,
-    Duration protocolDetectionTimeout) {
+    Duration protocolDetectionTimeout,
+    Interception interception) {
 
   /** How long a connection may stay silent before its first bytes say what it speaks. */
   public static final Duration DEFAULT_PROTOCOL_DETECTION_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * How the pod's traffic reaches the sidecar, and where the inbound capture listener binds when it
+   * is intercepted.
+   */
+  public record Interception(InterceptionMode mode, InetSocketAddress inboundCapture) {
+    public static final InetSocketAddress DEFAULT_INBOUND_CAPTURE =
+        new InetSocketAddress("0.0.0.0", 15006);
+    public static final Interception NONE =
+        new Interception(InterceptionMode.NONE, DEFAULT_INBOUND_CAPTURE);
+
+    public Interception {
+      requireNonNull(mode, "mode");
+      requireNonNull(inboundCapture, "inboundCapture");
+    }
+  }
+
+  /** A bootstrap without interception (the explicit-proxy mode). */
+  public SidecarBootstrap(
+      NodeIdentity node,
+      List<String> controllers,
+      Optional<Ca> ca,
+      Optional<InetSocketAddress> outbound,
+      Optional<InetSocketAddress> admin,
+      List<InboundPort> inbound,
+      XdsClient.Protocol xdsProtocol,
+      boolean insecureControllers,
+      Duration protocolDetectionTimeout) {
+    this(
+        node,
+        controllers,
+        ca,
+        outbound,
+        admin,
+        inbound,
+        xdsProtocol,
+        insecureControllers,
+        protocolDetectionTimeout,
+        Interception.NONE);
+  }
 
   /** A bootstrap with the default protocol detection timeout. */
   public SidecarBootstrap(
@@ -156,6 +202,7 @@ public record SidecarBootstrap(
   }
 
   public SidecarBootstrap {
+    requireNonNull(interception, "interception");
     requireNonNull(xdsProtocol, "xdsProtocol");
     requireNonNull(protocolDetectionTimeout, "protocolDetectionTimeout");
     if (protocolDetectionTimeout.isNegative() || protocolDetectionTimeout.isZero()) {
@@ -238,6 +285,25 @@ public record SidecarBootstrap(
       }
     }
     Optional<InetSocketAddress> outbound = address(problems, "outbound", doc.outbound);
+    InterceptionMode interceptionMode = InterceptionMode.NONE;
+    if (doc.interception != null) {
+      try {
+        interceptionMode = InterceptionMode.valueOf(doc.interception.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        problems.add(
+            "interception: '" + doc.interception + "' (expected: NONE, REDIRECT or TPROXY)");
+      }
+    }
+    InetSocketAddress inboundCapture =
+        address(problems, "inboundCapture", doc.inboundCapture)
+            .orElse(Interception.DEFAULT_INBOUND_CAPTURE);
+    if (interceptionMode != InterceptionMode.NONE && outbound.isEmpty()) {
+      problems.add(
+          "outbound: missing (expected: host:port, where redirected outbound traffic arrives, when"
+              + " interception is "
+              + interceptionMode
+              + ")");
+    }
     Optional<InetSocketAddress> admin = address(problems, "admin", doc.admin);
     List<InboundPort> inbound = new ArrayList<>();
     if (doc.inbound != null) {
@@ -293,7 +359,8 @@ public record SidecarBootstrap(
         inbound,
         xds,
         Boolean.TRUE.equals(doc.insecureControllers),
-        detection);
+        detection,
+        new Interception(interceptionMode, inboundCapture));
   }
 
   private static String read(Path file) {
@@ -350,6 +417,8 @@ public record SidecarBootstrap(
     @JsonProperty String xds;
     @JsonProperty String outbound;
     @JsonProperty String admin;
+    @JsonProperty String interception;
+    @JsonProperty String inboundCapture;
     @JsonProperty List<DocInbound> inbound;
   }
 

@@ -57,15 +57,32 @@ final class XdsResourceRules {
           problems.addAll(checkEndpoints(where, cluster.getLoadAssignment()));
         }
       }
+      case ORIGINAL_DST -> {
+        // PassthroughCluster: connections go where they were going; the host is the
+        // connection's own original destination, so the load balancer is the cluster's.
+        if (cluster.getLbPolicy() != Cluster.LbPolicy.CLUSTER_PROVIDED) {
+          problems.add(
+              where
+                  + "lb_policy: "
+                  + cluster.getLbPolicy()
+                  + " (expected: CLUSTER_PROVIDED for an ORIGINAL_DST cluster)");
+        }
+      }
       default ->
           problems.add(
               where
                   + "type: "
                   + cluster.getType()
-                  + " (expected: EDS, STATIC, STRICT_DNS or LOGICAL_DNS)");
+                  + " (expected: EDS, STATIC, STRICT_DNS, LOGICAL_DNS or ORIGINAL_DST)");
     }
     switch (cluster.getLbPolicy()) {
       case ROUND_ROBIN, LEAST_REQUEST, RANDOM -> {}
+      case CLUSTER_PROVIDED -> {
+        if (cluster.getType() != Cluster.DiscoveryType.ORIGINAL_DST) {
+          problems.add(
+              where + "lb_policy: CLUSTER_PROVIDED (expected: only for an ORIGINAL_DST cluster)");
+        }
+      }
       default ->
           problems.add(
               where

@@ -3,6 +3,8 @@ package dev.fedmesh.proxy.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fedmesh.proxy.intercept.InterceptionMode;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,6 +47,31 @@ class SidecarBootstrapTest {
                   + bad
                   + "' (expected: a duration above zero such as 5s or 500ms)");
     }
+  }
+
+  @Test
+  void interceptionIsOffUnlessAskedForAndThenCapturesInboundOn15006() throws Exception {
+    assertThat(load(BASE).interception().mode()).isEqualTo(InterceptionMode.NONE);
+    SidecarBootstrap tproxy = load(BASE + "outbound: 127.0.0.1:15001\ninterception: tproxy\n");
+    assertThat(tproxy.interception().mode()).isEqualTo(InterceptionMode.TPROXY);
+    assertThat(tproxy.interception().inboundCapture())
+        .isEqualTo(new InetSocketAddress("0.0.0.0", 15006));
+    assertThat(
+            load(BASE
+                    + "outbound: 127.0.0.1:15001\ninterception: REDIRECT\n"
+                    + "inboundCapture: 0.0.0.0:16006\n")
+                .interception()
+                .inboundCapture()
+                .getPort())
+        .isEqualTo(16006);
+  }
+
+  @Test
+  void aWrongInterceptionModeOrAMissingOutboundListenerIsNamed() {
+    assertThatThrownBy(() -> load(BASE + "outbound: 127.0.0.1:15001\ninterception: iptables\n"))
+        .hasMessageEndingWith("interception: 'iptables' (expected: NONE, REDIRECT or TPROXY)");
+    assertThatThrownBy(() -> load(BASE + "interception: REDIRECT\n"))
+        .hasMessageContaining("outbound: missing (expected: host:port, where redirected outbound");
   }
 
   private SidecarBootstrap load(String yaml) throws Exception {

@@ -1,0 +1,96 @@
+package dev.fedmesh.proxy.http;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpRequest;
+import java.net.InetSocketAddress;
+
+/**
+ * Routing for HTTP on an intercepted connection: by Host as the outbound listener routes, and a
+ * host with no route goes to the connection's original destination in plaintext (Istio's {@code
+ * PassthroughCluster}, ALLOW_ANY) or is answered 502 (REGISTRY_ONLY, Istio's {@code
+ * BlackHoleCluster}).
+ */
+final class TransparentRouting implements Routing {
+  static final String PASSTHROUGH = "PassthroughCluster";
+
+  private final Routing routes;
+  private final InetSocketAddress destination;
+  private final boolean allowAny;
+  private UpstreamCluster passthrough;
+
+  TransparentRouting(Routing routes, InetSocketAddress destination, boolean allowAny) {
+    this.routes = requireNonNull(routes, "routes");
+    this.destination = requireNonNull(destination, "destination");
+    this.allowAny = allowAny;
+  }
+
+  @Override
+  public Routed route(HttpRequest request, String authority, String path, Channel downstream) {
+    Routed routed = routes.route(request, authority, path, downstream);
+    if (!(routed instanceof Local local && isNoRoute(local))) {
+      return routed;
+    }
+    if (!allowAny) {
+      return new Local(
+          502,
+          "no route for "
+              + authority
+              + " and outbound traffic to "
+              + destination
+              + " is limited to the mesh's services (REGISTRY_ONLY)",
+          "NR");
+    }
+    if (passthrough == null) {
+      passthrough = passthrough(destination);
+    }
+    return new Forward(passthrough, RetryRules.NONE, 0, path, authority);
+  }
+
+  @Override
+  public PathNormalizer.Options pathOptions(Channel downstream) {
+    return routes.pathOptions(downstream);
+  }
+
+  /** The outbound routing's answer for a host no virtual host claims (Envoy's NR, a 404). */
+  static boolean isNoRoute(Local local) {
+    return local.status() == 404 && local.flag().equals("NR");
+  }
+
+  private static UpstreamCluster passthrough(InetSocketAddress destination) {
+    Cluster cluster =
+        Cluster.newBuilder()
+            .setName(PASSTHROUGH)
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setConnectTimeout(Durations.fromSeconds(10))
+            .build();
+    ClusterLoadAssignment endpoint =
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName(PASSTHROUGH)
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder()
+                    .addLbEndpoints(
+                        LbEndpoint.newBuilder()
+                            .setEndpoint(
+                                Endpoint.newBuilder()
+                                    .setAddress(
+                                        Address.newBuilder()
+                                            .setSocketAddress(
+                                                SocketAddress.newBuilder()
+                                                    .setAddress(
+                                                        destination.getAddress().getHostAddress())
+                                                    .setPortValue(destination.getPort()))))))
+            .build();
+    return UpstreamCluster.of(cluster, endpoint, System::nanoTime);
+  }
+}
