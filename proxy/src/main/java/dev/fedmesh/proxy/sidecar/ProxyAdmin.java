@@ -65,6 +65,23 @@ final class ProxyAdmin implements AutoCloseable {
     return admin;
   }
 
+  /** Istio's stats port: {@code /stats/prometheus} alone, for scrapers that should see no more. */
+  static ProxyAdmin startStats(InetSocketAddress address, Sidecar sidecar) throws IOException {
+    HttpServer server = HttpServer.create(address, 64);
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "sidecar-stats");
+              thread.setDaemon(true);
+              return thread;
+            });
+    server.setExecutor(executor);
+    ProxyAdmin stats = new ProxyAdmin(server, executor, sidecar);
+    server.createContext("/stats/prometheus", stats::metrics);
+    server.start();
+    return stats;
+  }
+
   InetSocketAddress address() {
     return server.getAddress();
   }

@@ -53,6 +53,7 @@ public final class Sidecar implements AutoCloseable {
   private volatile boolean closed;
   private final Optional<WorkloadCertificates> certificates;
   private final ProxyAdmin admin;
+  private ProxyAdmin stats;
 
   private Sidecar(SidecarBootstrap bootstrap, EventLoopGroup group) throws Exception {
     this.bootstrap = bootstrap;
@@ -117,6 +118,9 @@ public final class Sidecar implements AutoCloseable {
       }
       this.admin =
           bootstrap.admin().isPresent() ? ProxyAdmin.start(bootstrap.admin().get(), this) : null;
+      if (bootstrap.stats().isPresent()) {
+        this.stats = ProxyAdmin.startStats(bootstrap.stats().get(), this);
+      }
       started = true;
     } finally {
       if (!started) {
@@ -238,8 +242,16 @@ public final class Sidecar implements AutoCloseable {
     return Optional.ofNullable(admin).map(ProxyAdmin::address);
   }
 
+  /** Where the stats-only listener is bound, if it runs. */
+  public Optional<InetSocketAddress> statsAddress() {
+    return Optional.ofNullable(stats).map(ProxyAdmin::address);
+  }
+
   @Override
   public void close() {
+    if (stats != null) {
+      stats.close();
+    }
     if (admin != null) {
       admin.close();
     }

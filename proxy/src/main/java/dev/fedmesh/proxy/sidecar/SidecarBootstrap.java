@@ -50,6 +50,7 @@ import java.util.function.Supplier;
  * protocolDetectionTimeout: 5s  # a connection silent this long after connecting is closed
  * outbound: 127.0.0.1:15001
  * admin: 127.0.0.1:15000
+ * stats: 10.0.0.5:15090        # optional: /stats/prometheus alone (Istio's stats port)
  * interception: NONE            # NONE | REDIRECT | TPROXY: how the pod's traffic reaches the
  *                               # sidecar (docs/ARCHITECTURE.md, Transparent interception); then the
  *                               # inbound ports are served on one capture listener:
@@ -71,7 +72,8 @@ public record SidecarBootstrap(
     XdsClient.Protocol xdsProtocol,
     boolean insecureControllers,
     Duration protocolDetectionTimeout,
-    Interception interception) {
+    Interception interception,
+    Optional<InetSocketAddress> stats) {
 
   /** How long a connection may stay silent before its first bytes say what it speaks. */
   public static final Duration DEFAULT_PROTOCOL_DETECTION_TIMEOUT = Duration.ofSeconds(5);
@@ -113,7 +115,34 @@ public record SidecarBootstrap(
         xdsProtocol,
         insecureControllers,
         protocolDetectionTimeout,
-        Interception.NONE);
+        Interception.NONE,
+        Optional.empty());
+  }
+
+  /** A bootstrap without a stats listener of its own (metrics on the admin port only). */
+  public SidecarBootstrap(
+      NodeIdentity node,
+      List<String> controllers,
+      Optional<Ca> ca,
+      Optional<InetSocketAddress> outbound,
+      Optional<InetSocketAddress> admin,
+      List<InboundPort> inbound,
+      XdsClient.Protocol xdsProtocol,
+      boolean insecureControllers,
+      Duration protocolDetectionTimeout,
+      Interception interception) {
+    this(
+        node,
+        controllers,
+        ca,
+        outbound,
+        admin,
+        inbound,
+        xdsProtocol,
+        insecureControllers,
+        protocolDetectionTimeout,
+        interception,
+        Optional.empty());
   }
 
   /** A bootstrap with the default protocol detection timeout. */
@@ -203,6 +232,7 @@ public record SidecarBootstrap(
 
   public SidecarBootstrap {
     requireNonNull(interception, "interception");
+    requireNonNull(stats, "stats");
     requireNonNull(xdsProtocol, "xdsProtocol");
     requireNonNull(protocolDetectionTimeout, "protocolDetectionTimeout");
     if (protocolDetectionTimeout.isNegative() || protocolDetectionTimeout.isZero()) {
@@ -305,6 +335,7 @@ public record SidecarBootstrap(
               + ")");
     }
     Optional<InetSocketAddress> admin = address(problems, "admin", doc.admin);
+    Optional<InetSocketAddress> stats = address(problems, "stats", doc.stats);
     List<InboundPort> inbound = new ArrayList<>();
     if (doc.inbound != null) {
       for (int i = 0; i < doc.inbound.size(); i++) {
@@ -360,7 +391,8 @@ public record SidecarBootstrap(
         xds,
         Boolean.TRUE.equals(doc.insecureControllers),
         detection,
-        new Interception(interceptionMode, inboundCapture));
+        new Interception(interceptionMode, inboundCapture),
+        stats);
   }
 
   private static String read(Path file) {
@@ -417,6 +449,7 @@ public record SidecarBootstrap(
     @JsonProperty String xds;
     @JsonProperty String outbound;
     @JsonProperty String admin;
+    @JsonProperty String stats;
     @JsonProperty String interception;
     @JsonProperty String inboundCapture;
     @JsonProperty List<DocInbound> inbound;

@@ -36,6 +36,16 @@ class SidecarBootstrapTest {
   }
 
   @Test
+  void aStatsListenerIsOptionalAndMustBeAnAddress() throws Exception {
+    assertThat(load(BASE).stats()).isEmpty();
+    assertThat(load(BASE + "stats: 127.0.0.1:15090\n").stats())
+        .contains(new java.net.InetSocketAddress("127.0.0.1", 15090));
+    assertThatThrownBy(() -> load(BASE + "stats: nowhere\n"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("stats: ");
+  }
+
+  @Test
   void theDetectionTimeoutIsAPositiveDuration() throws Exception {
     assertThat(load(BASE + "protocolDetectionTimeout: 750ms\n").protocolDetectionTimeout())
         .isEqualTo(Duration.ofMillis(750));

@@ -194,7 +194,10 @@ class SidecarTest {
             Optional.of(new InetSocketAddress("127.0.0.1", 0)),
             List.of(),
             protocol,
-            false);
+            false,
+            SidecarBootstrap.DEFAULT_PROTOCOL_DETECTION_TIMEOUT,
+            SidecarBootstrap.Interception.NONE,
+            Optional.of(new InetSocketAddress("127.0.0.1", 0)));
     Sidecar sidecar = Sidecar.start(bootstrap, group);
     closeables.add(sidecar);
     return sidecar;
@@ -253,6 +256,12 @@ class SidecarTest {
         .startsWith("400 ")
         .contains("level 'loud'");
     assertThat(get(admin, adminBase + "/logging?level=debug")).startsWith("405 ");
+    // Istio's stats port: the metrics, and nothing else of the admin pages.
+    String statsBase = "http://127.0.0.1:" + sidecar.statsAddress().orElseThrow().getPort();
+    assertThat(get(admin, statsBase + "/stats/prometheus"))
+        .startsWith("200 ")
+        .contains("istio_requests_total{");
+    assertThat(get(admin, statsBase + "/config_dump")).startsWith("404 ");
   }
 
   private static String post(HttpClient client, String url) throws Exception {
