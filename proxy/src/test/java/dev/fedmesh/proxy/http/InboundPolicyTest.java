@@ -162,6 +162,31 @@ class InboundPolicyTest {
     }
   }
 
+  /** Sends a gRPC-shaped HTTP/1.1 POST; the grpc-status header of the answer. */
+  private String rawGrpcStatus(String target) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write(
+              ("POST "
+                      + target
+                      + " HTTP/1.1\r\nHost: "
+                      + HOST
+                      + "\r\ncontent-type: application/grpc\r\ncontent-length: 0\r\n"
+                      + "Connection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.ISO_8859_1));
+      String answer =
+          new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      for (String line : answer.split("\r\n")) {
+        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("grpc-status:")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+      return "none in: " + answer;
+    }
+  }
+
   // --- config as the controller would send it
 
   private static HttpFilter rbac(String name, RBAC.Action action, String policy, Policy rules) {
@@ -299,8 +324,10 @@ class InboundPolicyTest {
     }
 
     assertThat(notDenied).as("requests that were not denied").isEmpty();
+    // A gRPC caller is told PERMISSION_DENIED (7) in gRPC's terms.
+    assertThat(rawGrpcStatus("/admin.Admin/Shutdown")).isEqualTo("7");
     assertThat(app.served.get()).isZero();
-    assertThat(server.stats().rbacDenied()).isEqualTo(bypasses.size());
+    assertThat(server.stats().rbacDenied()).isEqualTo(bypasses.size() + 1);
     // What is allowed goes to the application in its canonical form.
     assertThat(rawStatus("/public//docs/./a/../b?q=%2F")).isEqualTo(200);
     assertThat(app.paths).containsExactly("/public/docs/b?q=%2F");
