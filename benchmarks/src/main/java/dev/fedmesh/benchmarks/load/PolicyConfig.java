@@ -100,7 +100,7 @@ final class PolicyConfig {
             .build();
     Listener listener =
         Listener.newBuilder()
-            .setName("virtualInbound")
+            .setName(dev.fedmesh.model.XdsNames.VIRTUAL_INBOUND)
             .addFilterChains(
                 FilterChain.newBuilder()
                     .setFilterChainMatch(
@@ -120,7 +120,8 @@ final class PolicyConfig {
                             .setName("envoy.filters.network.http_connection_manager")
                             .setTypedConfig(Any.pack(manager))))
             .build();
-    return new ProxyConfig(Map.of("virtualInbound", listener), Map.of(), Map.of(), Map.of());
+    return new ProxyConfig(
+        Map.of(dev.fedmesh.model.XdsNames.VIRTUAL_INBOUND, listener), Map.of(), Map.of(), Map.of());
   }
 
   private static HttpFilter rbac(String name, RBAC.Action action, String policy, Policy rules) {

@@ -47,11 +47,11 @@ import java.util.Set;
  */
 final class SidecarOutbound {
   static final int PORT = 15001;
-  static final String LISTENER = "virtualOutbound";
+  static final String LISTENER = dev.fedmesh.model.XdsNames.VIRTUAL_OUTBOUND;
   static final String ROUTES = "outbound";
   static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-  static final String PASSTHROUGH = "PassthroughCluster";
-  static final String BLACKHOLE = "BlackHoleCluster";
+  static final String PASSTHROUGH = dev.fedmesh.model.XdsNames.PASSTHROUGH_CLUSTER;
+  static final String BLACKHOLE = dev.fedmesh.model.XdsNames.BLACKHOLE_CLUSTER;
 
   /** What becomes of outbound connections to destinations the mesh does not know, as Istio's. */
   enum OutboundTrafficPolicy {

@@ -28,7 +28,7 @@ import java.util.Optional;
  */
 final class InboundChains {
   /** The listener name Istio gives the inbound capture listener; ours too. */
-  static final String LISTENER = "virtualInbound";
+  static final String LISTENER = dev.fedmesh.model.XdsNames.VIRTUAL_INBOUND;
 
   /** What a chain matches of the connection's first bytes. */
   enum Transport {

@@ -24,7 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class OutboundRouting implements Routing {
   /** The listener name Istio gives the outbound capture listener; ours too. */
-  public static final String LISTENER = "virtualOutbound";
+  public static final String LISTENER = dev.fedmesh.model.XdsNames.VIRTUAL_OUTBOUND;
 
   private final ClusterManager clusters;
   private final int outboundPort;

@@ -22,7 +22,7 @@ import java.net.InetSocketAddress;
  * BlackHoleCluster}).
  */
 final class TransparentRouting implements Routing {
-  static final String PASSTHROUGH = "PassthroughCluster";
+  static final String PASSTHROUGH = dev.fedmesh.model.XdsNames.PASSTHROUGH_CLUSTER;
 
   private final Routing routes;
   private final InetSocketAddress destination;

@@ -25,7 +25,7 @@ import java.util.Optional;
  */
 public final class OutboundChains {
   /** The listener Istio and fedmesh give the outbound capture port. */
-  public static final String LISTENER = "virtualOutbound";
+  public static final String LISTENER = dev.fedmesh.model.XdsNames.VIRTUAL_OUTBOUND;
 
   /** One {@code tcp_proxy} chain: destinations it matches and the cluster it sends them to. */
   record Chain(List<Prefix> prefixes, int port, String cluster) {
