@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fedmesh.lab.cluster.ClusterSpec;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -157,8 +158,14 @@ final class LabStatus {
             entry -> {
               List<String> targets = new java.util.ArrayList<>();
               for (JsonNode proxy : entry.getValue().path("proxies")) {
-                if (!proxy.path("admin").asText().isEmpty()) {
-                  targets.add("'" + proxy.path("admin").asText() + "'");
+                String admin = proxy.path("admin").asText();
+                if (!admin.isEmpty()) {
+                  // Istio's stats port, on the sidecar's (the pod's) address.
+                  targets.add(
+                      "'"
+                          + admin.substring(0, admin.lastIndexOf(':') + 1)
+                          + ClusterSpec.STATS_PORT
+                          + "'");
                 }
               }
               yaml.append("      - targets: [")

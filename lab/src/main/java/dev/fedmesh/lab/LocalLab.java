@@ -205,8 +205,9 @@ public final class LocalLab {
     status.print(state, false);
     Path scrapeConfig = status.writePrometheusConfig(state);
     out.printf(
-        "%nMetrics: every sidecar serves Istio's standard metrics at http://ADMIN/stats/prometheus"
-            + " (the ADMIN column);%n  scrape them all: prometheus --config.file=%s%n"
+        "%nMetrics: every sidecar serves Istio's standard metrics at"
+            + " http://<pod address>:15090/stats/prometheus (and on its admin port);%n"
+            + "  scrape them all: prometheus --config.file=%s%n"
             + "  dashboard: import deploy/grafana/fedmesh-mesh.json into Grafana%n",
         scrapeConfig);
     out.printf("%nThe lab runs in the background; logs are in %s.%n", dir.resolve("logs"));

@@ -97,7 +97,7 @@ class LocalLabIT {
                 new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
             .readTree(scrape);
     assertThat(scrapeConfig.path("scrape_configs")).hasSize(2);
-    String loadgenAdmin = loadgen.getHostString() + ":15000";
+    String loadgenAdmin = loadgen.getHostString() + ":15090";
     assertThat(scrape).contains("'" + loadgenAdmin + "'");
     HttpResponse<String> metrics =
         HttpClient.newHttpClient()

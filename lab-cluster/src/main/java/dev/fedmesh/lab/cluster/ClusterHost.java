@@ -16,6 +16,7 @@ import dev.fedmesh.model.Locality;
 import dev.fedmesh.proxy.http.InboundPort;
 import dev.fedmesh.proxy.sidecar.Sidecar;
 import dev.fedmesh.proxy.sidecar.SidecarBootstrap;
+import dev.fedmesh.proxy.xds.XdsClient;
 import dev.fedmesh.trust.CaFiles;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
@@ -244,7 +245,12 @@ final class ClusterHost implements AutoCloseable {
                       ttl)),
               Optional.of(new InetSocketAddress(address, ClusterSpec.OUTBOUND_PORT)),
               Optional.of(new InetSocketAddress(address, ClusterSpec.ADMIN_PORT)),
-              inbound);
+              inbound,
+              XdsClient.Protocol.STATE_OF_THE_WORLD,
+              false,
+              SidecarBootstrap.DEFAULT_PROTOCOL_DETECTION_TIMEOUT,
+              SidecarBootstrap.Interception.NONE,
+              Optional.of(new InetSocketAddress(address, ClusterSpec.STATS_PORT)));
       Sidecar sidecar = Sidecar.start(bootstrap, group);
       running.push(sidecar);
       sidecars.add(sidecar);

@@ -70,6 +70,10 @@ public record ClusterSpec(
 
   public static final int OUTBOUND_PORT = 15001;
   public static final int ADMIN_PORT = 15000;
+
+  /** Istio's stats port: each sidecar's metrics alone, on the pod's address. */
+  public static final int STATS_PORT = 15090;
+
   public static final int GATEWAY_PORT = 15443;
   public static final int GATEWAY_ADMIN_PORT = 15021;
   public static final int CA_PORT = 15012;
