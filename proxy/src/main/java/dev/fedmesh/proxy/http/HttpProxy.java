@@ -144,8 +144,13 @@ public final class HttpProxy implements AutoCloseable {
             .findFirst()
             .orElse(null);
     if (!java.util.Objects.equals(wanted, accessLogConfig)) {
-      accessLogConfig = wanted;
-      telemetry.accessLog(wanted == null ? null : wanted.open());
+      try {
+        telemetry.accessLog(wanted == null ? null : wanted.open());
+        accessLogConfig = wanted;
+      } catch (java.io.UncheckedIOException e) {
+        // The rest of the config applies; the log is tried again with the next config.
+        log.warn("access log not opened: {}", e.getMessage());
+      }
     }
     TracingConfig tracing =
         managers.stream().map(TracingConfig::of).flatMap(Optional::stream).findFirst().orElse(null);
@@ -549,6 +554,7 @@ public final class HttpProxy implements AutoCloseable {
       server.close().syncUninterruptibly();
     }
     telemetry.tracing(null); // exports the spans still batched
+    telemetry.accessLog(null); // writes the lines still buffered
   }
 
   public static final class Builder {

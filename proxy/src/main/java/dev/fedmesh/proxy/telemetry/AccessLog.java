@@ -2,12 +2,17 @@ package dev.fedmesh.proxy.telemetry;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.time.Duration;
 import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -34,19 +39,88 @@ public final class AccessLog {
     this.sampling = sampling;
   }
 
-  /** Lines to a writer (standard output or a file), one at a time. */
-  public static Consumer<String> lines(Writer out) {
-    return line -> {
+  /**
+   * Lines to a writer (standard output or a file), buffered and flushed once a second, as Envoy
+   * flushes its access log files: no write system call on the request path. The flusher is a daemon
+   * thread; {@link #close} writes what is left.
+   */
+  public static BufferedLines lines(Writer out) {
+    return new BufferedLines(out, Duration.ofSeconds(1), false);
+  }
+
+  /** As {@link #lines(Writer)}, closing {@code out} with the log (a file the log opened). */
+  static BufferedLines ownedLines(Writer out) {
+    return new BufferedLines(out, Duration.ofSeconds(1), true);
+  }
+
+  /** A line sink that buffers and flushes on a timer. */
+  public static final class BufferedLines implements Consumer<String>, AutoCloseable {
+    private final Writer out;
+    private final ScheduledExecutorService flusher;
+    private final boolean owned;
+
+    BufferedLines(Writer out, Duration every, boolean owned) {
+      this.out = new BufferedWriter(out, 64 * 1024);
+      this.owned = owned;
+      this.flusher =
+          Executors.newSingleThreadScheduledExecutor(
+              runnable -> {
+                Thread thread = new Thread(runnable, "access-log-flush");
+                thread.setDaemon(true);
+                return thread;
+              });
+      flusher.scheduleWithFixedDelay(
+          this::flush, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void accept(String line) {
       synchronized (out) {
         try {
           out.write(line);
           out.write('\n');
-          out.flush();
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
       }
-    };
+    }
+
+    /** Writes what is buffered now. */
+    public void flush() {
+      synchronized (out) {
+        try {
+          out.flush();
+        } catch (IOException e) {
+          // a full disk must not take the proxy down; the next flush tries again
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      flusher.shutdownNow();
+      flush();
+      if (owned) {
+        synchronized (out) {
+          try {
+            out.close();
+          } catch (IOException e) {
+            // closing a log file that cannot be written any more: nothing left to lose
+          }
+        }
+      }
+    }
+  }
+
+  /** Writes what the sink still holds and stops it (a log that is replaced or switched off). */
+  public void close() {
+    if (sink instanceof AutoCloseable closeable) {
+      try {
+        closeable.close();
+      } catch (Exception e) {
+        // nothing more to do for a log being let go
+      }
+    }
   }
 
   void write(RequestRecord r, Workload self) {

@@ -96,17 +96,19 @@ public record AccessLogConfig(String path, double sampling) {
 
   /** Opens the log this config names. */
   public dev.fedmesh.proxy.telemetry.AccessLog open() {
-    Writer out;
     if (path.equals(STDOUT)) {
-      out = new OutputStreamWriter(System.out, StandardCharsets.UTF_8);
-    } else {
-      try {
-        out = new OutputStreamWriter(new FileOutputStream(path, true), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new UncheckedIOException("access log " + path + ": " + e.getMessage(), e);
-      }
+      return new dev.fedmesh.proxy.telemetry.AccessLog(
+          dev.fedmesh.proxy.telemetry.AccessLog.lines(
+              new OutputStreamWriter(System.out, StandardCharsets.UTF_8)),
+          sampling);
+    }
+    Writer out;
+    try {
+      out = new OutputStreamWriter(new FileOutputStream(path, true), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("access log " + path + ": " + e.getMessage(), e);
     }
     return new dev.fedmesh.proxy.telemetry.AccessLog(
-        dev.fedmesh.proxy.telemetry.AccessLog.lines(out), sampling);
+        dev.fedmesh.proxy.telemetry.AccessLog.ownedLines(out), sampling);
   }
 }

@@ -127,7 +127,11 @@ public final class Telemetry {
 
   /** Where each request is logged, or null for no access log. */
   public void accessLog(AccessLog log) {
+    AccessLog old = this.accessLog;
     this.accessLog = log;
+    if (old != null && old != log) {
+      old.close();
+    }
   }
 
   /** Where spans go, or null for no tracing; the tracing it replaces is flushed and closed. */

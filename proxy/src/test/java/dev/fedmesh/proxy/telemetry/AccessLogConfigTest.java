@@ -100,6 +100,7 @@ class AccessLogConfigTest {
       record.response(200, null);
       log.write(record, self);
     }
+    log.close(); // lines are buffered and flushed once a second, or when the log closes
 
     List<String> lines = Files.readAllLines(file);
     assertThat(lines).hasSize(3);
