@@ -274,6 +274,7 @@ public final class HttpProxy implements AutoCloseable {
             this::interceptedHttp,
             upstreams::openTunnel,
             interceptStats,
+            telemetry,
             detectionTimeout),
         false);
   }

@@ -2,7 +2,11 @@ package dev.fedmesh.proxy.intercept;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.model.XdsNames;
 import dev.fedmesh.proxy.net.Relay;
+import dev.fedmesh.proxy.telemetry.RequestRecord;
+import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.upstream.ClusterManager;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
 import dev.fedmesh.proxy.upstream.UpstreamHost;
@@ -30,11 +34,39 @@ final class TcpProxy {
   private final ClusterManager clusters;
   private final UpstreamConnector connector;
   private final InterceptStats stats;
+  private final Telemetry telemetry;
 
-  TcpProxy(ClusterManager clusters, UpstreamConnector connector, InterceptStats stats) {
+  TcpProxy(
+      ClusterManager clusters,
+      UpstreamConnector connector,
+      InterceptStats stats,
+      Telemetry telemetry) {
     this.clusters = requireNonNull(clusters, "clusters");
     this.connector = requireNonNull(connector, "connector");
     this.stats = requireNonNull(stats, "stats");
+    this.telemetry = requireNonNull(telemetry, "telemetry");
+  }
+
+  /**
+   * Opens the connection's entry in Istio's TCP metrics (reporter=source), closed with it.
+   *
+   * @param service the service host, or Istio's {@code PassthroughCluster} for a destination the
+   *     mesh does not know
+   */
+  private Relay.Counters counted(Channel downstream, String service, boolean mutualTls) {
+    Telemetry.TcpConnection connection =
+        telemetry.tcpOpened(
+            RequestRecord.Reporter.SOURCE, service, Workload.UNKNOWN, "unknown", mutualTls);
+    downstream.closeFuture().addListener(closed -> connection.closed());
+    return new Relay.Counters(connection::received, connection::sent);
+  }
+
+  /** The service host of an {@code outbound|port|subset|host} cluster name, else the name. */
+  static String service(String clusterName) {
+    int bar = clusterName.lastIndexOf('|');
+    return clusterName.startsWith("outbound|") && bar > 0
+        ? clusterName.substring(bar + 1)
+        : clusterName;
   }
 
   /**
@@ -59,7 +91,12 @@ final class TcpProxy {
         };
     if (passthrough) {
       stats.outbound("passthrough");
-      Relay.connect(downstream, destination, PASSTHROUGH_CONNECT_TIMEOUT_MILLIS, failed);
+      Relay.connect(
+          downstream,
+          destination,
+          PASSTHROUGH_CONNECT_TIMEOUT_MILLIS,
+          failed,
+          counted(downstream, XdsNames.PASSTHROUGH_CLUSTER, false));
       return;
     }
     Optional<UpstreamHost> host = cluster.flatMap(c -> c.pick(Set.of()));
@@ -76,6 +113,13 @@ final class TcpProxy {
     }
     stats.outbound(how);
     Relay relay = Relay.hold(downstream);
-    connector.open(downstream.eventLoop(), cluster.get(), host.get(), relay::join, failed);
+    Relay.Counters counters =
+        counted(downstream, service(clusterName.get()), cluster.get().tls().isPresent());
+    connector.open(
+        downstream.eventLoop(),
+        cluster.get(),
+        host.get(),
+        upstream -> relay.join(upstream, counters),
+        failed);
   }
 }

@@ -2,6 +2,7 @@ package dev.fedmesh.proxy.intercept;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.fedmesh.proxy.telemetry.Telemetry;
 import dev.fedmesh.proxy.upstream.ClusterManager;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.netty.channel.Channel;
@@ -60,6 +61,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
       HttpHandoff http,
       UpstreamConnector connector,
       InterceptStats stats,
+      Telemetry telemetry,
       Duration detectionTimeout) {
     this(
         chains,
@@ -68,6 +70,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
         http,
         connector,
         stats,
+        telemetry,
         detectionTimeout,
         OriginalDestination::redirected);
   }
@@ -80,6 +83,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
       HttpHandoff http,
       UpstreamConnector connector,
       InterceptStats stats,
+      Telemetry telemetry,
       Duration detectionTimeout,
       Function<Channel, Optional<InetSocketAddress>> originalDestination) {
     this.originalDestination = requireNonNull(originalDestination, "originalDestination");
@@ -88,7 +92,7 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
     this.explicit = requireNonNull(explicit, "explicit");
     this.http = requireNonNull(http, "http");
     this.stats = requireNonNull(stats, "stats");
-    this.tcp = new TcpProxy(clusters, connector, stats);
+    this.tcp = new TcpProxy(clusters, connector, stats, telemetry);
     this.detectionTimeout = requireNonNull(detectionTimeout, "detectionTimeout");
   }
 

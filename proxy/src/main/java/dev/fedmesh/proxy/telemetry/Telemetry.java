@@ -287,6 +287,9 @@ public final class Telemetry {
     if (authority == null || authority.isEmpty() || authority.equals("-")) {
       return "unknown";
     }
+    if (authority.equals(dev.fedmesh.model.XdsNames.PASSTHROUGH_CLUSTER)) {
+      return authority; // Istio's label for traffic to destinations the mesh does not know
+    }
     String host = authority;
     int colon = host.lastIndexOf(':');
     if (colon > 0 && host.indexOf(']') < colon) {

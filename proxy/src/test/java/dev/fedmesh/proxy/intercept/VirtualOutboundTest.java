@@ -1,12 +1,16 @@
 package dev.fedmesh.proxy.intercept;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.telemetry.Telemetry;
+import dev.fedmesh.proxy.telemetry.Workload;
 import dev.fedmesh.proxy.upstream.ClusterManager;
 import dev.fedmesh.proxy.xds.ProxyConfig;
+import dev.fedmesh.testkit.PrometheusText;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
@@ -31,8 +35,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
@@ -61,7 +67,13 @@ class VirtualOutboundTest {
   private final AtomicReference<Optional<InetSocketAddress>> destination =
       new AtomicReference<>(Optional.empty());
   private final List<String> handedOver = new ArrayList<>();
-  private final InterceptStats stats = new InterceptStats(new PrometheusRegistry());
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final InterceptStats stats = new InterceptStats(registry);
+  private final Telemetry telemetry =
+      new Telemetry(
+          registry,
+          new Workload("client-v1", "shop", "client", "v1", "east"),
+          () -> "spiffe://fedmesh.local/ns/shop/sa/client");
   private Channel listener;
 
   @AfterEach
@@ -83,6 +95,33 @@ class VirtualOutboundTest {
 
     assertThat(exchange("ping")).isEqualTo("service:ping");
     assertThat(stats.count("outbound", "tcp_proxy")).isEqualTo(1);
+    assertTcpMetrics("service", "ping\r\n".length(), "service:ping\n".length());
+  }
+
+  /** One connection to {@code service} in Istio's TCP metrics, with its bytes, once closed. */
+  private void assertTcpMetrics(String service, long received, long sent) {
+    Map<String, String> labels =
+        Map.of(
+            "reporter", "source",
+            "source_workload", "client-v1",
+            "destination_service", service);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> {
+              ByteArrayOutputStream out = new ByteArrayOutputStream();
+              PrometheusTextFormatWriter.create().write(out, registry.scrape());
+              List<PrometheusText.Sample> samples =
+                  PrometheusText.parse(out.toString(StandardCharsets.UTF_8));
+              assertThat(PrometheusText.sum(samples, "istio_tcp_connections_opened_total", labels))
+                  .isEqualTo(1);
+              assertThat(PrometheusText.sum(samples, "istio_tcp_connections_closed_total", labels))
+                  .isEqualTo(1);
+              assertThat(PrometheusText.sum(samples, "istio_tcp_received_bytes_total", labels))
+                  .isEqualTo(received);
+              assertThat(PrometheusText.sum(samples, "istio_tcp_sent_bytes_total", labels))
+                  .isEqualTo(sent);
+            });
   }
 
   @Test
@@ -94,6 +133,7 @@ class VirtualOutboundTest {
 
     assertThat(exchange("hello")).isEqualTo("outside:hello");
     assertThat(stats.count("outbound", "passthrough")).isEqualTo(1);
+    assertTcpMetrics("PassthroughCluster", "hello\r\n".length(), "outside:hello\n".length());
   }
 
   @Test
@@ -164,6 +204,7 @@ class VirtualOutboundTest {
                           }
                         }),
             stats,
+            telemetry,
             Duration.ofMillis(200),
             ch -> destination.get());
     listener =
