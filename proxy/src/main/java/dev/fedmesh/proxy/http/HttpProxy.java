@@ -2,7 +2,6 @@ package dev.fedmesh.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.intercept.InterceptStats;
 import dev.fedmesh.proxy.intercept.InterceptionMode;
 import dev.fedmesh.proxy.intercept.OriginalDestination;
@@ -22,13 +21,6 @@ import dev.fedmesh.proxy.upstream.ClusterManager;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.trust.SpiffeId;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.netty.bootstrap.ServerBootstrap;
@@ -495,30 +487,8 @@ public final class HttpProxy implements AutoCloseable {
   }
 
   private static UpstreamCluster appCluster(InboundPort port) {
-    String name = "inbound|" + port.listen().getPort() + "||";
-    Cluster cluster =
-        Cluster.newBuilder()
-            .setName(name)
-            .setType(Cluster.DiscoveryType.STATIC)
-            .setConnectTimeout(Durations.fromSeconds(1))
-            .build();
-    ClusterLoadAssignment endpoints =
-        ClusterLoadAssignment.newBuilder()
-            .setClusterName(name)
-            .addEndpoints(
-                LocalityLbEndpoints.newBuilder()
-                    .addLbEndpoints(
-                        LbEndpoint.newBuilder()
-                            .setEndpoint(
-                                Endpoint.newBuilder()
-                                    .setAddress(
-                                        Address.newBuilder()
-                                            .setSocketAddress(
-                                                SocketAddress.newBuilder()
-                                                    .setAddress(port.app().getHostString())
-                                                    .setPortValue(port.app().getPort()))))))
-            .build();
-    return UpstreamCluster.of(cluster, endpoints, System::nanoTime);
+    return UpstreamCluster.singleHost(
+        "inbound|" + port.listen().getPort() + "||", port.app(), java.time.Duration.ofSeconds(1));
   }
 
   private Channel bind(InetSocketAddress address, ChannelInitializer<Channel> initializer)

@@ -481,7 +481,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     HttpHeaders headers = request.headers();
     String requestId = headers.get("x-request-id");
     if (requestId == null || requestId.isEmpty()) {
-      requestId = java.util.UUID.randomUUID().toString();
+      requestId = newRequestId();
       headers.set("x-request-id", requestId);
     }
     String principal = null;
@@ -506,6 +506,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       started.peer(Workload.fromHeader(peer));
     }
     return started;
+  }
+
+  /**
+   * A random (version 4) UUID from the event loop thread's own generator: {@code UUID.randomUUID()}
+   * draws from one shared SecureRandom, which every request would contend for. A request id needs
+   * uniqueness, not unpredictability.
+   */
+  static String newRequestId() {
+    java.util.concurrent.ThreadLocalRandom random =
+        java.util.concurrent.ThreadLocalRandom.current();
+    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
+    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new java.util.UUID(high, low).toString();
   }
 
   /** The trace a request belongs to: W3C traceparent's trace id, else B3's, else "-". */

@@ -2,15 +2,7 @@ package dev.fedmesh.proxy.http;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 import java.net.InetSocketAddress;
@@ -68,29 +60,6 @@ final class TransparentRouting implements Routing {
   }
 
   private static UpstreamCluster passthrough(InetSocketAddress destination) {
-    Cluster cluster =
-        Cluster.newBuilder()
-            .setName(PASSTHROUGH)
-            .setType(Cluster.DiscoveryType.STATIC)
-            .setConnectTimeout(Durations.fromSeconds(10))
-            .build();
-    ClusterLoadAssignment endpoint =
-        ClusterLoadAssignment.newBuilder()
-            .setClusterName(PASSTHROUGH)
-            .addEndpoints(
-                LocalityLbEndpoints.newBuilder()
-                    .addLbEndpoints(
-                        LbEndpoint.newBuilder()
-                            .setEndpoint(
-                                Endpoint.newBuilder()
-                                    .setAddress(
-                                        Address.newBuilder()
-                                            .setSocketAddress(
-                                                SocketAddress.newBuilder()
-                                                    .setAddress(
-                                                        destination.getAddress().getHostAddress())
-                                                    .setPortValue(destination.getPort()))))))
-            .build();
-    return UpstreamCluster.of(cluster, endpoint, System::nanoTime);
+    return UpstreamCluster.singleHost(PASSTHROUGH, destination, java.time.Duration.ofSeconds(10));
   }
 }

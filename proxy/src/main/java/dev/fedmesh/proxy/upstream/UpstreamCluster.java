@@ -73,6 +73,38 @@ public final class UpstreamCluster {
     this.random = requireNonNull(random, "random");
   }
 
+  /**
+   * A STATIC cluster of one plaintext host: the inbound side's local application, or the original
+   * destination a connection passes through to.
+   */
+  public static UpstreamCluster singleHost(
+      String name, InetSocketAddress address, java.time.Duration connectTimeout) {
+    Cluster config =
+        Cluster.newBuilder()
+            .setName(name)
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setConnectTimeout(Durations.fromMillis(connectTimeout.toMillis()))
+            .build();
+    ClusterLoadAssignment endpoints =
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName(name)
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder()
+                    .addLbEndpoints(
+                        LbEndpoint.newBuilder()
+                            .setEndpoint(
+                                io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                    .setAddress(
+                                        io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                                            .setSocketAddress(
+                                                io.envoyproxy.envoy.config.core.v3.SocketAddress
+                                                    .newBuilder()
+                                                    .setAddress(address.getHostString())
+                                                    .setPortValue(address.getPort()))))))
+            .build();
+    return of(config, endpoints, System::nanoTime);
+  }
+
   /** A cluster with fixed endpoints (the inbound side's local application, tests). */
   public static UpstreamCluster of(
       Cluster config, ClusterLoadAssignment endpoints, LongSupplier nanoTime) {
