@@ -1,0 +1,16 @@
+package dev.fedmesh.model.policy;
+
+/** One policy document, parsed and valid on its own. */
+public sealed interface Policy permits VirtualService, DestinationRule, MeshConfig {
+  PolicyKind kind();
+
+  ObjectMeta metadata();
+
+  /** {@code kind/namespace/name}, or {@code kind/name} for mesh-wide kinds. */
+  default String id() {
+    return kind().kind()
+        + "/"
+        + (metadata().namespace().isEmpty() ? "" : metadata().namespace() + "/")
+        + metadata().name();
+  }
+}

@@ -1,0 +1,235 @@
+package dev.fedmesh.model.policy;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Every policy in force (or about to be), by id, with the lookups config generation needs and the
+ * checks that need more than one document: conflicts between policies and routes to missing
+ * subsets. Immutable.
+ */
+public final class PolicySet {
+  public static final PolicySet EMPTY = new PolicySet(Map.of());
+
+  /** A problem that involves other documents, found by {@link #check}. */
+  public record Conflict(Policy policy, String path, String message, boolean warning) {}
+
+  private final Map<String, Policy> byId;
+
+  private PolicySet(Map<String, Policy> byId) {
+    this.byId = Collections.unmodifiableMap(new TreeMap<>(byId));
+  }
+
+  public static PolicySet of(Collection<? extends Policy> policies) {
+    Map<String, Policy> byId = new LinkedHashMap<>();
+    for (Policy policy : policies) {
+      byId.put(policy.id(), policy);
+    }
+    return new PolicySet(byId);
+  }
+
+  /** This set with {@code policies} added or replacing those with the same ids. */
+  public PolicySet with(Collection<? extends Policy> policies) {
+    Map<String, Policy> copy = new LinkedHashMap<>(byId);
+    for (Policy policy : policies) {
+      copy.put(policy.id(), policy);
+    }
+    return new PolicySet(copy);
+  }
+
+  /** This set without the policies of these ids. */
+  public PolicySet without(Collection<String> ids) {
+    Map<String, Policy> copy = new LinkedHashMap<>(byId);
+    ids.forEach(copy::remove);
+    return new PolicySet(copy);
+  }
+
+  public Collection<Policy> all() {
+    return byId.values();
+  }
+
+  public Optional<Policy> get(String id) {
+    return Optional.ofNullable(byId.get(id));
+  }
+
+  public boolean isEmpty() {
+    return byId.isEmpty();
+  }
+
+  public int size() {
+    return byId.size();
+  }
+
+  public List<VirtualService> virtualServices() {
+    return of(VirtualService.class);
+  }
+
+  public List<DestinationRule> destinationRules() {
+    return of(DestinationRule.class);
+  }
+
+  public Optional<MeshConfig> meshConfig() {
+    return of(MeshConfig.class).stream().findFirst();
+  }
+
+  private <T extends Policy> List<T> of(Class<T> type) {
+    List<T> result = new ArrayList<>();
+    for (Policy policy : byId.values()) {
+      if (type.isInstance(policy)) {
+        result.add(type.cast(policy));
+      }
+    }
+    return result;
+  }
+
+  /**
+   * The VirtualService that routes {@code fqdn}: one naming it exactly wins over wildcards, a
+   * longer wildcard over a shorter; among equals the oldest by id order (conflicts are refused on
+   * apply).
+   */
+  public Optional<VirtualService> virtualServiceFor(String fqdn) {
+    return best(virtualServices(), vs -> vs.hosts(), fqdn);
+  }
+
+  /** The DestinationRule for {@code fqdn}, chosen as {@link #virtualServiceFor} chooses. */
+  public Optional<DestinationRule> destinationRuleFor(String fqdn) {
+    return best(destinationRules(), dr -> List.of(dr.host()), fqdn);
+  }
+
+  private static <T extends Policy> Optional<T> best(
+      List<T> candidates, java.util.function.Function<T, List<String>> hosts, String fqdn) {
+    T best = null;
+    int bestScore = -1;
+    for (T candidate : candidates) {
+      for (String host : hosts.apply(candidate)) {
+        if (Hosts.matches(host, fqdn)) {
+          int score = host.startsWith("*") ? host.length() : Integer.MAX_VALUE;
+          if (score > bestScore) {
+            best = candidate;
+            bestScore = score;
+          }
+        }
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  /**
+   * Conflicts among the policies: two VirtualServices for one host in one namespace, two
+   * DestinationRules for one host, and routes naming a subset their host's DestinationRule lacks.
+   * With {@code requireDestinationRules}, a route to a subset of a host that has no DestinationRule
+   * at all is an error too (the set is everything in force); without, it is not checked (the set is
+   * only what one file holds).
+   */
+  public List<Conflict> check(boolean requireDestinationRules) {
+    List<Conflict> conflicts = new ArrayList<>();
+    Map<String, VirtualService> vsByHost = new TreeMap<>();
+    for (VirtualService vs : virtualServices()) {
+      for (int i = 0; i < vs.hosts().size(); i++) {
+        String key = vs.metadata().namespace() + "|" + vs.hosts().get(i);
+        VirtualService other = vsByHost.putIfAbsent(key, vs);
+        if (other != null) {
+          conflicts.add(
+              new Conflict(
+                  vs,
+                  "spec.hosts[" + i + "]",
+                  "'"
+                      + vs.hosts().get(i)
+                      + "' is already routed by "
+                      + other.id()
+                      + " (expected: one VirtualService per host in a namespace; merge them)",
+                  false));
+        }
+      }
+    }
+    Map<String, DestinationRule> drByHost = new TreeMap<>();
+    for (DestinationRule dr : destinationRules()) {
+      DestinationRule other = drByHost.putIfAbsent(dr.host(), dr);
+      if (other != null) {
+        conflicts.add(
+            new Conflict(
+                dr,
+                "spec.host",
+                "'"
+                    + dr.host()
+                    + "' already has "
+                    + other.id()
+                    + " (expected: one DestinationRule per host)",
+                false));
+      }
+    }
+    for (VirtualService vs : virtualServices()) {
+      for (int r = 0; r < vs.http().size(); r++) {
+        checkSubsets(
+            vs,
+            "spec.http[" + r + "]",
+            vs.http().get(r).route(),
+            requireDestinationRules,
+            conflicts);
+      }
+      for (int r = 0; r < vs.tcp().size(); r++) {
+        checkSubsets(
+            vs, "spec.tcp[" + r + "]", vs.tcp().get(r).route(), requireDestinationRules, conflicts);
+      }
+    }
+    conflicts.sort(
+        Comparator.comparing((Conflict c) -> c.policy().id()).thenComparing(Conflict::path));
+    return conflicts;
+  }
+
+  private void checkSubsets(
+      VirtualService vs,
+      String path,
+      List<VirtualService.Destination> destinations,
+      boolean requireDestinationRules,
+      List<Conflict> conflicts) {
+    for (int d = 0; d < destinations.size(); d++) {
+      VirtualService.Destination destination = destinations.get(d);
+      if (destination.subset().isEmpty()) {
+        continue;
+      }
+      String at = path + ".route[" + d + "].destination.subset";
+      Optional<DestinationRule> rule = destinationRuleFor(destination.host());
+      if (rule.isEmpty()) {
+        if (requireDestinationRules) {
+          conflicts.add(
+              new Conflict(
+                  vs,
+                  at,
+                  "'"
+                      + destination.subset()
+                      + "' of "
+                      + destination.host()
+                      + ", which has no DestinationRule (expected: a DestinationRule defining the subset)",
+                  false));
+        }
+      } else if (rule.get().subset(destination.subset()).isEmpty()) {
+        conflicts.add(
+            new Conflict(
+                vs,
+                at,
+                "'"
+                    + destination.subset()
+                    + "' is not a subset of "
+                    + rule.get().id()
+                    + " (expected: one of "
+                    + rule.get().subsets().stream().map(DestinationRule.Subset::name).toList()
+                    + ")",
+                false));
+      }
+    }
+  }
+
+  /** The ids in this set. */
+  public Set<String> ids() {
+    return byId.keySet();
+  }
+}
