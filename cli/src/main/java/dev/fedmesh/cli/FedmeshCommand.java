@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       ProxyStatusCommand.class,
       CaCommand.class,
       AnalyzeCommand.class,
+      ValidateCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {

@@ -14,6 +14,9 @@ import dev.fedmesh.model.Protocol;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
+import dev.fedmesh.model.policy.Policy;
+import dev.fedmesh.model.policy.PolicyDocuments;
+import dev.fedmesh.model.policy.PolicySet;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +33,7 @@ public final class MeshFixtures {
 
   private final TreeMap<ClusterName, ClusterState> clusters = new TreeMap<>();
   private final Map<String, List<String>> failover = new LinkedHashMap<>();
+  private final List<Policy> policies = new java.util.ArrayList<>();
   private final TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
       new TreeMap<>();
 
@@ -49,6 +53,32 @@ public final class MeshFixtures {
   public MeshFixtures liveness(String name, Liveness liveness) {
     ClusterState state = clusters.get(ClusterName.of(name));
     clusters.put(state.info().name(), new ClusterState(state.info(), liveness, SINCE));
+    return this;
+  }
+
+  /** Adds the policies of YAML documents; fails on any error in them. */
+  public MeshFixtures policies(String yaml) {
+    PolicyDocuments.Result result = PolicyDocuments.read("fixture", yaml);
+    if (result.hasErrors()) {
+      throw new IllegalArgumentException("fixture policies: " + result.errors());
+    }
+    policies.addAll(result.policies());
+    return this;
+  }
+
+  /** Adds {@code cluster}'s shard of a service with endpoints as given (labels, accounts). */
+  public MeshFixtures shard(
+      String cluster,
+      ServiceKey service,
+      List<ServicePort> ports,
+      boolean exported,
+      Endpoint... endpoints) {
+    services
+        .computeIfAbsent(service, key -> new TreeMap<>())
+        .put(
+            ClusterName.of(cluster),
+            new ServiceEndpoints(
+                ClusterName.of(cluster), service, ports, exported, List.of(endpoints)));
     return this;
   }
 
@@ -99,6 +129,7 @@ public final class MeshFixtures {
   }
 
   public MeshSnapshot build() {
-    return new MeshSnapshot(1, 1, clusters, services, new FailoverOrder(failover), 0);
+    return new MeshSnapshot(
+        1, 1, clusters, services, new FailoverOrder(failover), PolicySet.of(policies), 0);
   }
 }

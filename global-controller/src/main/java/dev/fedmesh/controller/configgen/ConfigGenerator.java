@@ -15,6 +15,10 @@ import dev.fedmesh.model.Protocol;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
+import dev.fedmesh.model.policy.DestinationRule;
+import dev.fedmesh.model.policy.LocalityLbSetting;
+import dev.fedmesh.model.policy.MeshConfig;
+import dev.fedmesh.model.policy.VirtualService;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
@@ -28,10 +32,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.Route;
-import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -43,6 +44,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -169,31 +171,74 @@ public final class ConfigGenerator {
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
     SortedMap<String, FilterChain> tcpChains = new TreeMap<>();
     java.util.SortedSet<String> identities = identities(mesh, key, shards, trustDomain);
+    Optional<DestinationRule> rule = mesh.policies().destinationRuleFor(key.fqdn());
+    Optional<MeshConfig> meshConfig = mesh.policies().meshConfig();
+    List<String> subsets = new ArrayList<>();
+    subsets.add("");
+    rule.ifPresent(r -> r.subsets().forEach(subset -> subsets.add(subset.name())));
     for (ServicePort port : ports(shards.values())) {
-      String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
-      Cluster.Builder cluster = outboundCluster(clusterName);
-      if (proxy.role() == ProxyRole.SIDECAR) {
-        cluster.setTransportSocket(
-            MeshTls.upstream(
-                ResourceNames.gatewaySni(key, port.port(), ""), identities, trustDomain));
-        if (port.protocol() == Protocol.HTTP2 || port.protocol() == Protocol.GRPC) {
-          SidecarOutbound.http2(cluster);
+      for (String subset : subsets) {
+        String clusterName = ResourceNames.outboundCluster(key, port.port(), subset);
+        DestinationPolicy policy = DestinationPolicy.of(rule, subset, port.port());
+        Cluster.Builder cluster = outboundCluster(clusterName);
+        policy.applyTo(cluster, meshConfig);
+        if (proxy.role() == ProxyRole.SIDECAR) {
+          if (!policy.plaintext()) {
+            cluster.setTransportSocket(
+                MeshTls.upstream(
+                    ResourceNames.gatewaySni(key, port.port(), subset), identities, trustDomain));
+          }
+          if (port.protocol() == Protocol.HTTP2 || port.protocol() == Protocol.GRPC) {
+            SidecarOutbound.http2(cluster);
+          }
         }
-        String hostPort = ResourceNames.hostPort(key, port.port());
+        Map<String, String> labels =
+            subset.isEmpty()
+                ? Map.of()
+                : rule.flatMap(r -> r.subset(subset))
+                    .map(DestinationRule.Subset::labels)
+                    .orElse(Map.of());
+        clusters.put(clusterName, cluster.build());
+        endpoints.put(
+            clusterName,
+            loadAssignment(
+                clusterName,
+                mesh,
+                proxy,
+                shards.values(),
+                port,
+                policy.localityRule(mesh),
+                labels));
+      }
+      String clusterName = ResourceNames.outboundCluster(key, port.port(), "");
+      String hostPort = ResourceNames.hostPort(key, port.port());
+      if (proxy.role() == ProxyRole.SIDECAR) {
         virtualHosts.put(
             hostPort,
-            SidecarOutbound.virtualHost(hostPort, domains(key, port.port(), false), clusterName));
+            SidecarOutbound.virtualHost(
+                hostPort,
+                domains(key, port.port(), false),
+                clusterName,
+                HttpRoutes.routes(mesh, key, port, ProxyRole.SIDECAR)));
         if (port.protocol() == Protocol.TCP) {
           tcpChains.putAll(
-              SidecarOutbound.tcpChains(clusterName, directTargets(mesh, proxy, shards, port)));
+              SidecarOutbound.tcpChains(
+                  tcpCluster(mesh, key, port).orElse(clusterName),
+                  directTargets(mesh, proxy, shards, port)));
         }
       }
-      clusters.put(clusterName, cluster.build());
-      endpoints.put(clusterName, loadAssignment(clusterName, mesh, proxy, shards.values(), port));
       if (proxy.role() == ProxyRole.PROXYLESS_GRPC) {
-        String hostPort = ResourceNames.hostPort(key, port.port());
         listeners.put(hostPort, apiListener(hostPort));
-        routes.put(hostPort, routeConfiguration(hostPort, key, port.port(), clusterName));
+        routes.put(
+            hostPort,
+            RouteConfiguration.newBuilder()
+                .setName(hostPort)
+                .addVirtualHosts(
+                    VirtualHost.newBuilder()
+                        .setName(hostPort)
+                        .addAllDomains(domains(key, port.port(), true))
+                        .addAllRoutes(HttpRoutes.routes(mesh, key, port, ProxyRole.PROXYLESS_GRPC)))
+                .build());
       }
     }
     return new XdsResources(listeners, routes, clusters, endpoints, virtualHosts, tcpChains);
@@ -251,6 +296,7 @@ public final class ConfigGenerator {
         HttpConnectionManager.newBuilder()
             .setStatPrefix(hostPort)
             .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(hostPort))
+            .addHttpFilters(faultFilter())
             .addHttpFilters(
                 HttpFilter.newBuilder()
                     .setName(ROUTER_FILTER)
@@ -262,21 +308,38 @@ public final class ConfigGenerator {
         .build();
   }
 
-  private static RouteConfiguration routeConfiguration(
-      String name, ServiceKey service, int port, String clusterName) {
-    return RouteConfiguration.newBuilder()
-        .setName(name)
-        .addVirtualHosts(
-            VirtualHost.newBuilder()
-                .setName(name)
-                .addAllDomains(domains(service, port, true))
-                .addRoutes(
-                    Route.newBuilder()
-                        .setMatch(RouteMatch.newBuilder().setPrefix(""))
-                        .setRoute(
-                            RouteAction.newBuilder()
-                                .setCluster(clusterName)
-                                .setRetryPolicy(TrafficDefaults.grpcRetries()))))
+  /**
+   * The cluster a VirtualService's TCP rule sends a TCP port's connections to, when one applies and
+   * its destination exists.
+   */
+  private static Optional<String> tcpCluster(MeshSnapshot mesh, ServiceKey key, ServicePort port) {
+    Optional<VirtualService> vs = mesh.policies().virtualServiceFor(key.fqdn());
+    if (vs.isEmpty()) {
+      return Optional.empty();
+    }
+    for (VirtualService.TcpRoute route : vs.get().tcp()) {
+      if (!route.ports().isEmpty() && !route.ports().contains(port.port())) {
+        continue;
+      }
+      if (route.route().isEmpty()) {
+        return Optional.empty();
+      }
+      return HttpRoutes.cluster(mesh, route.route().get(0), key, port.port());
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Envoy's fault filter with no fault of its own: routes that a VirtualService gives a fault carry
+   * it as per-route config, which Envoy (and gRPC) apply only when the filter is in the chain.
+   */
+  static HttpFilter faultFilter() {
+    return HttpFilter.newBuilder()
+        .setName(HttpRoutes.FAULT_FILTER)
+        .setTypedConfig(
+            Any.pack(
+                io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault
+                    .getDefaultInstance()))
         .build();
   }
 
@@ -323,6 +386,23 @@ public final class ConfigGenerator {
       ProxyContext proxy,
       Iterable<ServiceEndpoints> shards,
       ServicePort port) {
+    return loadAssignment(
+        clusterName, mesh, proxy, shards, port, LocalityRule.failover(mesh.failover()), Map.of());
+  }
+
+  /**
+   * The endpoints of one cluster for one proxy, in priorities by {@code rule}.
+   *
+   * @param subsetLabels labels an endpoint must all have to belong (a subset's); empty for all
+   */
+  static ClusterLoadAssignment loadAssignment(
+      String clusterName,
+      MeshSnapshot mesh,
+      ProxyContext proxy,
+      Iterable<ServiceEndpoints> shards,
+      ServicePort port,
+      LocalityRule rule,
+      Map<String, String> subsetLabels) {
     List<Candidate> candidates = new ArrayList<>();
     for (ServiceEndpoints shard : shards) {
       ClusterState cluster = mesh.clusters().get(shard.cluster());
@@ -330,9 +410,9 @@ public final class ConfigGenerator {
         continue;
       }
       if (reachesDirectly(proxy, cluster)) {
-        addDirect(candidates, mesh, proxy, cluster, shard, port);
+        addDirect(candidates, proxy, cluster, shard, port, rule, subsetLabels);
       } else {
-        addThroughGateways(candidates, mesh, proxy, cluster, shard);
+        addThroughGateways(candidates, proxy, cluster, shard, rule, subsetLabels);
       }
     }
 
@@ -370,18 +450,73 @@ public final class ConfigGenerator {
 
     ClusterLoadAssignment.Builder assignment =
         ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
+    Optional<LocalityLbSetting.Distribute> distribute = rule.distributeFor(proxy.locality());
+    Map<Integer, Integer> weightOfPattern = new TreeMap<>();
+    if (distribute.isPresent()) {
+      for (LocalityLbEndpoints.Builder group : groups.values()) {
+        int pattern = LocalityRule.pattern(distribute.get(), fromProto(group.getLocality()));
+        weightOfPattern.merge(pattern, Math.max(1, healthyWeight(group)), Integer::sum);
+      }
+    }
     for (LocalityLbEndpoints.Builder group : groups.values()) {
-      int weight =
-          group.getLbEndpointsList().stream()
-              .filter(e -> e.getHealthStatus() == HealthStatus.HEALTHY)
-              .mapToInt(e -> e.getLoadBalancingWeight().getValue())
-              .sum();
+      int weight = healthyWeight(group);
+      if (distribute.isPresent() && group.getPriority() == 0) {
+        // Istio's distribute: each pattern's percent, shared among its localities by their weight;
+        // localities no pattern names take no traffic and are left out.
+        int pattern = LocalityRule.pattern(distribute.get(), fromProto(group.getLocality()));
+        int percent = pattern < 0 ? 0 : List.copyOf(distribute.get().to().values()).get(pattern);
+        if (percent == 0) {
+          continue;
+        }
+        weight =
+            (int)
+                Math.max(
+                    1,
+                    Math.round(
+                        percent * 1000.0 * Math.max(1, weight) / weightOfPattern.get(pattern)));
+      }
       // gRPC ignores localities without a weight; a locality whose endpoints are all unhealthy
       // still needs one so that it is kept, and its health spills traffic to the next priority.
       group.setLoadBalancingWeight(UInt32Value.of(Math.max(1, weight)));
       assignment.addEndpoints(group);
     }
+    return renumbered(assignment);
+  }
+
+  /** After localities were left out, priorities must again be 0..n with none skipped. */
+  private static ClusterLoadAssignment renumbered(ClusterLoadAssignment.Builder assignment) {
+    Map<Integer, Integer> priorities = new TreeMap<>();
+    assignment.getEndpointsList().stream()
+        .map(LocalityLbEndpoints::getPriority)
+        .sorted()
+        .distinct()
+        .forEach(priority -> priorities.put(priority, priorities.size()));
+    for (int i = 0; i < assignment.getEndpointsCount(); i++) {
+      LocalityLbEndpoints.Builder group = assignment.getEndpointsBuilder(i);
+      group.setPriority(priorities.get(group.getPriority()));
+    }
     return assignment.build();
+  }
+
+  private static int healthyWeight(LocalityLbEndpoints.Builder group) {
+    return group.getLbEndpointsList().stream()
+        .filter(e -> e.getHealthStatus() == HealthStatus.HEALTHY)
+        .mapToInt(e -> e.getLoadBalancingWeight().getValue())
+        .sum();
+  }
+
+  private static Locality fromProto(io.envoyproxy.envoy.config.core.v3.Locality locality) {
+    return new Locality(locality.getRegion(), locality.getZone(), locality.getSubZone());
+  }
+
+  /** Whether an endpoint carries every label of a subset. */
+  static boolean inSubset(Endpoint endpoint, Map<String, String> subsetLabels) {
+    for (Map.Entry<String, String> label : subsetLabels.entrySet()) {
+      if (!label.getValue().equals(endpoint.labels().get(label.getKey()))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean reachesDirectly(ProxyContext proxy, ClusterState cluster) {
@@ -392,17 +527,25 @@ public final class ConfigGenerator {
 
   private static void addDirect(
       List<Candidate> candidates,
-      MeshSnapshot mesh,
       ProxyContext proxy,
       ClusterState cluster,
       ServiceEndpoints shard,
-      ServicePort port) {
+      ServicePort port,
+      LocalityRule rule,
+      Map<String, String> subsetLabels) {
     Locality fallback = cluster == null ? Locality.UNKNOWN : cluster.info().locality();
+    String network = cluster == null ? "" : cluster.info().network();
     for (Endpoint endpoint : shard.endpoints()) {
+      if (!inSubset(endpoint, subsetLabels)) {
+        continue;
+      }
       Locality locality = endpoint.locality().region().isEmpty() ? fallback : endpoint.locality();
       candidates.add(
           new Candidate(
-              LocalityPriority.level(proxy.locality(), locality, mesh.failover(), demoted(cluster)),
+              rule.level(
+                  proxy,
+                  new LocalityRule.Place(locality, shard.cluster().value(), network),
+                  demoted(cluster)),
               locality,
               endpoint.address(),
               ServiceEndpoints.targetPort(endpoint, port),
@@ -418,26 +561,33 @@ public final class ConfigGenerator {
    */
   private static void addThroughGateways(
       List<Candidate> candidates,
-      MeshSnapshot mesh,
       ProxyContext proxy,
       ClusterState cluster,
-      ServiceEndpoints shard) {
+      ServiceEndpoints shard,
+      LocalityRule rule,
+      Map<String, String> subsetLabels) {
     if (!shard.exported() || cluster.info().gateways().isEmpty()) {
       return;
     }
+    List<Endpoint> members =
+        shard.endpoints().stream().filter(e -> inSubset(e, subsetLabels)).toList();
+    if (members.isEmpty()) {
+      return;
+    }
     int healthyWeight =
-        shard.endpoints().stream()
+        members.stream()
             .filter(e -> e.health() == EndpointHealth.HEALTHY)
             .mapToInt(Endpoint::weight)
             .sum();
-    if (shard.endpoints().isEmpty()) {
-      return;
-    }
     Locality locality = cluster.info().locality();
     for (GatewayAddress gateway : cluster.info().gateways()) {
       candidates.add(
           new Candidate(
-              LocalityPriority.level(proxy.locality(), locality, mesh.failover(), demoted(cluster)),
+              rule.level(
+                  proxy,
+                  new LocalityRule.Place(
+                      locality, shard.cluster().value(), cluster.info().network()),
+                  demoted(cluster)),
               locality,
               gateway.address(),
               gateway.port(),

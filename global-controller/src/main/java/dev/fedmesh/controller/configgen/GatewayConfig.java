@@ -62,27 +62,65 @@ final class GatewayConfig {
       if (shard == null || !shard.exported()) {
         continue;
       }
+      // Callers name a subset in the SNI; the gateway sends it to that subset's local endpoints.
+      java.util.Map<String, java.util.Map<String, String>> subsets = new java.util.TreeMap<>();
+      subsets.put("", java.util.Map.of());
+      mesh.policies()
+          .destinationRuleFor(service.getKey().fqdn())
+          .ifPresent(rule -> rule.subsets().forEach(s -> subsets.put(s.name(), s.labels())));
       for (ServicePort port : shard.ports()) {
-        String sni = ResourceNames.gatewaySni(service.getKey(), port.port(), "");
-        clusters.put(sni, ConfigGenerator.outboundCluster(sni).build());
-        endpoints.put(
-            sni, ConfigGenerator.loadAssignment(sni, mesh, gateway, List.of(shard), port));
-        listener.addFilterChains(
-            FilterChain.newBuilder()
-                .setName(sni)
-                .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(sni))
-                .addFilters(
-                    Filter.newBuilder()
-                        .setName("envoy.filters.network.tcp_proxy")
-                        .setTypedConfig(
-                            Any.pack(
-                                TcpProxy.newBuilder()
-                                    .setStatPrefix(sni)
-                                    .setCluster(sni)
-                                    .build()))));
+        for (java.util.Map.Entry<String, java.util.Map<String, String>> subset :
+            subsets.entrySet()) {
+          addChain(
+              mesh,
+              gateway,
+              listener,
+              clusters,
+              endpoints,
+              service.getKey(),
+              shard,
+              port,
+              subset.getKey(),
+              subset.getValue());
+        }
       }
     }
     listeners.put(LISTENER, listener.build());
+  }
+
+  private static void addChain(
+      MeshSnapshot mesh,
+      ProxyContext gateway,
+      Listener.Builder listener,
+      Map<String, Cluster> clusters,
+      Map<String, ClusterLoadAssignment> endpoints,
+      ServiceKey service,
+      ServiceEndpoints shard,
+      ServicePort port,
+      String subset,
+      Map<String, String> labels) {
+    String sni = ResourceNames.gatewaySni(service, port.port(), subset);
+    clusters.put(sni, ConfigGenerator.outboundCluster(sni).build());
+    endpoints.put(
+        sni,
+        ConfigGenerator.loadAssignment(
+            sni,
+            mesh,
+            gateway,
+            List.of(shard),
+            port,
+            LocalityRule.failover(mesh.failover()),
+            labels));
+    listener.addFilterChains(
+        FilterChain.newBuilder()
+            .setName(sni)
+            .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(sni))
+            .addFilters(
+                Filter.newBuilder()
+                    .setName("envoy.filters.network.tcp_proxy")
+                    .setTypedConfig(
+                        Any.pack(
+                            TcpProxy.newBuilder().setStatPrefix(sni).setCluster(sni).build()))));
   }
 
   private static Optional<ClusterName> clusterName(String name) {

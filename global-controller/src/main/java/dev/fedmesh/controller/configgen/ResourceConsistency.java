@@ -27,6 +27,15 @@ public final class ResourceConsistency {
 
   /** Every inconsistency, each naming the resource; empty when the resources are consistent. */
   public static List<String> problems(XdsResources resources) {
+    return problems(resources, cluster -> false);
+  }
+
+  /**
+   * As {@link #problems(XdsResources)}, where routes may also name the clusters {@code external}
+   * accepts, which other resources (of another service) provide.
+   */
+  public static List<String> problems(
+      XdsResources resources, java.util.function.Predicate<String> external) {
     List<String> problems = new ArrayList<>();
     Set<String> referencedRoutes = new TreeSet<>();
     for (Listener listener : resources.listeners().values()) {
@@ -59,7 +68,7 @@ public final class ResourceConsistency {
       for (VirtualHost host : configuration.getVirtualHostsList()) {
         for (Route route : host.getRoutesList()) {
           for (String cluster : clustersOf(route)) {
-            if (!resources.clusters().containsKey(cluster)) {
+            if (!resources.clusters().containsKey(cluster) && !external.test(cluster)) {
               problems.add(
                   "route configuration '"
                       + configuration.getName()

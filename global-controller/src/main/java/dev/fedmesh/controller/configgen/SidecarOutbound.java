@@ -131,6 +131,7 @@ final class SidecarOutbound {
                 Rds.newBuilder().setConfigSource(ConfigGenerator.ADS).setRouteConfigName(ROUTES))
             .addUpgradeConfigs(
                 HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("CONNECT"))
+            .addHttpFilters(ConfigGenerator.faultFilter())
             .addHttpFilters(
                 HttpFilter.newBuilder()
                     .setName(ConfigGenerator.ROUTER_FILTER)
@@ -168,10 +169,12 @@ final class SidecarOutbound {
   }
 
   /**
-   * One service port's virtual host: CONNECT tunnels and every request go to its cluster; requests
-   * get the mesh's default retries and no timeout of their own (streams may be long), as in Istio.
+   * One service port's virtual host: CONNECT tunnels go to its cluster, requests follow {@code
+   * routes} (a VirtualService's, or the default route with the mesh's default retries and no
+   * timeout of its own, since streams may be long, as in Istio).
    */
-  static VirtualHost virtualHost(String name, List<String> domains, String cluster) {
+  static VirtualHost virtualHost(
+      String name, List<String> domains, String cluster, List<Route> routes) {
     return VirtualHost.newBuilder()
         .setName(name)
         .addAllDomains(domains)
@@ -186,15 +189,7 @@ final class SidecarOutbound {
                         .setCluster(cluster)
                         .addUpgradeConfigs(
                             RouteAction.UpgradeConfig.newBuilder().setUpgradeType("CONNECT"))))
-        .addRoutes(
-            Route.newBuilder()
-                .setName("default")
-                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setRoute(
-                    RouteAction.newBuilder()
-                        .setCluster(cluster)
-                        .setTimeout(Durations.ZERO)
-                        .setRetryPolicy(TrafficDefaults.sidecarRetries())))
+        .addAllRoutes(routes)
         .build();
   }
 

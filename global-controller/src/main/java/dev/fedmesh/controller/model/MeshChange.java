@@ -4,6 +4,7 @@ import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.policy.Policy;
 
 /** One change to the stored mesh, decoded from the store's watch. */
 public sealed interface MeshChange {
@@ -18,4 +19,12 @@ public sealed interface MeshChange {
   record ServicePut(ServiceEndpoints shard) implements MeshChange {}
 
   record ServiceDeleted(ClusterName cluster, ServiceKey service) implements MeshChange {}
+
+  /** A policy stored, with its resourceVersion and generation from the store. */
+  record PolicyPut(Policy policy) implements MeshChange {}
+
+  /**
+   * @param id the policy's id, as {@link Policy#id()}
+   */
+  record PolicyDeleted(String id) implements MeshChange {}
 }

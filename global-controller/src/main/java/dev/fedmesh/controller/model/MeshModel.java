@@ -7,6 +7,8 @@ import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.Debouncer;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.policy.Policy;
+import dev.fedmesh.model.policy.PolicySet;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,6 +52,9 @@ public final class MeshModel {
   private final Set<ClusterName> sessions = new HashSet<>();
   private final Map<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
       new HashMap<>();
+  private final Map<String, Policy> policies = new HashMap<>();
+  private PolicySet policySet = PolicySet.EMPTY;
+  private boolean policiesChanged;
   private long revision;
   private long version;
   private long firstChangeNanos;
@@ -124,6 +129,8 @@ public final class MeshModel {
           clusters.clear();
           sessions.clear();
           services.clear();
+          policies.clear();
+          policiesChanged = true;
           listing.forEach(this::applyOne);
           disconnectedSince.keySet().removeIf(sessions::contains);
           this.revision = revision;
@@ -163,6 +170,11 @@ public final class MeshModel {
           new TreeMap<>(services.getOrDefault(put.shard().service(), new TreeMap<>()));
       shards.put(put.shard().cluster(), put.shard());
       services.put(put.shard().service(), Collections.unmodifiableSortedMap(shards));
+    } else if (change instanceof MeshChange.PolicyPut put) {
+      policies.put(put.policy().id(), put.policy());
+      policiesChanged = true;
+    } else if (change instanceof MeshChange.PolicyDeleted deleted) {
+      policiesChanged |= policies.remove(deleted.id()) != null;
     } else if (change instanceof MeshChange.ServiceDeleted deleted) {
       SortedMap<ClusterName, ServiceEndpoints> previous = services.get(deleted.service());
       if (previous != null && previous.containsKey(deleted.cluster())) {
@@ -229,6 +241,10 @@ public final class MeshModel {
       }
     }
     scheduleLivenessCheck(now, nextTransition);
+    if (policiesChanged) {
+      policySet = PolicySet.of(policies.values());
+      policiesChanged = false;
+    }
     MeshSnapshot snapshot =
         new MeshSnapshot(
             ++version,
@@ -236,6 +252,7 @@ public final class MeshModel {
             clusterStates,
             new TreeMap<>(services),
             settings.failover(),
+            policySet,
             firstChangeNanos);
     firstChangeNanos = 0;
     current = snapshot;

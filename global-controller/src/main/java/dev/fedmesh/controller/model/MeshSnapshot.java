@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.policy.PolicySet;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +19,10 @@ import java.util.TreeMap;
  * @param revision the etcd revision the snapshot reflects
  * @param clusters member clusters by name
  * @param services every service, with each cluster's shard of it
- * @param failover the order in which regions fail over to other regions
+ * @param failover the order in which regions fail over to other regions, by default (the
+ *     controller's flag; a MeshConfig or DestinationRule overrides it)
+ * @param policies every policy in force; the same object in consecutive snapshots while none
+ *     changes
  * @param changedAtNanos when (on the model's nano clock) the oldest change this snapshot is the
  *     first to carry was seen, or 0 when it carries no change; convergence is measured from it
  */
@@ -28,15 +32,23 @@ public record MeshSnapshot(
     SortedMap<ClusterName, ClusterState> clusters,
     SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services,
     FailoverOrder failover,
+    PolicySet policies,
     long changedAtNanos) {
 
   public static final MeshSnapshot EMPTY =
       new MeshSnapshot(
-          0, 0, Collections.emptySortedMap(), Collections.emptySortedMap(), FailoverOrder.NONE, 0);
+          0,
+          0,
+          Collections.emptySortedMap(),
+          Collections.emptySortedMap(),
+          FailoverOrder.NONE,
+          PolicySet.EMPTY,
+          0);
 
   public MeshSnapshot {
     requireNonNull(clusters, "clusters");
     requireNonNull(failover, "failover");
+    requireNonNull(policies, "policies");
     requireNonNull(services, "services");
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
     // Each service's shard map is kept as given (the model never changes one once published),

@@ -2,6 +2,8 @@ package dev.fedmesh.controller.store;
 
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.policy.Policy;
+import dev.fedmesh.model.policy.PolicyKind;
 import java.util.Optional;
 
 /**
@@ -12,6 +14,8 @@ import java.util.Optional;
  *   <li>{@code sessions/<cluster>}: bound to a lease while an agent is connected; its value names
  *       the session that may write the cluster's keys
  *   <li>{@code endpoints/<cluster>/<namespace>/<service>}: the cluster's shard of a service
+ *   <li>{@code policies/<kind plural>/<namespace>/<name>}: a policy document as applied (JSON);
+ *       mesh-wide kinds use {@code _} for the namespace
  * </ul>
  *
  * Sessions sit outside {@code clusters/} so that listing one never returns the other.
@@ -21,6 +25,10 @@ public final class KeyLayout {
   public static final String CLUSTERS = ROOT + "clusters/";
   public static final String SESSIONS = ROOT + "sessions/";
   public static final String ENDPOINTS = ROOT + "endpoints/";
+  public static final String POLICIES = ROOT + "policies/";
+
+  /** The namespace segment of mesh-wide policies; no Kubernetes namespace can be named so. */
+  public static final String MESH_WIDE = "_";
 
   private KeyLayout() {}
 
@@ -40,6 +48,19 @@ public final class KeyLayout {
     return endpointsOf(cluster) + service.namespace() + "/" + service.name();
   }
 
+  public static String policy(PolicyKind kind, String namespace, String name) {
+    return POLICIES
+        + kind.plural()
+        + "/"
+        + (namespace.isEmpty() ? MESH_WIDE : namespace)
+        + "/"
+        + name;
+  }
+
+  public static String policy(Policy policy) {
+    return policy(policy.kind(), policy.metadata().namespace(), policy.metadata().name());
+  }
+
   /** A key this layout understands, parsed; empty for keys of other kinds or versions. */
   public sealed interface Parsed {}
 
@@ -48,6 +69,16 @@ public final class KeyLayout {
   public record SessionKey(ClusterName cluster) implements Parsed {}
 
   public record EndpointsKey(ClusterName cluster, ServiceKey service) implements Parsed {}
+
+  /**
+   * @param namespace empty for mesh-wide kinds
+   */
+  public record PolicyKey(PolicyKind kind, String namespace, String name) implements Parsed {
+    /** The id of the policy stored here, as {@link Policy#id()} gives it. */
+    public String id() {
+      return kind.kind() + "/" + (namespace.isEmpty() ? "" : namespace + "/") + name;
+    }
+  }
 
   public static Optional<Parsed> parse(String key) {
     try {
@@ -62,6 +93,18 @@ public final class KeyLayout {
         return rest.contains("/")
             ? Optional.empty()
             : Optional.of(new SessionKey(ClusterName.of(rest)));
+      }
+      if (key.startsWith(POLICIES)) {
+        String[] parts = key.substring(POLICIES.length()).split("/", -1);
+        if (parts.length != 3 || parts[2].isEmpty()) {
+          return Optional.empty();
+        }
+        Optional<PolicyKind> kind =
+            java.util.Arrays.stream(PolicyKind.values())
+                .filter(k -> k.plural().equals(parts[0]))
+                .findFirst();
+        return kind.map(
+            k -> new PolicyKey(k, parts[1].equals(MESH_WIDE) ? "" : parts[1], parts[2]));
       }
       if (key.startsWith(ENDPOINTS)) {
         String[] parts = key.substring(ENDPOINTS.length()).split("/", -1);

@@ -193,7 +193,7 @@ public final class MeshWatcher implements AutoCloseable {
   private Optional<MeshChange> decodePut(KeyValue kv) {
     String key = kv.getKey().toString(StandardCharsets.UTF_8);
     try {
-      return StoreCodec.decodePut(key, kv.getValue());
+      return StoreCodec.decodePut(key, kv.getValue(), kv.getModRevision(), kv.getVersion());
     } catch (InvalidMessageException e) {
       log.warn("ignoring invalid value at {}: {}", key, e.getMessage());
       return Optional.empty();

@@ -9,6 +9,9 @@ import dev.fedmesh.model.ClusterInfo;
 import dev.fedmesh.model.FederationCodec;
 import dev.fedmesh.model.InvalidMessageException;
 import dev.fedmesh.model.ServiceEndpoints;
+import dev.fedmesh.model.policy.Policy;
+import dev.fedmesh.model.policy.PolicyDocuments;
+import dev.fedmesh.model.policy.PolicyError;
 import io.etcd.jetcd.ByteSequence;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -53,9 +56,23 @@ final class StoreCodec {
    */
   static Optional<MeshChange> decodePut(String key, ByteSequence value)
       throws InvalidMessageException {
+    return decodePut(key, value, 0, 0);
+  }
+
+  /**
+   * As {@link #decodePut(String, ByteSequence)}, with the key's etcd mod revision and version,
+   * which become a policy's resourceVersion and generation.
+   */
+  static Optional<MeshChange> decodePut(
+      String key, ByteSequence value, long modRevision, long version)
+      throws InvalidMessageException {
     Optional<KeyLayout.Parsed> parsed = KeyLayout.parse(key);
     if (parsed.isEmpty()) {
       return Optional.empty();
+    }
+    if (parsed.get() instanceof KeyLayout.PolicyKey policyKey) {
+      return Optional.of(
+          new MeshChange.PolicyPut(decodePolicy(policyKey, key, value, modRevision, version)));
     }
     String json = value.toString(StandardCharsets.UTF_8);
     try {
@@ -88,6 +105,25 @@ final class StoreCodec {
     }
   }
 
+  /** The policy stored at {@code key}, validated as strictly as an apply validates it. */
+  static Policy decodePolicy(
+      KeyLayout.PolicyKey policyKey, String key, ByteSequence value, long modRevision, long version)
+      throws InvalidMessageException {
+    PolicyDocuments.Result result = PolicyDocuments.readStored(key, value.getBytes());
+    if (result.hasErrors() || result.policies().size() != 1) {
+      throw new InvalidMessageException(
+          result.errors().stream().map(PolicyError::toString).toList().isEmpty()
+              ? java.util.List.of("expected one policy document")
+              : result.errors().stream().map(PolicyError::toString).toList());
+    }
+    Policy policy = result.policies().get(0);
+    if (!policy.id().equals(policyKey.id())) {
+      throw new InvalidMessageException(
+          java.util.List.of("policy: '" + policy.id() + "' (expected: '" + policyKey.id() + "')"));
+    }
+    return policy.withMetadata(policy.metadata().stored(String.valueOf(modRevision), version));
+  }
+
   /** The change a delete at {@code key} means, or empty for keys outside the layout. */
   static Optional<MeshChange> decodeDelete(String key) {
     return KeyLayout.parse(key)
@@ -98,6 +134,9 @@ final class StoreCodec {
               }
               if (parsed instanceof KeyLayout.SessionKey session) {
                 return new MeshChange.SessionDeleted(session.cluster());
+              }
+              if (parsed instanceof KeyLayout.PolicyKey policy) {
+                return new MeshChange.PolicyDeleted(policy.id());
               }
               KeyLayout.EndpointsKey endpoints = (KeyLayout.EndpointsKey) parsed;
               return new MeshChange.ServiceDeleted(endpoints.cluster(), endpoints.service());

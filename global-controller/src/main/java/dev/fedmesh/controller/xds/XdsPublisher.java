@@ -334,6 +334,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
     private Object clusters;
     private Object failover;
+    private Object policies;
     private Map<ServiceKey, Memo> memo = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, VirtualHost>> virtualHosts = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, FilterChain>> tcpChains = new HashMap<>();
@@ -343,9 +344,46 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         new EnumMap<>(Resources.ResourceType.class);
     private Map<Message, Long> hashes = new IdentityHashMap<>();
 
+    /**
+     * @param dependencies the shard maps of the other services the service's routes name (a
+     *     VirtualService's destinations), by identity; null values for services absent then
+     */
     private record Memo(
         SortedMap<ClusterName, ServiceEndpoints> shards,
-        Map<Resources.ResourceType, Map<String, Message>> resources) {}
+        Map<ServiceKey, Object> dependencies,
+        Map<Resources.ResourceType, Map<String, Message>> resources) {
+      boolean unchanged(MeshSnapshot mesh, SortedMap<ClusterName, ServiceEndpoints> now) {
+        if (shards != now) {
+          return false;
+        }
+        for (Map.Entry<ServiceKey, Object> dependency : dependencies.entrySet()) {
+          if (mesh.services().get(dependency.getKey()) != dependency.getValue()) {
+            return false;
+          }
+        }
+        return true;
+      }
+    }
+
+    /** The other services whose shards {@code service}'s config is made from. */
+    private static Map<ServiceKey, Object> dependencies(MeshSnapshot mesh, ServiceKey service) {
+      Map<ServiceKey, Object> dependencies = new HashMap<>();
+      mesh.policies()
+          .virtualServiceFor(service.fqdn())
+          .ifPresent(
+              vs -> {
+                List<dev.fedmesh.model.policy.VirtualService.Destination> destinations =
+                    new java.util.ArrayList<>();
+                vs.http().forEach(route -> destinations.addAll(route.route()));
+                vs.tcp().forEach(route -> destinations.addAll(route.route()));
+                for (var destination : destinations) {
+                  dev.fedmesh.model.policy.Hosts.service(destination.host())
+                      .filter(key -> !key.equals(service))
+                      .ifPresent(key -> dependencies.put(key, mesh.services().get(key)));
+                }
+              });
+      return dependencies;
+    }
 
     GroupState() {
       SERVED.forEach(type -> merged.put(type, new HashMap<>()));
@@ -355,10 +393,15 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       if (context.role() == ProxyRole.GATEWAY) {
         return whole(ConfigGenerator.generate(mesh, context));
       }
-      boolean everything = !mesh.clusters().equals(clusters) || !mesh.failover().equals(failover);
+      // Policies change rarely and may touch any service's config: a change regenerates all.
+      boolean everything =
+          !mesh.clusters().equals(clusters)
+              || !mesh.failover().equals(failover)
+              || mesh.policies() != policies;
       boolean hostsChanged = false;
       clusters = mesh.clusters();
       failover = mesh.failover();
+      policies = mesh.policies();
       Map<Resources.ResourceType, Set<String>> changed =
           new EnumMap<>(Resources.ResourceType.class);
       SERVED.forEach(type -> changed.put(type, new HashSet<>()));
@@ -366,17 +409,26 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
           mesh.services().entrySet()) {
         Memo previous = memo.remove(service.getKey());
-        if (!everything && previous != null && previous.shards() == service.getValue()) {
+        if (!everything && previous != null && previous.unchanged(mesh, service.getValue())) {
           next.put(service.getKey(), previous);
           continue;
         }
         XdsResources fresh =
             ConfigGenerator.generateService(mesh, context, service.getKey(), service.getValue());
-        List<String> problems = ResourceConsistency.problems(fresh);
+        // Routes may name other services' clusters (a VirtualService's destinations); those are
+        // generated with their own service.
+        String own = "|" + service.getKey().fqdn();
+        List<String> problems =
+            ResourceConsistency.problems(fresh, cluster -> !cluster.endsWith(own));
         if (!problems.isEmpty()) {
           throw new IllegalStateException(service.getKey() + ": " + problems);
         }
-        next.put(service.getKey(), new Memo(service.getValue(), merge(previous, fresh, changed)));
+        next.put(
+            service.getKey(),
+            new Memo(
+                service.getValue(),
+                dependencies(mesh, service.getKey()),
+                merge(previous, fresh, changed)));
         if (!fresh
             .virtualHosts()
             .equals(virtualHosts.put(service.getKey(), fresh.virtualHosts()))) {

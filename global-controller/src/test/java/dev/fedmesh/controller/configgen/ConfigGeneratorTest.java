@@ -59,8 +59,11 @@ class ConfigGeneratorTest {
         listener.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
     assertThat(manager.getRds().getRouteConfigName()).isEqualTo(ECHO_HOST_PORT);
     assertThat(manager.getRds().getConfigSource().hasAds()).isTrue();
-    assertThat(manager.getHttpFiltersList()).hasSize(1);
-    assertThat(manager.getHttpFilters(0).getTypedConfig().is(Router.class)).isTrue();
+    // The fault filter (faults come per route from VirtualServices), then the router, last.
+    assertThat(manager.getHttpFiltersList())
+        .extracting(f -> f.getName())
+        .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
+    assertThat(manager.getHttpFilters(1).getTypedConfig().is(Router.class)).isTrue();
 
     RouteConfiguration routes = resources.routes().get(ECHO_HOST_PORT);
     assertThat(routes.getVirtualHostsList()).hasSize(1);

@@ -27,6 +27,11 @@ public record DestinationRule(
   }
 
   @Override
+  public DestinationRule withMetadata(ObjectMeta metadata) {
+    return new DestinationRule(metadata, host, trafficPolicy, subsets);
+  }
+
+  @Override
   public PolicyKind kind() {
     return PolicyKind.DESTINATION_RULE;
   }
@@ -107,9 +112,7 @@ public record DestinationRule(
       Optional<Duration> connectTimeout,
       OptionalInt http1MaxPendingRequests,
       OptionalInt http2MaxRequests,
-      OptionalInt maxRequestsPerConnection,
-      OptionalInt maxRetries,
-      Optional<Duration> idleTimeout) {}
+      OptionalInt maxRetries) {}
 
   /**
    * TLS towards the destination.
@@ -302,25 +305,22 @@ public record DestinationRule(
     }
     OptionalInt pending = OptionalInt.empty();
     OptionalInt requests = OptionalInt.empty();
-    OptionalInt perConnection = OptionalInt.empty();
     OptionalInt retries = OptionalInt.empty();
-    Optional<Duration> idle = Optional.empty();
     Optional<Fields> http = pool.object("http");
     if (http.isPresent()) {
       Fields h = http.get();
       pending = optionalInt(h.int32("http1MaxPendingRequests", 1, Integer.MAX_VALUE));
       requests = optionalInt(h.int32("http2MaxRequests", 1, Integer.MAX_VALUE));
-      perConnection = optionalInt(h.int32("maxRequestsPerConnection", 0, Integer.MAX_VALUE));
+      h.unsupported("maxRequestsPerConnection", "the sidecar keeps upstream connections open");
       retries = optionalInt(h.int32("maxRetries", 0, Integer.MAX_VALUE));
-      idle = h.duration("idleTimeout", Duration.ofMillis(1));
+      h.unsupported("idleTimeout", "the sidecar keeps upstream connections open");
       h.unsupported("h2UpgradePolicy", "the protocol follows the port's declared protocol");
       h.unsupported("useClientProtocol", "the protocol follows the port's declared protocol");
       h.unsupported("maxConcurrentStreams");
       h.end();
     }
     pool.end();
-    return new ConnectionPool(
-        maxConnections, connectTimeout, pending, requests, perConnection, retries, idle);
+    return new ConnectionPool(maxConnections, connectTimeout, pending, requests, retries);
   }
 
   private static ClientTls tls(Fields tls) {

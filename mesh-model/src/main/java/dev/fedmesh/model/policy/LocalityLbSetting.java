@@ -22,6 +22,17 @@ public record LocalityLbSetting(
     List<Distribute> distribute,
     List<Failover> failover,
     List<String> failoverPriority) {
+  /**
+   * The label keys {@code failoverPriority} may name: the topology every endpoint and proxy has.
+   */
+  public static final List<String> TOPOLOGY_KEYS =
+      List.of(
+          "topology.kubernetes.io/region",
+          "topology.kubernetes.io/zone",
+          "topology.istio.io/subzone",
+          "topology.istio.io/network",
+          "topology.istio.io/cluster");
+
   public LocalityLbSetting {
     distribute = List.copyOf(distribute);
     failover = List.copyOf(failover);

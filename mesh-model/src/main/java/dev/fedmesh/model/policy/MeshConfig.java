@@ -30,6 +30,12 @@ public record MeshConfig(
   }
 
   @Override
+  public MeshConfig withMetadata(ObjectMeta metadata) {
+    return new MeshConfig(
+        metadata, localityLbSetting, outboundTrafficPolicy, connectTimeout, defaultHttpRetryPolicy);
+  }
+
+  @Override
   public PolicyKind kind() {
     return PolicyKind.MESH_CONFIG;
   }

@@ -6,6 +6,9 @@ public sealed interface Policy permits VirtualService, DestinationRule, MeshConf
 
   ObjectMeta metadata();
 
+  /** The same policy with other metadata (the store's resourceVersion and generation). */
+  Policy withMetadata(ObjectMeta metadata);
+
   /** {@code kind/namespace/name}, or {@code kind/name} for mesh-wide kinds. */
   default String id() {
     return kind().kind()

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * Every policy in force (or about to be), by id, with the lookups config generation needs and the
@@ -130,6 +131,15 @@ public final class PolicySet {
    * only what one file holds).
    */
   public List<Conflict> check(boolean requireDestinationRules) {
+    return check(requireDestinationRules, id -> true);
+  }
+
+  /**
+   * The conflicts that involve the policies {@code focus} accepts (those being applied), each
+   * reported on such a policy: a stored policy's broken route is reported on the applied
+   * DestinationRule that breaks it.
+   */
+  public List<Conflict> check(boolean requireDestinationRules, Predicate<String> focus) {
     List<Conflict> conflicts = new ArrayList<>();
     Map<String, VirtualService> vsByHost = new TreeMap<>();
     for (VirtualService vs : virtualServices()) {
@@ -137,16 +147,21 @@ public final class PolicySet {
         String key = vs.metadata().namespace() + "|" + vs.hosts().get(i);
         VirtualService other = vsByHost.putIfAbsent(key, vs);
         if (other != null) {
-          conflicts.add(
-              new Conflict(
-                  vs,
-                  "spec.hosts[" + i + "]",
-                  "'"
-                      + vs.hosts().get(i)
-                      + "' is already routed by "
-                      + other.id()
-                      + " (expected: one VirtualService per host in a namespace; merge them)",
-                  false));
+          VirtualService reported = focus.test(vs.id()) ? vs : other;
+          VirtualService named = reported == vs ? other : vs;
+          if (focus.test(reported.id())) {
+            int at = reported.hosts().indexOf(vs.hosts().get(i));
+            conflicts.add(
+                new Conflict(
+                    reported,
+                    "spec.hosts[" + at + "]",
+                    "'"
+                        + vs.hosts().get(i)
+                        + "' is already routed by "
+                        + named.id()
+                        + " (expected: one VirtualService per host in a namespace; merge them)",
+                    false));
+          }
         }
       }
     }
@@ -154,16 +169,20 @@ public final class PolicySet {
     for (DestinationRule dr : destinationRules()) {
       DestinationRule other = drByHost.putIfAbsent(dr.host(), dr);
       if (other != null) {
-        conflicts.add(
-            new Conflict(
-                dr,
-                "spec.host",
-                "'"
-                    + dr.host()
-                    + "' already has "
-                    + other.id()
-                    + " (expected: one DestinationRule per host)",
-                false));
+        DestinationRule reported = focus.test(dr.id()) ? dr : other;
+        DestinationRule named = reported == dr ? other : dr;
+        if (focus.test(reported.id())) {
+          conflicts.add(
+              new Conflict(
+                  reported,
+                  "spec.host",
+                  "'"
+                      + dr.host()
+                      + "' already has "
+                      + named.id()
+                      + " (expected: one DestinationRule per host)",
+                  false));
+        }
       }
     }
     for (VirtualService vs : virtualServices()) {
@@ -173,11 +192,17 @@ public final class PolicySet {
             "spec.http[" + r + "]",
             vs.http().get(r).route(),
             requireDestinationRules,
+            focus,
             conflicts);
       }
       for (int r = 0; r < vs.tcp().size(); r++) {
         checkSubsets(
-            vs, "spec.tcp[" + r + "]", vs.tcp().get(r).route(), requireDestinationRules, conflicts);
+            vs,
+            "spec.tcp[" + r + "]",
+            vs.tcp().get(r).route(),
+            requireDestinationRules,
+            focus,
+            conflicts);
       }
     }
     conflicts.sort(
@@ -190,6 +215,7 @@ public final class PolicySet {
       String path,
       List<VirtualService.Destination> destinations,
       boolean requireDestinationRules,
+      Predicate<String> focus,
       List<Conflict> conflicts) {
     for (int d = 0; d < destinations.size(); d++) {
       VirtualService.Destination destination = destinations.get(d);
@@ -199,7 +225,7 @@ public final class PolicySet {
       String at = path + ".route[" + d + "].destination.subset";
       Optional<DestinationRule> rule = destinationRuleFor(destination.host());
       if (rule.isEmpty()) {
-        if (requireDestinationRules) {
+        if (requireDestinationRules && focus.test(vs.id())) {
           conflicts.add(
               new Conflict(
                   vs,
@@ -212,18 +238,33 @@ public final class PolicySet {
                   false));
         }
       } else if (rule.get().subset(destination.subset()).isEmpty()) {
-        conflicts.add(
-            new Conflict(
-                vs,
-                at,
-                "'"
-                    + destination.subset()
-                    + "' is not a subset of "
-                    + rule.get().id()
-                    + " (expected: one of "
-                    + rule.get().subsets().stream().map(DestinationRule.Subset::name).toList()
-                    + ")",
-                false));
+        if (focus.test(vs.id())) {
+          conflicts.add(
+              new Conflict(
+                  vs,
+                  at,
+                  "'"
+                      + destination.subset()
+                      + "' is not a subset of "
+                      + rule.get().id()
+                      + " (expected: one of "
+                      + rule.get().subsets().stream().map(DestinationRule.Subset::name).toList()
+                      + ")",
+                  false));
+        } else if (focus.test(rule.get().id())) {
+          conflicts.add(
+              new Conflict(
+                  rule.get(),
+                  "spec.subsets",
+                  "has no subset '"
+                      + destination.subset()
+                      + "', which "
+                      + vs.id()
+                      + " "
+                      + at
+                      + " routes to (expected: keep the subset until no route names it)",
+                  false));
+        }
       }
     }
   }

@@ -27,6 +27,11 @@ public record VirtualService(
   }
 
   @Override
+  public VirtualService withMetadata(ObjectMeta metadata) {
+    return new VirtualService(metadata, hosts, http, tcp);
+  }
+
+  @Override
   public PolicyKind kind() {
     return PolicyKind.VIRTUAL_SERVICE;
   }
@@ -530,6 +535,12 @@ public record VirtualService(
       match.end();
     }
     List<Destination> destinations = destinations(route, ns, false);
+    if (destinations.size() > 1) {
+      route.error(
+          "route",
+          destinations.size()
+              + " destinations not supported (expected: one; weighted TCP routes are not enforced by the sidecar yet)");
+    }
     if (destinations.isEmpty() && !route.has("route")) {
       route.error("route", "missing (expected: at least one destination)");
     }
