@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
       CaCommand.class,
       AnalyzeCommand.class,
       ValidateCommand.class,
+      ApplyCommand.class,
+      GetCommand.class,
+      DeleteCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {

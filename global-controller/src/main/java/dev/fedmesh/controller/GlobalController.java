@@ -9,6 +9,7 @@ import dev.fedmesh.controller.model.MeshModel;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.controller.store.EtcdMeshStore;
 import dev.fedmesh.controller.store.MeshWatcher;
+import dev.fedmesh.controller.store.PolicyStore;
 import dev.fedmesh.controller.xds.ProxyAuthenticator;
 import dev.fedmesh.controller.xds.ServeWhenLoaded;
 import dev.fedmesh.controller.xds.XdsPublisher;
@@ -52,6 +53,7 @@ public final class GlobalController implements AutoCloseable {
   private final Server grpcServer;
   private final Server insecureServer;
   private final AdminServer admin;
+  private final PolicyStore policies;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ControllerMetrics metrics;
   private volatile boolean storeReachable = true;
@@ -80,6 +82,7 @@ public final class GlobalController implements AutoCloseable {
                 config.failover()),
             this::publish);
     watcher = new MeshWatcher(etcd, model, scheduler);
+    policies = new PolicyStore(etcd);
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
     agents = new ConnectedAgents(clock);
     EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
@@ -182,6 +185,11 @@ public final class GlobalController implements AutoCloseable {
   }
 
   /** The mesh as last published to proxies. */
+  /** The policies in etcd, for the admin API's writes. */
+  public PolicyStore policies() {
+    return policies;
+  }
+
   public MeshSnapshot mesh() {
     return model.current();
   }

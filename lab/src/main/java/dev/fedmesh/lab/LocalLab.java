@@ -241,7 +241,10 @@ public final class LocalLab {
         "--initial-cluster",
         initialCluster,
         "--initial-cluster-state",
-        "new");
+        "new",
+        // One policy apply is one transaction; fedmesh's etcd allows large ones.
+        "--max-txn-ops",
+        "4096");
   }
 
   private List<String> controllerCommand(

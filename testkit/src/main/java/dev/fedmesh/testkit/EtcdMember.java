@@ -94,7 +94,10 @@ public final class EtcdMember {
             "--heartbeat-interval",
             "50",
             "--election-timeout",
-            "500"));
+            "500",
+            // One policy apply is one transaction; fedmesh's etcd allows large ones.
+            "--max-txn-ops",
+            "4096"));
     try {
       process =
           new ProcessBuilder(command)

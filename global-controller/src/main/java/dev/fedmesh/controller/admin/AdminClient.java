@@ -58,6 +58,60 @@ public final class AdminClient {
     return json("/debug/resources?" + query);
   }
 
+  /** An answer of a policy endpoint: its HTTP status and JSON body. */
+  public record PolicyAnswer(int status, JsonNode body) {
+    public boolean ok() {
+      return status == 200;
+    }
+  }
+
+  /** {@code POST /policies}: applies (or with dryRun checks) documents; see the admin server. */
+  public PolicyAnswer applyPolicies(JsonNode request) throws IOException {
+    return post("/policies", request);
+  }
+
+  /** {@code POST /policies/delete}. */
+  public PolicyAnswer deletePolicies(JsonNode request) throws IOException {
+    return post("/policies/delete", request);
+  }
+
+  /** {@code GET /policies?kind=&namespace=&name=} (empty values: all). */
+  public PolicyAnswer policies(String kind, String namespace, String name) throws IOException {
+    String query =
+        "kind="
+            + java.net.URLEncoder.encode(kind, java.nio.charset.StandardCharsets.UTF_8)
+            + "&namespace="
+            + java.net.URLEncoder.encode(namespace, java.nio.charset.StandardCharsets.UTF_8)
+            + "&name="
+            + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
+    HttpResponse<String> response = get("/policies?" + query);
+    return answer(response);
+  }
+
+  private PolicyAnswer post(String path, JsonNode body) throws IOException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)));
+    if (!token.isEmpty()) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    return answer(send(request.build()));
+  }
+
+  private PolicyAnswer answer(HttpResponse<String> response) throws IOException {
+    JsonNode body;
+    try {
+      body = JSON.readTree(response.body());
+    } catch (IOException e) {
+      body =
+          JSON.createObjectNode()
+              .set("errors", JSON.createArrayNode().add(response.body().strip()));
+    }
+    return new PolicyAnswer(response.statusCode(), body);
+  }
+
   private JsonNode json(String path) throws IOException {
     HttpResponse<String> response = get(path);
     if (response.statusCode() != 200) {
@@ -77,8 +131,12 @@ public final class AdminClient {
   }
 
   private HttpResponse<String> get(String path) throws IOException {
+    return send(request(path));
+  }
+
+  private HttpResponse<String> send(HttpRequest request) throws IOException {
     try {
-      return http.send(request(path), HttpResponse.BodyHandlers.ofString());
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new IOException(
           "cannot reach the controller's admin API at "

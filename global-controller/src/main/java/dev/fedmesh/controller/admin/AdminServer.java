@@ -48,6 +48,8 @@ import java.util.concurrent.Executors;
  *       (JSON)
  *   <li>{@code GET /proxies}: (admin token) every connected proxy's xDS stream, per type (JSON)
  *   <li>{@code GET /metrics}: Prometheus metrics
+ *   <li>{@code GET|POST /policies}: (admin token; writes need one configured) policies, see {@link
+ *       PolicyApi}
  *   <li>{@code GET /debug/resources (admin token)?role=&cluster=&network=&region=&zone=}: the xDS
  *       resources a proxy of that context is served (Envoy's JSON form)
  * </ul>
@@ -88,6 +90,80 @@ public final class AdminServer {
     server.createContext(
         "/proxies", authorized(exchange -> json(exchange, controller.xds().proxies())));
     server.createContext("/metrics", this::metrics);
+    PolicyApi policies = new PolicyApi(controller);
+    server.createContext(
+        "/policies",
+        authorized(
+            exchange -> {
+              String path = exchange.getRequestURI().getPath();
+              String method = exchange.getRequestMethod();
+              PolicyApi.Answer answer;
+              try {
+                if (path.equals("/policies") && method.equals("GET")) {
+                  answer = policies.list(query(exchange));
+                } else if (!writesAllowed()) {
+                  answer = forbidden();
+                } else if (path.equals("/policies") && method.equals("POST")) {
+                  answer = policies.apply(exchange);
+                } else if (path.equals("/policies/delete") && method.equals("POST")) {
+                  answer = policies.delete(exchange);
+                } else {
+                  respond(
+                      exchange,
+                      404,
+                      "text/plain",
+                      method
+                          + " "
+                          + path
+                          + ": no such endpoint (expected: GET /policies, POST"
+                          + " /policies, POST /policies/delete)\n");
+                  return;
+                }
+              } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                answer =
+                    new PolicyApi.Answer(
+                        400,
+                        JSON.createObjectNode()
+                            .set(
+                                "errors",
+                                JSON.createArrayNode()
+                                    .add(
+                                        "request body: not JSON ("
+                                            + e.getOriginalMessage()
+                                            + ")")));
+              } catch (IOException e) {
+                answer =
+                    new PolicyApi.Answer(
+                        503,
+                        JSON.createObjectNode()
+                            .set(
+                                "errors",
+                                JSON.createArrayNode().add(String.valueOf(e.getMessage()))));
+              }
+              byte[] bytes = JSON.writeValueAsBytes(answer.body());
+              exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+              exchange.sendResponseHeaders(answer.status(), bytes.length);
+              try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+              }
+            }));
+  }
+
+  /** Writes change every proxy's config: never without an admin credential. */
+  private boolean writesAllowed() {
+    return controller.config().adminToken().isPresent();
+  }
+
+  private static PolicyApi.Answer forbidden() {
+    return new PolicyApi.Answer(
+        403,
+        JSON.createObjectNode()
+            .set(
+                "errors",
+                JSON.createArrayNode()
+                    .add(
+                        "policy writes: refused (expected: a controller started with an admin"
+                            + " token, --admin-token-file, and that token presented)")));
   }
 
   public void start() {

@@ -163,6 +163,30 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     return result;
   }
 
+  /**
+   * How many connected proxies hold config made from etcd revision {@code revision} or later: the
+   * snapshots now served were built from a mesh at or past it, and the proxy acknowledged every
+   * type it watches of its group's snapshot. What {@code fedmesh get} reports per policy.
+   *
+   * @return {@code [synced, connected]}
+   */
+  public synchronized int[] proxiesHolding(long revision) {
+    int connected = 0;
+    int synced = 0;
+    boolean published = mesh.revision() >= revision;
+    for (StreamState stream : streams.values()) {
+      if (stream.nodeId == null || stream.group == null) {
+        continue;
+      }
+      connected++;
+      XdsSnapshot snapshot = cache.getSnapshot(stream.group);
+      if (published && snapshot != null && stream.holds(snapshot)) {
+        synced++;
+      }
+    }
+    return new int[] {synced, connected};
+  }
+
   public int connectedProxies() {
     return (int) streams.values().stream().filter(s -> s.nodeId != null).count();
   }

@@ -109,7 +109,10 @@ public final class PolicyDocuments {
                   source, Math.max(1, index), "", "malformed YAML: " + message(e), false));
           break;
         }
-        if (node == null || node.isNull() || node.isMissingNode()) {
+        if (node == null
+            || node.isNull()
+            || node.isMissingNode()
+            || (node.isTextual() && node.asText().isBlank())) {
           continue; // an empty document, as after a trailing '---'
         }
         read(source, index, node, documents, errors);
@@ -149,6 +152,45 @@ public final class PolicyDocuments {
       }
     }
     return found;
+  }
+
+  /**
+   * Reads one document already parsed from YAML or JSON, keeping the location it was read at: the
+   * controller checks what the CLI sends with the CLI's file names and indexes.
+   */
+  public static Result read(String source, int index, JsonNode node) {
+    List<Document> documents = new ArrayList<>();
+    List<PolicyError> errors = new ArrayList<>();
+    read(source, index, node, documents, errors);
+    return new Result(documents, errors);
+  }
+
+  /**
+   * The form a policy is stored in: the document as written, without status and without what the
+   * store itself records (resourceVersion, generation) or Kubernetes tools add, with the namespace
+   * filled in. Equal stored forms mean an unchanged policy.
+   */
+  public static ObjectNode storedForm(Document document) {
+    ObjectNode stored = document.json().deepCopy();
+    stored.remove("status");
+    JsonNode metadata = stored.get("metadata");
+    if (metadata instanceof ObjectNode meta) {
+      for (String field :
+          List.of(
+              "resourceVersion",
+              "generation",
+              "uid",
+              "creationTimestamp",
+              "managedFields",
+              "selfLink")) {
+        meta.remove(field);
+      }
+      document
+          .policy()
+          .filter(p -> !p.metadata().namespace().isEmpty())
+          .ifPresent(p -> meta.put("namespace", p.metadata().namespace()));
+    }
+    return stored;
   }
 
   /** Reads one stored document (JSON), as the controller does from etcd. */

@@ -144,6 +144,20 @@ class PolicyDocumentsTest {
   }
 
   @Test
+  void emptyDocumentsBetweenSeparatorsAreSkippedButCounted() {
+    String dr =
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a}\nspec: {host: a}\n";
+    PolicyDocuments.Result result =
+        PolicyDocuments.read(
+            "f", "---\n" + dr + "---\n---\n" + dr.replace("name: a", "name: b") + "---\n");
+
+    assertThat(result.errors()).isEmpty();
+    assertThat(result.documents())
+        .extracting(PolicyDocuments.Document::index)
+        .containsExactly(1, 3);
+  }
+
+  @Test
   void malformedYamlNamesTheLine() {
     PolicyDocuments.Result result =
         PolicyDocuments.read("broken.yaml", "apiVersion: v1\nkind: [unclosed\nmetadata: {}\n");
