@@ -26,6 +26,19 @@ public final class FedmeshCommand {
     System.exit(commandLine().execute(args));
   }
 
+  /**
+   * Runs one command without exiting the JVM, printing to {@code out} and {@code err}: for tests
+   * and tools that drive the CLI as a user would.
+   *
+   * @return the command's exit code
+   */
+  public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+    CommandLine command = commandLine();
+    command.setOut(out);
+    command.setErr(err);
+    return command.execute(args);
+  }
+
   /** The configured command line, for {@code main} and for tests. */
   static CommandLine commandLine() {
     return new CommandLine(new FedmeshCommand())
