@@ -1,7 +1,8 @@
 package dev.fedmesh.model.policy;
 
 /** One policy document, parsed and valid on its own. */
-public sealed interface Policy permits VirtualService, DestinationRule, MeshConfig {
+public sealed interface Policy
+    permits VirtualService, DestinationRule, PeerAuthentication, AuthorizationPolicy, MeshConfig {
   PolicyKind kind();
 
   ObjectMeta metadata();

@@ -279,6 +279,8 @@ public final class PolicyDocuments {
         switch (kind.get()) {
           case VIRTUAL_SERVICE -> VirtualService.parse(metadata, spec.get());
           case DESTINATION_RULE -> DestinationRule.parse(metadata, spec.get());
+          case PEER_AUTHENTICATION -> PeerAuthentication.parse(metadata, spec.get());
+          case AUTHORIZATION_POLICY -> AuthorizationPolicy.parse(metadata, spec.get());
           case MESH_CONFIG -> MeshConfig.parse(metadata, spec.get());
         });
   }

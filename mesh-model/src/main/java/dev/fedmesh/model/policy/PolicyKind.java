@@ -8,6 +8,8 @@ import java.util.Optional;
 public enum PolicyKind {
   VIRTUAL_SERVICE("VirtualService", "networking.istio.io", List.of("v1", "v1beta1", "v1alpha3")),
   DESTINATION_RULE("DestinationRule", "networking.istio.io", List.of("v1", "v1beta1", "v1alpha3")),
+  PEER_AUTHENTICATION("PeerAuthentication", "security.istio.io", List.of("v1", "v1beta1")),
+  AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", List.of("v1", "v1beta1")),
   MESH_CONFIG("MeshConfig", "fedmesh.dev", List.of("v1alpha1"));
 
   private final String kind;
@@ -41,7 +43,8 @@ public enum PolicyKind {
 
   /** The lower-case plural used in store keys and on the command line: {@code virtualservices}. */
   public String plural() {
-    return kind.toLowerCase(Locale.ROOT) + "s";
+    String lower = kind.toLowerCase(Locale.ROOT);
+    return lower.endsWith("y") ? lower.substring(0, lower.length() - 1) + "ies" : lower + "s";
   }
 
   /** A kind by its {@code kind} field, plural, or singular lower-case name (as kubectl accepts). */
@@ -63,6 +66,8 @@ public enum PolicyKind {
     return switch (this) {
       case VIRTUAL_SERVICE -> "vs";
       case DESTINATION_RULE -> "dr";
+      case PEER_AUTHENTICATION -> "pa";
+      case AUTHORIZATION_POLICY -> "ap";
       case MESH_CONFIG -> "meshconfig";
     };
   }

@@ -20,6 +20,17 @@ import java.util.function.Predicate;
 public final class PolicySet {
   public static final PolicySet EMPTY = new PolicySet(Map.of());
 
+  /** Istio's root namespace: PeerAuthentication and AuthorizationPolicy there apply mesh-wide. */
+  public static final String ROOT_NAMESPACE = "istio-system";
+
+  /**
+   * A workload's mutual TLS modes.
+   *
+   * @param mode STRICT, PERMISSIVE or DISABLE for every port not in {@code ports}
+   * @param ports per workload port, its own mode
+   */
+  public record PeerModes(String mode, Map<Integer, String> ports) {}
+
   /** A problem that involves other documents, found by {@link #check}. */
   public record Conflict(Policy policy, String path, String message, boolean warning) {}
 
@@ -75,6 +86,14 @@ public final class PolicySet {
 
   public List<DestinationRule> destinationRules() {
     return of(DestinationRule.class);
+  }
+
+  public List<PeerAuthentication> peerAuthentications() {
+    return of(PeerAuthentication.class);
+  }
+
+  public List<AuthorizationPolicy> authorizationPolicies() {
+    return of(AuthorizationPolicy.class);
   }
 
   public Optional<MeshConfig> meshConfig() {
@@ -267,6 +286,68 @@ public final class PolicySet {
         }
       }
     }
+  }
+
+  /**
+   * Whether any PeerAuthentication or AuthorizationPolicy applies to a workload of {@code
+   * namespace} with {@code labels}; without one the sidecar keeps its own defaults.
+   */
+  public boolean securesWorkload(String namespace, Map<String, String> labels) {
+    return peerAuthentications().stream()
+            .anyMatch(pa -> applies(pa.metadata(), pa.selector(), namespace, labels))
+        || !authorizationFor(namespace, labels).isEmpty();
+  }
+
+  /**
+   * A workload's effective mTLS modes, as Istio resolves them: its own PeerAuthentication (one with
+   * a selector that matches it), else its namespace's (no selector), else the mesh's (root
+   * namespace, no selector), else PERMISSIVE; UNSET inherits from the next scope. Port settings
+   * come from the workload's own policy. Among several at one scope the oldest by name wins.
+   */
+  public PeerModes peerModesFor(String namespace, Map<String, String> labels) {
+    Optional<PeerAuthentication> workload =
+        peerAuthentications().stream()
+            .filter(pa -> pa.metadata().namespace().equals(namespace))
+            .filter(pa -> !pa.selector().selectsAll() && pa.selector().matches(labels))
+            .findFirst();
+    Optional<PeerAuthentication> ns =
+        peerAuthentications().stream()
+            .filter(pa -> pa.metadata().namespace().equals(namespace) && pa.selector().selectsAll())
+            .findFirst();
+    Optional<PeerAuthentication> mesh =
+        peerAuthentications().stream()
+            .filter(
+                pa ->
+                    pa.metadata().namespace().equals(ROOT_NAMESPACE) && pa.selector().selectsAll())
+            .findFirst();
+    String mode =
+        workload
+            .flatMap(PeerAuthentication::mode)
+            .or(() -> ns.flatMap(PeerAuthentication::mode))
+            .or(() -> mesh.flatMap(PeerAuthentication::mode))
+            .orElse(PeerAuthentication.PERMISSIVE);
+    return new PeerModes(mode, workload.map(PeerAuthentication::portLevelMtls).orElse(Map.of()));
+  }
+
+  /** The AuthorizationPolicies that apply to a workload: the mesh's and its namespace's. */
+  public List<AuthorizationPolicy> authorizationFor(String namespace, Map<String, String> labels) {
+    List<AuthorizationPolicy> result = new ArrayList<>();
+    for (AuthorizationPolicy policy : authorizationPolicies()) {
+      if (applies(policy.metadata(), policy.selector(), namespace, labels)) {
+        result.add(policy);
+      }
+    }
+    return result;
+  }
+
+  private static boolean applies(
+      ObjectMeta metadata,
+      WorkloadSelector selector,
+      String namespace,
+      Map<String, String> labels) {
+    boolean inScope =
+        metadata.namespace().equals(namespace) || metadata.namespace().equals(ROOT_NAMESPACE);
+    return inScope && selector.matches(labels);
   }
 
   /** The ids in this set. */
