@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.fedmesh.proxy.authz.Authorizer;
 import dev.fedmesh.proxy.http.FaultInjection;
+import dev.fedmesh.proxy.http.RouteTable;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -11,7 +12,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -262,44 +262,11 @@ final class XdsResourceRules {
               where + "domain '" + domain + "' in two virtual hosts (expected: each domain once)");
         }
       }
-      Any hostFault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
-      if (hostFault != null) {
-        try {
-          FaultInjection.of(hostFault);
-        } catch (IllegalArgumentException e) {
-          problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
-        }
-      }
-      for (Route route : host.getRoutesList()) {
-        Any routeFault = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
-        if (routeFault != null) {
-          try {
-            FaultInjection.of(routeFault);
-          } catch (IllegalArgumentException e) {
-            problems.add(where + "virtual host '" + host.getName() + "' route " + e.getMessage());
-          }
-        }
-        for (var header : route.getMatch().getHeadersList()) {
-          try {
-            dev.fedmesh.proxy.match.HeaderMatch.of(header);
-          } catch (IllegalArgumentException e) {
-            problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
-          }
-        }
-        if (route.getMatch().hasSafeRegex()) {
-          try {
-            java.util.regex.Pattern.compile(route.getMatch().getSafeRegex().getRegex());
-          } catch (java.util.regex.PatternSyntaxException e) {
-            problems.add(
-                where
-                    + "virtual host '"
-                    + host.getName()
-                    + "' safe_regex '"
-                    + route.getMatch().getSafeRegex().getRegex()
-                    + "' (expected: a valid regular expression)");
-          }
-        }
-      }
+    }
+    // Everything a route decides (matchers, rewrites, redirects, header mutations, hash
+    // policies, retries, faults) is checked by compiling it as the proxy will run it.
+    for (String problem : RouteTable.problems(routes)) {
+      problems.add(where + problem);
     }
     return problems;
   }
