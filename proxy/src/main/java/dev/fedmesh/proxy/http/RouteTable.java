@@ -204,7 +204,9 @@ public final class RouteTable {
     Any fault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
     return new HostParts(
         fault == null ? null : FaultInjection.of(fault),
-        host.hasRetryPolicy() ? RetryRules.of(host.getRetryPolicy()) : RetryRules.NONE,
+        host.hasRetryPolicy()
+            ? RetryRules.of(host.getRetryPolicy(), "retry_policy")
+            : RetryRules.NONE,
         HeaderMutations.level(
             host.getRequestHeadersToAddList(),
             "request_headers_to_add",
@@ -338,7 +340,9 @@ public final class RouteTable {
         RequestHash hash = RequestHash.of(action.getHashPolicyList(), at + ".route.hash_policy");
         long timeout = action.hasTimeout() ? Durations.toMillis(action.getTimeout()) : 15_000;
         RetryRules retry =
-            action.hasRetryPolicy() ? RetryRules.of(action.getRetryPolicy()) : host.retry();
+            action.hasRetryPolicy()
+                ? RetryRules.of(action.getRetryPolicy(), at + ".route.retry_policy")
+                : host.retry();
         Decision template =
             new Decision(
                 action.getCluster(),

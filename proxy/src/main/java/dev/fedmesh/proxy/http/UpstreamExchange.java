@@ -89,7 +89,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     this.forward = forward;
     this.cluster = forward.cluster();
     this.breaker = cluster.circuitBreaker();
-    this.retry = forward.retry();
+    this.retry = forward.retry().forRequest(request);
   }
 
   Routing.Forward forward() {

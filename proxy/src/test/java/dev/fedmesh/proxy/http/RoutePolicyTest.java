@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.Duration;
+import com.google.protobuf.UInt32Value;
 import dev.fedmesh.proxy.upstream.XxHash64;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -18,6 +21,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
@@ -318,5 +322,27 @@ class RoutePolicyTest {
         .hasMessage(
             "route.hash_policy[1]: filter_state (expected: header, query_parameter, cookie or"
                 + " connection_properties.source_ip)");
+  }
+
+  @Test
+  void retriableHeadersRetryAMatchingResponseAndRetriableRequestHeadersGateRetries() {
+    RetryRules rules =
+        RetryRules.of(
+            RetryPolicy.newBuilder()
+                .setRetryOn("retriable-headers")
+                .setNumRetries(UInt32Value.of(2))
+                .addRetriableHeaders(
+                    HeaderMatcher.newBuilder().setName("x-retry-me").setExactMatch("yes"))
+                .addRetriableRequestHeaders(
+                    HeaderMatcher.newBuilder().setName(":method").setExactMatch("GET"))
+                .build(),
+            "retry_policy");
+    HttpHeaders retry = new DefaultHttpHeaders().add("x-retry-me", "yes");
+
+    assertThat(rules.onResponse(200, retry)).isTrue();
+    assertThat(rules.onResponse(200, new DefaultHttpHeaders())).isFalse();
+    assertThat(rules.forRequest(request()).numRetries()).isEqualTo(2);
+    HttpRequest post = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/");
+    assertThat(rules.forRequest(post).numRetries()).isZero();
   }
 }
