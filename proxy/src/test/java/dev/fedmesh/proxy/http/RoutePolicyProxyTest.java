@@ -20,7 +20,9 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.net.InetSocketAddress;
 import java.net.ProxySelector;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -242,5 +244,33 @@ class RoutePolicyProxyTest {
     assertThat(flaky.served.get()).isEqualTo(2);
     assertThat(get("http://flaky.test/").statusCode()).isEqualTo(200);
     assertThat(flaky.served.get()).isEqualTo(3);
+  }
+
+  @Test
+  void theRoutersOwnRepliesCarryTheRoutesResponseHeadersAndANoRouteReplyDoesNot() throws Exception {
+    int closed;
+    try (ServerSocket socket = new ServerSocket(0, 1, null)) {
+      closed = socket.getLocalPort();
+    }
+    fixture.addCluster(
+        cluster("dead").build(), List.of(List.of(new InetSocketAddress("127.0.0.1", closed))));
+    fixture.addHost(
+        "dead.test",
+        route("/", "dead").toBuilder()
+            .addResponseHeadersToAdd(
+                option("x-route", "dead", HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD))
+            .build());
+    fixture.routes.addResponseHeadersToAdd(
+        option("x-mesh", "fedmesh", HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD));
+    start();
+
+    HttpResponse<String> failed = get("http://dead.test/");
+    HttpResponse<String> noRoute = get("http://nowhere.test/");
+
+    assertThat(failed.statusCode()).isEqualTo(503);
+    assertThat(failed.headers().firstValue("x-route")).hasValue("dead");
+    assertThat(failed.headers().firstValue("x-mesh")).hasValue("fedmesh");
+    assertThat(noRoute.statusCode()).isEqualTo(404);
+    assertThat(noRoute.headers().firstValue("x-mesh")).isEmpty();
   }
 }

@@ -6,6 +6,11 @@ import com.google.protobuf.UInt64Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import org.junit.jupiter.api.Test;
 
 /** What the proxy accepts and refuses of the features it enforces like Envoy, by field. */
@@ -62,5 +67,34 @@ class XdsResourceRulesTest {
         .singleElement()
         .asString()
         .contains("lb_policy: LOAD_BALANCING_POLICY_CONFIG (expected: ROUND_ROBIN");
+  }
+
+  @Test
+  void aRouteConfigurationIsRefusedNamingTheVirtualHostRouteAndField() {
+    RouteConfiguration routes =
+        RouteConfiguration.newBuilder()
+            .setName("outbound")
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("shop")
+                    .addDomains("shop.test")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setRoute(
+                                RouteAction.newBuilder()
+                                    .setCluster("web")
+                                    .addHashPolicy(
+                                        RouteAction.HashPolicy.newBuilder()
+                                            .setFilterState(
+                                                RouteAction.HashPolicy.FilterState.newBuilder()
+                                                    .setKey("k"))))))
+            .build();
+
+    assertThat(XdsResourceRules.check(routes))
+        .containsExactly(
+            "route configuration 'outbound': virtual host 'shop' routes[0].route.hash_policy[0]:"
+                + " filter_state (expected: header, query_parameter, cookie or"
+                + " connection_properties.source_ip)");
   }
 }
