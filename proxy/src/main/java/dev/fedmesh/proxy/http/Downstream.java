@@ -15,8 +15,12 @@ interface Downstream {
   /** The request's headers for this upstream try, with the listener's own headers added. */
   HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt);
 
-  /** The response's headers for downstream; notes whether the connection closes after it. */
-  HttpResponse downstreamResponse(HttpResponse response, HttpRequest request);
+  /**
+   * The response's headers for downstream, with {@code forward}'s response mutations; notes whether
+   * the connection closes after it.
+   */
+  HttpResponse downstreamResponse(
+      HttpResponse response, HttpRequest request, Routing.Forward forward);
 
   /** The response was relayed in full; {@code requestComplete} is false if it beat the body. */
   void exchangeFinished(boolean requestComplete);

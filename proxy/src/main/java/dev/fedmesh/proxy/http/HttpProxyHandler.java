@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -312,13 +313,31 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       }
     }
     prepareLocalReply(request);
-    writeLocal(
-        LocalReply.of(
-            HttpResponseStatus.valueOf(local.status()),
-            local.grpcStatus(),
-            local.message(),
-            request,
-            closeAfterResponse && !http2Stream));
+    boolean close = closeAfterResponse && !http2Stream;
+    HttpResponseStatus status = HttpResponseStatus.valueOf(local.status());
+    FullHttpResponse response;
+    if (local.location() != null) {
+      response = LocalReply.empty(status, close);
+      response.headers().set(HttpHeaderNames.LOCATION, local.location());
+    } else {
+      response = LocalReply.of(status, local.grpcStatus(), local.message(), request, close);
+    }
+    writeLocal(mutated(response, local.responseHeaders(), close));
+  }
+
+  /** A local reply with the matched route's response mutations, its framing restored after them. */
+  private static FullHttpResponse mutated(
+      FullHttpResponse response, HeaderMutations mutations, boolean close) {
+    if (mutations.isEmpty()) {
+      return response;
+    }
+    mutations.apply(response.headers());
+    HttpUtil.setContentLength(response, response.content().readableBytes());
+    response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    if (close) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    return response;
   }
 
   /** Before answering {@code request} locally: will its body be skipped, the connection kept? */
@@ -438,11 +457,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   }
 
   @Override
-  public HttpResponse downstreamResponse(HttpResponse response, HttpRequest request) {
+  public HttpResponse downstreamResponse(
+      HttpResponse response, HttpRequest request, Routing.Forward forward) {
     if (!http2Stream && !HttpUtil.isKeepAlive(request)) {
       closeAfterResponse = true;
     }
-    HttpResponse out = ProxiedHeaders.downstreamResponse(response, request, http2Stream);
+    HttpResponse out =
+        ProxiedHeaders.downstreamResponse(
+            response, request, http2Stream, forward.responseHeaders());
     String peer = out.headers().get(Workload.HEADER);
     out.headers().remove(Workload.HEADER);
     if (record != null) {
@@ -572,8 +594,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       closeAfterResponse = !http2Stream;
       discardingBody = true;
     }
+    // Envoy's router applies the route's response mutations to its own replies too.
+    HeaderMutations mutations =
+        exchange != null ? exchange.forward().responseHeaders() : HeaderMutations.NONE;
     exchange = null;
-    writeLocal(status, message, request);
+    boolean close = closeAfterResponse && !http2Stream;
+    writeLocal(mutated(LocalReply.of(status, message, request, close), mutations, close));
   }
 
   @Override

@@ -64,6 +64,17 @@ final class LocalReply {
     return response;
   }
 
+  /** A reply with no body (a route's redirect, whose answer is its Location). */
+  static FullHttpResponse empty(HttpResponseStatus status, boolean close) {
+    FullHttpResponse response =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
+    response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+    if (close) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    return response;
+  }
+
   static boolean isGrpc(HttpRequest request) {
     return request != null
         && request.headers().get(HttpHeaderNames.CONTENT_TYPE, "").startsWith("application/grpc");

@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.ssl.SslHandler;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -111,15 +112,26 @@ public final class OutboundRouting implements Routing {
     }
     RouteTable.Decision d = decision.get();
     if (d.direct()) {
-      return new Local(d.directStatus(), d.directBody());
+      return new Local(d.directStatus(), d.directBody(), -1, 0, "", null, d.responseHeaders());
+    }
+    if (d.redirect() != null) {
+      String location =
+          d.redirect()
+              .location(scheme(request, downstream), authority, path, d.matchedLength(path));
+      return new Local(d.redirect().status(), "", -1, 0, "", location, d.responseHeaders());
     }
     Optional<UpstreamCluster> cluster = clusters.cluster(d.cluster());
     if (cluster.isEmpty()) {
-      return new Local(503, "cluster not found: " + d.cluster(), "NC");
+      return new Local(
+          503, "cluster not found: " + d.cluster(), -1, 0, "NC", null, d.responseHeaders());
     }
-    String newPath = path;
-    if (!d.prefixRewrite().isEmpty() && path.startsWith(d.prefixMatched())) {
-      newPath = d.prefixRewrite() + path.substring(d.prefixMatched().length());
+    String newPath = d.rewritePath(path);
+    long hash = 0;
+    boolean hashed = false;
+    if (!d.hash().isEmpty() && cluster.get().hashes()) {
+      long[] out = new long[1];
+      hashed = d.hash().hash(request, authority, path, downstream, out);
+      hash = out[0];
     }
     String newAuthority = d.hostRewrite().isEmpty() ? authority : d.hostRewrite();
     FaultInjection faults = d.fault() != null ? d.fault() : listenerFault;
@@ -140,6 +152,28 @@ public final class OutboundRouting implements Routing {
           fault.delayMillis() > 0 ? "DI,FI" : "FI");
     }
     return new Forward(
-        cluster.get(), d.retry(), d.timeoutMillis(), newPath, newAuthority, fault.delayMillis());
+        cluster.get(),
+        d.retry(),
+        d.timeoutMillis(),
+        newPath,
+        newAuthority,
+        fault.delayMillis(),
+        d.requestHeaders(),
+        d.responseHeaders(),
+        hash,
+        hashed);
+  }
+
+  /** The scheme the request was made with: an absolute URI's, else the connection's. */
+  private static String scheme(HttpRequest request, Channel downstream) {
+    if (request.uri().regionMatches(true, 0, "https://", 0, 8)) {
+      return "https";
+    }
+    if (request.uri().regionMatches(true, 0, "http://", 0, 7)) {
+      return "http";
+    }
+    return InboundRouting.connection(downstream).pipeline().get(SslHandler.class) != null
+        ? "https"
+        : "http";
   }
 }

@@ -67,6 +67,7 @@ final class ProxiedHeaders {
     if (!headers.contains("x-forwarded-proto")) {
       headers.set("x-forwarded-proto", "http");
     }
+    forward.requestHeaders().apply(headers);
     if (attempt > 1) {
       headers.set("x-envoy-attempt-count", attempt);
     }
@@ -86,11 +87,12 @@ final class ProxiedHeaders {
   }
 
   /**
-   * The response as it goes downstream: hop-by-hop headers removed; on HTTP/1.1, chunked when it
-   * has a body of unknown length, and {@code Connection: close} when the request asked for it.
+   * The response as it goes downstream: hop-by-hop headers removed, the route's {@code mutations}
+   * applied; on HTTP/1.1, chunked when it has a body of unknown length, and {@code Connection:
+   * close} when the request asked for it.
    */
   static HttpResponse downstreamResponse(
-      HttpResponse response, HttpRequest request, boolean http2Stream) {
+      HttpResponse response, HttpRequest request, boolean http2Stream, HeaderMutations mutations) {
     HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status());
     for (var header : response.headers()) {
       String name = header.getKey().toLowerCase(Locale.ROOT);
@@ -99,6 +101,7 @@ final class ProxiedHeaders {
       }
       out.headers().add(header.getKey(), header.getValue());
     }
+    mutations.apply(out.headers());
     if (!http2Stream) {
       int code = response.status().code();
       boolean bodyless =

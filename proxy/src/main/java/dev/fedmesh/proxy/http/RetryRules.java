@@ -1,9 +1,15 @@
 package dev.fedmesh.proxy.http;
 
 import com.google.protobuf.util.Durations;
+import dev.fedmesh.proxy.match.HeaderMatch;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -11,10 +17,13 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * A route's retry policy as Envoy reads it: which outcomes are retried ({@code retry_on}), how
  * often, the per-try timeout, whether a retry must pick a host not tried yet, and the jittered
- * exponential back-off between tries (25 ms base, 10× cap by default).
+ * exponential back-off between tries (25 ms base, 10× cap by default). {@code retriable_headers}
+ * (with {@code retry_on: retriable-headers}) retries a response carrying a matching header; {@code
+ * retriable_request_headers} allows retries only for requests that match one of its matchers.
  */
 final class RetryRules {
-  static final RetryRules NONE = new RetryRules(Set.of(), 0, 0, false, Set.of(), 25, 250, 0);
+  static final RetryRules NONE =
+      new RetryRules(Set.of(), 0, 0, false, Set.of(), 25, 250, 0, List.of(), List.of());
 
   private final Set<String> on;
   private final int numRetries;
@@ -24,6 +33,8 @@ final class RetryRules {
   private final long baseBackoffMillis;
   private final long maxBackoffMillis;
   private final int hostSelectionAttempts;
+  private final List<HeaderMatch> retriableHeaders;
+  private final List<HeaderMatch> retriableRequestHeaders;
 
   private RetryRules(
       Set<String> on,
@@ -33,7 +44,9 @@ final class RetryRules {
       Set<Integer> retriableStatusCodes,
       long baseBackoffMillis,
       long maxBackoffMillis,
-      int hostSelectionAttempts) {
+      int hostSelectionAttempts,
+      List<HeaderMatch> retriableHeaders,
+      List<HeaderMatch> retriableRequestHeaders) {
     this.on = on;
     this.numRetries = numRetries;
     this.perTryTimeoutMillis = perTryTimeoutMillis;
@@ -42,9 +55,21 @@ final class RetryRules {
     this.baseBackoffMillis = baseBackoffMillis;
     this.maxBackoffMillis = maxBackoffMillis;
     this.hostSelectionAttempts = hostSelectionAttempts;
+    this.retriableHeaders = retriableHeaders;
+    this.retriableRequestHeaders = retriableRequestHeaders;
   }
 
   static RetryRules of(RetryPolicy policy) {
+    return of(policy, "retry_policy");
+  }
+
+  /**
+   * Compiles {@code policy}.
+   *
+   * @param field the config field, named in errors
+   * @throws IllegalArgumentException naming the field when a header matcher cannot be compiled
+   */
+  static RetryRules of(RetryPolicy policy, String field) {
     Set<String> on = new HashSet<>();
     for (String token : policy.getRetryOn().split(",")) {
       String trimmed = token.trim().toLowerCase(Locale.ROOT);
@@ -74,7 +99,38 @@ final class RetryRules {
         Set.copyOf(policy.getRetriableStatusCodesList()),
         base,
         max,
-        (int) policy.getHostSelectionRetryMaxAttempts());
+        (int) policy.getHostSelectionRetryMaxAttempts(),
+        matchers(policy.getRetriableHeadersList(), field + ".retriable_headers"),
+        matchers(policy.getRetriableRequestHeadersList(), field + ".retriable_request_headers"));
+  }
+
+  private static List<HeaderMatch> matchers(List<HeaderMatcher> headers, String field) {
+    List<HeaderMatch> compiled = new ArrayList<>(headers.size());
+    for (int i = 0; i < headers.size(); i++) {
+      try {
+        compiled.add(HeaderMatch.of(headers.get(i)));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(field + "[" + i + "]: " + e.getMessage(), e);
+      }
+    }
+    return List.copyOf(compiled);
+  }
+
+  /**
+   * These rules for one request: no retries at all when {@code retriable_request_headers} is set
+   * and none of its matchers matches the request (Envoy's rule).
+   */
+  RetryRules forRequest(HttpRequest request) {
+    if (retriableRequestHeaders.isEmpty()) {
+      return this;
+    }
+    for (HeaderMatch header : retriableRequestHeaders) {
+      if (header.matches(
+          RouteTable.headerValue(header.name(), request.method(), request.headers()))) {
+        return this;
+      }
+    }
+    return NONE;
   }
 
   int numRetries() {
@@ -120,6 +176,13 @@ final class RetryRules {
     }
     if (on.contains("retriable-status-codes") && retriableStatusCodes.contains(status)) {
       return true;
+    }
+    if (on.contains("retriable-headers")) {
+      for (HeaderMatch header : retriableHeaders) {
+        if (header.matches(RouteTable.headerValue(header.name(), HttpMethod.GET, headers))) {
+          return true;
+        }
+      }
     }
     String grpcStatus = headers.get("grpc-status");
     if (grpcStatus != null) {

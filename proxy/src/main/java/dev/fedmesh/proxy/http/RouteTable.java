@@ -26,35 +26,83 @@ import java.util.regex.Pattern;
  * A route configuration compiled for matching. Virtual hosts are found as Envoy finds them: an
  * exact domain, then the longest {@code *.suffix}, then the longest {@code prefix.*}, then {@code
  * *}; the authority is tried with its port, then without, before {@code *} takes it. Within a
- * virtual host the first route whose path, header and method conditions all hold wins.
+ * virtual host the first route whose path, header, query parameter and method conditions all hold
+ * wins. Everything a route decides is compiled with the config, so that matching a request builds
+ * nothing from protos.
  */
-final class RouteTable {
+public final class RouteTable {
   static final RouteTable EMPTY = new RouteTable(RouteConfiguration.getDefaultInstance());
 
-  /** What a matched route says to do with a request. */
+  /**
+   * What a matched route says to do with a request; one per route (per cluster of a weighted
+   * route), made with the config.
+   *
+   * @param prefixLength how much of the path the route's match consumed, for {@code
+   *     prefix_rewrite}: the prefix's length, or -1 for the whole path without its query (a {@code
+   *     path} or {@code safe_regex} match)
+   * @param redirect the route's redirect, else null
+   * @param requestHeaders the header mutations for the upstream request, every level in Envoy's
+   *     order
+   * @param responseHeaders the header mutations for the response, upstream's or the route's own
+   */
   record Decision(
       String cluster,
       long timeoutMillis,
       RetryRules retry,
-      String prefixMatched,
+      int prefixLength,
       String prefixRewrite,
+      RegexRewrite regexRewrite,
       String hostRewrite,
       int directStatus,
       String directBody,
-      FaultInjection fault) {
+      FaultInjection fault,
+      RouteRedirect redirect,
+      HeaderMutations requestHeaders,
+      HeaderMutations responseHeaders,
+      RequestHash hash) {
     boolean direct() {
       return directStatus > 0;
+    }
+
+    /** The path to send upstream: {@code prefix_rewrite} or {@code regex_rewrite} applied. */
+    String rewritePath(String path) {
+      if (!prefixRewrite.isEmpty()) {
+        int matched = matchedLength(path);
+        return matched <= path.length() ? prefixRewrite + path.substring(matched) : path;
+      }
+      return regexRewrite == null ? path : regexRewrite.applyToPath(path);
+    }
+
+    /** How many characters of {@code path} the route's match consumed. */
+    int matchedLength(String path) {
+      if (prefixLength >= 0) {
+        return prefixLength;
+      }
+      int query = path.indexOf('?');
+      return query >= 0 ? query : path.length();
     }
   }
 
   /**
-   * @param fault the route's fault config, else its virtual host's (Envoy's per-filter config),
-   *     else null
+   * @param decisions one decision, or one per weighted cluster
+   * @param weights the cumulative weights of a weighted route, else null
    */
   private record CompiledRoute(
-      Route route, Pattern regex, List<HeaderMatch> headers, FaultInjection fault) {}
+      Route route,
+      Pattern regex,
+      HeaderMatch[] headers,
+      QueryParameterMatch[] queryParameters,
+      List<Optional<Decision>> decisions,
+      long[] weights) {}
 
   private record CompiledHost(VirtualHost host, List<CompiledRoute> routes) {}
+
+  /** What a virtual host gives each of its routes. */
+  private record HostParts(
+      FaultInjection fault,
+      RetryRules retry,
+      HeaderMutations.Level requestHeaders,
+      HeaderMutations.Level responseHeaders) {}
 
   private final Map<String, CompiledHost> exact = new HashMap<>();
   private final List<Map.Entry<String, CompiledHost>> suffixes = new ArrayList<>();
@@ -62,12 +110,19 @@ final class RouteTable {
   private CompiledHost any;
   private final String name;
 
+  /**
+   * Compiles {@code config}.
+   *
+   * @throws IllegalArgumentException when the config has a problem {@link #problems} reports
+   */
   RouteTable(RouteConfiguration config) {
     this.name = config.getName();
+    HeaderMutations.Level[] global = globalLevels(config);
     for (VirtualHost host : config.getVirtualHostsList()) {
+      HostParts parts = hostParts(host);
       List<CompiledRoute> routes = new ArrayList<>();
-      for (Route route : host.getRoutesList()) {
-        routes.add(compile(host, route));
+      for (int r = 0; r < host.getRoutesCount(); r++) {
+        routes.add(compile(config, global, parts, host.getRoutes(r), "routes[" + r + "]"));
       }
       CompiledHost compiled = new CompiledHost(host, List.copyOf(routes));
       for (String domain : host.getDomainsList()) {
@@ -90,23 +145,308 @@ final class RouteTable {
     prefixes.sort(longestFirst);
   }
 
+  /**
+   * What in {@code config} this proxy cannot enforce as Envoy would, each naming the virtual host,
+   * route and field and what was expected; empty when the whole configuration can be compiled.
+   */
+  public static List<String> problems(RouteConfiguration config) {
+    List<String> problems = new ArrayList<>();
+    HeaderMutations.Level[] global;
+    try {
+      global = globalLevels(config);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+      global =
+          new HeaderMutations.Level[] {HeaderMutations.Level.EMPTY, HeaderMutations.Level.EMPTY};
+    }
+    for (VirtualHost host : config.getVirtualHostsList()) {
+      String where = "virtual host '" + host.getName() + "' ";
+      HostParts parts;
+      try {
+        parts = hostParts(host);
+      } catch (IllegalArgumentException e) {
+        problems.add(where + e.getMessage());
+        parts =
+            new HostParts(
+                null, RetryRules.NONE, HeaderMutations.Level.EMPTY, HeaderMutations.Level.EMPTY);
+      }
+      for (int r = 0; r < host.getRoutesCount(); r++) {
+        try {
+          compile(config, global, parts, host.getRoutes(r), "routes[" + r + "]");
+        } catch (IllegalArgumentException e) {
+          problems.add(where + e.getMessage());
+        }
+      }
+    }
+    return problems;
+  }
+
   String name() {
     return name;
   }
 
-  private static CompiledRoute compile(VirtualHost host, Route route) {
+  private static HeaderMutations.Level[] globalLevels(RouteConfiguration config) {
+    return new HeaderMutations.Level[] {
+      HeaderMutations.level(
+          config.getRequestHeadersToAddList(),
+          "request_headers_to_add",
+          config.getRequestHeadersToRemoveList(),
+          "request_headers_to_remove"),
+      HeaderMutations.level(
+          config.getResponseHeadersToAddList(),
+          "response_headers_to_add",
+          config.getResponseHeadersToRemoveList(),
+          "response_headers_to_remove")
+    };
+  }
+
+  private static HostParts hostParts(VirtualHost host) {
+    Any fault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+    return new HostParts(
+        fault == null ? null : FaultInjection.of(fault),
+        host.hasRetryPolicy()
+            ? RetryRules.of(host.getRetryPolicy(), "retry_policy")
+            : RetryRules.NONE,
+        HeaderMutations.level(
+            host.getRequestHeadersToAddList(),
+            "request_headers_to_add",
+            host.getRequestHeadersToRemoveList(),
+            "request_headers_to_remove"),
+        HeaderMutations.level(
+            host.getResponseHeadersToAddList(),
+            "response_headers_to_add",
+            host.getResponseHeadersToRemoveList(),
+            "response_headers_to_remove"));
+  }
+
+  private static CompiledRoute compile(
+      RouteConfiguration config,
+      HeaderMutations.Level[] global,
+      HostParts host,
+      Route route,
+      String at) {
     RouteMatch match = route.getMatch();
-    Pattern regex = match.hasSafeRegex() ? Pattern.compile(match.getSafeRegex().getRegex()) : null;
-    List<HeaderMatch> headers = new ArrayList<>();
-    for (HeaderMatcher header : match.getHeadersList()) {
-      headers.add(HeaderMatch.of(header));
+    Pattern regex = null;
+    if (match.hasSafeRegex()) {
+      try {
+        regex = Pattern.compile(match.getSafeRegex().getRegex());
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new IllegalArgumentException(
+            "safe_regex '"
+                + match.getSafeRegex().getRegex()
+                + "' (expected: a valid regular expression)");
+      }
     }
-    Any fault = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
-    if (fault == null) {
-      fault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+    HeaderMatch[] headers = new HeaderMatch[match.getHeadersCount()];
+    for (int i = 0; i < headers.length; i++) {
+      HeaderMatcher header = match.getHeaders(i);
+      headers[i] = HeaderMatch.of(header);
     }
-    return new CompiledRoute(
-        route, regex, List.copyOf(headers), fault == null ? null : FaultInjection.of(fault));
+    QueryParameterMatch[] queries = new QueryParameterMatch[match.getQueryParametersCount()];
+    for (int i = 0; i < queries.length; i++) {
+      queries[i] =
+          QueryParameterMatch.of(
+              match.getQueryParameters(i), at + ".match.query_parameters[" + i + "]");
+    }
+    Any faultConfig = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
+    FaultInjection fault;
+    if (faultConfig != null) {
+      try {
+        fault = FaultInjection.of(faultConfig);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("route " + e.getMessage(), e);
+      }
+    } else {
+      fault = host.fault();
+    }
+    HeaderMutations.Level routeRequest =
+        HeaderMutations.level(
+            route.getRequestHeadersToAddList(),
+            at + ".request_headers_to_add",
+            route.getRequestHeadersToRemoveList(),
+            at + ".request_headers_to_remove");
+    HeaderMutations.Level routeResponse =
+        HeaderMutations.level(
+            route.getResponseHeadersToAddList(),
+            at + ".response_headers_to_add",
+            route.getResponseHeadersToRemoveList(),
+            at + ".response_headers_to_remove");
+    boolean mostSpecificWins = config.getMostSpecificHeaderMutationsWins();
+    Levels levels =
+        new Levels(
+            mostSpecificWins
+                ? new HeaderMutations.Level[] {global[0], host.requestHeaders(), routeRequest}
+                : new HeaderMutations.Level[] {routeRequest, host.requestHeaders(), global[0]},
+            mostSpecificWins
+                ? new HeaderMutations.Level[] {global[1], host.responseHeaders(), routeResponse}
+                : new HeaderMutations.Level[] {routeResponse, host.responseHeaders(), global[1]});
+    int prefixLength =
+        switch (match.getPathSpecifierCase()) {
+          case PREFIX -> match.getPrefix().length();
+          case PATH_SEPARATED_PREFIX -> match.getPathSeparatedPrefix().length();
+          default -> -1;
+        };
+    Decision[] decisions;
+    long[] weights = null;
+    switch (route.getActionCase()) {
+      case DIRECT_RESPONSE ->
+          decisions =
+              new Decision[] {
+                new Decision(
+                    "",
+                    0,
+                    RetryRules.NONE,
+                    prefixLength,
+                    "",
+                    null,
+                    "",
+                    route.getDirectResponse().getStatus(),
+                    route.getDirectResponse().getBody().getInlineString(),
+                    null,
+                    null,
+                    HeaderMutations.NONE,
+                    levels.response(),
+                    RequestHash.NONE)
+              };
+      case REDIRECT ->
+          decisions =
+              new Decision[] {
+                new Decision(
+                    "",
+                    0,
+                    RetryRules.NONE,
+                    prefixLength,
+                    "",
+                    null,
+                    "",
+                    0,
+                    "",
+                    null,
+                    RouteRedirect.of(route.getRedirect(), at + ".redirect"),
+                    HeaderMutations.NONE,
+                    levels.response(),
+                    RequestHash.NONE)
+              };
+      case ROUTE -> {
+        RouteAction action = route.getRoute();
+        if (!action.getPrefixRewrite().isEmpty() && action.hasRegexRewrite()) {
+          throw new IllegalArgumentException(
+              at + ".route: prefix_rewrite and regex_rewrite both set (expected: at most one)");
+        }
+        RegexRewrite regexRewrite =
+            action.hasRegexRewrite()
+                ? RegexRewrite.of(action.getRegexRewrite(), at + ".route.regex_rewrite")
+                : null;
+        RequestHash hash = RequestHash.of(action.getHashPolicyList(), at + ".route.hash_policy");
+        long timeout = action.hasTimeout() ? Durations.toMillis(action.getTimeout()) : 15_000;
+        RetryRules retry =
+            action.hasRetryPolicy()
+                ? RetryRules.of(action.getRetryPolicy(), at + ".route.retry_policy")
+                : host.retry();
+        Decision template =
+            new Decision(
+                action.getCluster(),
+                timeout,
+                retry,
+                prefixLength,
+                action.getPrefixRewrite(),
+                regexRewrite,
+                action.getHostRewriteLiteral(),
+                0,
+                "",
+                fault,
+                null,
+                levels.request(),
+                levels.response(),
+                hash);
+        if (action.hasWeightedClusters()) {
+          WeightedCluster weighted = action.getWeightedClusters();
+          decisions = new Decision[weighted.getClustersCount()];
+          weights = new long[decisions.length];
+          long total = 0;
+          for (int i = 0; i < decisions.length; i++) {
+            WeightedCluster.ClusterWeight weight = weighted.getClusters(i);
+            String w = at + ".route.weighted_clusters.clusters[" + i + "]";
+            // Envoy applies a cluster's own mutations before the route's chain.
+            decisions[i] =
+                withCluster(
+                    template,
+                    weight.getName(),
+                    levels.withFirst(
+                        HeaderMutations.level(
+                            weight.getRequestHeadersToAddList(),
+                            w + ".request_headers_to_add",
+                            weight.getRequestHeadersToRemoveList(),
+                            w + ".request_headers_to_remove"),
+                        HeaderMutations.level(
+                            weight.getResponseHeadersToAddList(),
+                            w + ".response_headers_to_add",
+                            weight.getResponseHeadersToRemoveList(),
+                            w + ".response_headers_to_remove")));
+            total += weight.getWeight().getValue();
+            weights[i] = total;
+          }
+          if (decisions.length == 0) {
+            decisions = new Decision[] {withCluster(template, "", levels)};
+            weights = null;
+          } else if (total <= 0) {
+            weights = null; // no weights: the first cluster, as before
+          }
+        } else if (action.getClusterSpecifierCase() == RouteAction.ClusterSpecifierCase.CLUSTER) {
+          decisions = new Decision[] {template};
+        } else {
+          decisions = new Decision[] {withCluster(template, "", levels)};
+        }
+      }
+      default -> decisions = new Decision[0]; // filter actions are not supported: no match
+    }
+    List<Optional<Decision>> made = new ArrayList<>(decisions.length);
+    for (Decision decision : decisions) {
+      made.add(Optional.of(decision));
+    }
+    return new CompiledRoute(route, regex, headers, queries, List.copyOf(made), weights);
+  }
+
+  /** The request and response mutations of one route, every level in order. */
+  private record Levels(
+      HeaderMutations.Level[] requestLevels, HeaderMutations.Level[] responseLevels) {
+    HeaderMutations request() {
+      return HeaderMutations.of(requestLevels);
+    }
+
+    HeaderMutations response() {
+      return HeaderMutations.of(responseLevels);
+    }
+
+    Levels withFirst(HeaderMutations.Level request, HeaderMutations.Level response) {
+      return new Levels(prepend(request, requestLevels), prepend(response, responseLevels));
+    }
+
+    private static HeaderMutations.Level[] prepend(
+        HeaderMutations.Level first, HeaderMutations.Level[] rest) {
+      HeaderMutations.Level[] all = new HeaderMutations.Level[rest.length + 1];
+      all[0] = first;
+      System.arraycopy(rest, 0, all, 1, rest.length);
+      return all;
+    }
+  }
+
+  private static Decision withCluster(Decision d, String cluster, Levels levels) {
+    return new Decision(
+        cluster,
+        d.timeoutMillis(),
+        d.retry(),
+        d.prefixLength(),
+        d.prefixRewrite(),
+        d.regexRewrite(),
+        d.hostRewrite(),
+        d.directStatus(),
+        d.directBody(),
+        d.fault(),
+        d.redirect(),
+        levels.request(),
+        levels.response(),
+        d.hash());
   }
 
   /**
@@ -131,7 +471,7 @@ final class RouteTable {
     }
     for (CompiledRoute route : host.routes()) {
       if (matches(route, method, path, headers)) {
-        return decision(host.host(), route.route(), route.fault());
+        return decision(route);
       }
     }
     return Optional.empty();
@@ -203,6 +543,11 @@ final class RouteTable {
         return false;
       }
     }
+    for (QueryParameterMatch parameter : compiled.queryParameters()) {
+      if (!parameter.matches(path)) {
+        return false;
+      }
+    }
     return true;
   }
 
@@ -221,67 +566,22 @@ final class RouteTable {
     return values.isEmpty() ? null : values.size() == 1 ? values.get(0) : String.join(",", values);
   }
 
-  private static Optional<Decision> decision(VirtualHost host, Route route, FaultInjection fault) {
-    if (route.hasDirectResponse()) {
-      return Optional.of(
-          new Decision(
-              "",
-              0,
-              RetryRules.NONE,
-              "",
-              "",
-              "",
-              route.getDirectResponse().getStatus(),
-              route.getDirectResponse().getBody().getInlineString(),
-              null));
+  /** The route's decision; a weighted route's, drawn by weight. */
+  private static Optional<Decision> decision(CompiledRoute route) {
+    List<Optional<Decision>> decisions = route.decisions();
+    if (decisions.isEmpty()) {
+      return Optional.empty();
     }
-    if (!route.hasRoute()) {
-      return Optional.empty(); // redirects and filter actions are not supported: no match
+    long[] weights = route.weights();
+    if (weights == null) {
+      return decisions.get(0);
     }
-    RouteAction action = route.getRoute();
-    String cluster =
-        switch (action.getClusterSpecifierCase()) {
-          case CLUSTER -> action.getCluster();
-          case WEIGHTED_CLUSTERS -> weighted(action.getWeightedClusters());
-          default -> "";
-        };
-    long timeout = action.hasTimeout() ? Durations.toMillis(action.getTimeout()) : 15_000;
-    RetryRules retry =
-        action.hasRetryPolicy()
-            ? RetryRules.of(action.getRetryPolicy())
-            : host.hasRetryPolicy() ? RetryRules.of(host.getRetryPolicy()) : RetryRules.NONE;
-    String matchedPrefix =
-        route.getMatch().getPathSpecifierCase() == RouteMatch.PathSpecifierCase.PREFIX
-            ? route.getMatch().getPrefix()
-            : "";
-    return Optional.of(
-        new Decision(
-            cluster,
-            timeout,
-            retry,
-            matchedPrefix,
-            action.getPrefixRewrite(),
-            action.getHostRewriteLiteral(),
-            0,
-            "",
-            fault));
-  }
-
-  private static String weighted(WeightedCluster clusters) {
-    long total = 0;
-    for (WeightedCluster.ClusterWeight weight : clusters.getClustersList()) {
-      total += weight.getWeight().getValue();
-    }
-    if (total <= 0) {
-      return clusters.getClustersCount() == 0 ? "" : clusters.getClusters(0).getName();
-    }
-    long roll = ThreadLocalRandom.current().nextLong(total);
-    for (WeightedCluster.ClusterWeight weight : clusters.getClustersList()) {
-      roll -= weight.getWeight().getValue();
-      if (roll < 0) {
-        return weight.getName();
+    long roll = ThreadLocalRandom.current().nextLong(weights[weights.length - 1]);
+    for (int i = 0; i < weights.length; i++) {
+      if (roll < weights[i]) {
+        return decisions.get(i);
       }
     }
-    return clusters.getClusters(clusters.getClustersCount() - 1).getName();
+    return decisions.get(decisions.size() - 1);
   }
 }

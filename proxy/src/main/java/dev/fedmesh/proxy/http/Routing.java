@@ -15,6 +15,10 @@ interface Routing {
    * @param timeoutMillis the whole request's timeout over all tries; 0 for none
    * @param path the path to send (after any rewrite)
    * @param authority the Host / :authority to send
+   * @param requestHeaders the route's mutations of the request headers
+   * @param responseHeaders the route's mutations of the response headers (and of local replies
+   *     about this upstream: no healthy host, timeouts, overflow)
+   * @param hash the request's hash key for a RING_HASH or MAGLEV cluster, when {@code hashed}
    */
   record Forward(
       UpstreamCluster cluster,
@@ -22,7 +26,11 @@ interface Routing {
       long timeoutMillis,
       String path,
       String authority,
-      long delayMillis)
+      long delayMillis,
+      HeaderMutations requestHeaders,
+      HeaderMutations responseHeaders,
+      long hash,
+      boolean hashed)
       implements Routed {
     Forward(
         UpstreamCluster cluster,
@@ -30,25 +38,50 @@ interface Routing {
         long timeoutMillis,
         String path,
         String authority) {
-      this(cluster, retry, timeoutMillis, path, authority, 0);
+      this(
+          cluster,
+          retry,
+          timeoutMillis,
+          path,
+          authority,
+          0,
+          HeaderMutations.NONE,
+          HeaderMutations.NONE,
+          0,
+          false);
     }
   }
 
   /**
-   * Answer locally (no route, no cluster, a direct response, an injected fault).
+   * Answer locally (no route, no cluster, a direct response, a redirect, an injected fault).
    *
    * @param grpcStatus the gRPC status for gRPC callers, or -1 to derive it from {@code status}
    * @param delayMillis how long to wait before answering (an injected delay)
+   * @param location the {@code Location} of a redirect (answered with no body), else null
+   * @param responseHeaders the matched route's response header mutations, where Envoy applies them
+   *     to the reply
    */
-  record Local(int status, String message, int grpcStatus, long delayMillis, String flag)
+  record Local(
+      int status,
+      String message,
+      int grpcStatus,
+      long delayMillis,
+      String flag,
+      String location,
+      HeaderMutations responseHeaders)
       implements Routed {
     Local(int status, String message) {
-      this(status, message, -1, 0, "");
+      this(status, message, -1, 0, "", null, HeaderMutations.NONE);
     }
 
     /** A reply with Envoy's response flag for it (NR, NC, RBAC, FI, ...). */
     Local(int status, String message, String flag) {
-      this(status, message, -1, 0, flag);
+      this(status, message, -1, 0, flag, null, HeaderMutations.NONE);
+    }
+
+    /** An injected fault's reply. */
+    Local(int status, String message, int grpcStatus, long delayMillis, String flag) {
+      this(status, message, grpcStatus, delayMillis, flag, null, HeaderMutations.NONE);
     }
   }
 

@@ -89,7 +89,11 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     this.forward = forward;
     this.cluster = forward.cluster();
     this.breaker = cluster.circuitBreaker();
-    this.retry = forward.retry();
+    this.retry = forward.retry().forRequest(request);
+  }
+
+  Routing.Forward forward() {
+    return forward;
   }
 
   /** Whether the whole request has arrived from downstream. */
@@ -137,7 +141,10 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     if (attempt > 1) {
       stats.retry(cluster.name());
     }
-    host = cluster.pick(retry.avoidPreviousHosts() ? tried : Set.of()).orElse(null);
+    host =
+        cluster
+            .pick(retry.avoidPreviousHosts() ? tried : Set.of(), forward.hash(), forward.hashed())
+            .orElse(null);
     if (host == null) {
       fail(
           HttpResponseStatus.SERVICE_UNAVAILABLE,
@@ -314,11 +321,11 @@ final class UpstreamExchange implements UpstreamStream.Listener {
           && HttpUtil.getContentLength(response, Long.MAX_VALUE) <= limits.bufferLimitBytes()) {
         // A small response is held until it is whole: if the host dies halfway, the caller
         // has seen nothing and the request can still be retried elsewhere.
-        held = downstream.downstreamResponse(response, request);
+        held = downstream.downstreamResponse(response, request, forward);
         return;
       }
       responseStarted = true;
-      ctx.write(downstream.downstreamResponse(response, request));
+      ctx.write(downstream.downstreamResponse(response, request, forward));
       if (!(message instanceof HttpContent)) {
         flushOrPause();
         return;

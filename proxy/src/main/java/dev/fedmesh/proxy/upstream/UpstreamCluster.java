@@ -65,7 +65,10 @@ public final class UpstreamCluster {
 
   private record Group(Locality locality, int weight, List<UpstreamHost> hosts) {}
 
-  private record Level(int priority, List<Group> groups, int hostCount) {}
+  /**
+   * @param hashTable the level's ring or Maglev table when the cluster balances by hash, else null
+   */
+  private record Level(int priority, List<Group> groups, int hostCount, HashTable hashTable) {}
 
   UpstreamCluster(String name, LongSupplier nanoTime, RandomGenerator random) {
     this.name = requireNonNull(name, "name");
@@ -174,14 +177,47 @@ public final class UpstreamCluster {
     hostsByAddress.putAll(kept);
     List<Level> newLevels = new ArrayList<>();
     byPriority.forEach(
-        (priority, groups) ->
-            newLevels.add(
-                new Level(
-                    priority,
-                    List.copyOf(groups),
-                    groups.stream().mapToInt(g -> g.hosts().size()).sum())));
+        (priority, groups) -> {
+          List<UpstreamHost> members = new ArrayList<>();
+          groups.forEach(g -> members.addAll(g.hosts()));
+          newLevels.add(
+              new Level(priority, List.copyOf(groups), members.size(), hashTable(members)));
+        });
     levels = List.copyOf(newLevels);
     hosts = List.copyOf(all);
+  }
+
+  /** The level's consistent-hash table, when the cluster's policy hashes. */
+  private HashTable hashTable(List<UpstreamHost> members) {
+    Cluster c = config;
+    return switch (c.getLbPolicy()) {
+      case RING_HASH -> {
+        var ring = c.getRingHashLbConfig();
+        long min =
+            ring.hasMinimumRingSize()
+                ? ring.getMinimumRingSize().getValue()
+                : HashTable.DEFAULT_MIN_RING;
+        long max =
+            ring.hasMaximumRingSize()
+                ? ring.getMaximumRingSize().getValue()
+                : HashTable.DEFAULT_MAX_RING;
+        yield HashTable.ring(members, Math.max(1, min), Math.max(1, max));
+      }
+      case MAGLEV -> {
+        long size =
+            c.getMaglevLbConfig().hasTableSize()
+                ? c.getMaglevLbConfig().getTableSize().getValue()
+                : HashTable.DEFAULT_MAGLEV_SIZE;
+        yield HashTable.maglev(members, (int) size);
+      }
+      default -> null;
+    };
+  }
+
+  /** Whether the cluster picks hosts by a request's hash (RING_HASH, MAGLEV). */
+  public boolean hashes() {
+    Cluster.LbPolicy policy = config.getLbPolicy();
+    return policy == Cluster.LbPolicy.RING_HASH || policy == Cluster.LbPolicy.MAGLEV;
   }
 
   private static InetSocketAddress address(String host, int port) {
@@ -255,7 +291,22 @@ public final class UpstreamCluster {
 
   /** Chooses a host for a new request; {@code exclude} are hosts this request already tried. */
   public Optional<UpstreamHost> pick(Set<UpstreamHost> exclude) {
+    return pick(exclude, 0, false);
+  }
+
+  /**
+   * Chooses a host for a new request. A cluster that balances by hash (RING_HASH, MAGLEV) uses
+   * {@code hash} to choose the priority level (as Envoy does, by {@code hash % 100} against the
+   * levels' loads) and the host within it; a request without a hash gets a random one. Other
+   * policies ignore the hash.
+   *
+   * @param exclude hosts this request already tried
+   * @param hashed whether the request has a hash key ({@code hash} is ignored when not)
+   */
+  public Optional<UpstreamHost> pick(Set<UpstreamHost> exclude, long hash, boolean hashed) {
     List<Level> current = levels;
+    boolean hashing = hashes();
+    long h = hashing ? (hashed ? hash : random.nextLong()) : 0;
     if (current.isEmpty()) {
       return Optional.empty();
     }
@@ -279,25 +330,25 @@ public final class UpstreamCluster {
     }
     int panicThreshold = panicThreshold();
     if (total == 0 || Math.min(100, total) < panicThreshold) {
-      return panic(current, exclude);
+      return panic(current, exclude, h);
     }
     // Spill by health: each level takes what its health allows of what is left; when the total
     // is under 100% the loads are scaled up so that they still add up to 100%.
     double scale = total >= 100 ? 1.0 : 100.0 / total;
-    double roll = random.nextDouble() * 100.0;
+    double roll = hashing ? Long.remainderUnsigned(h, 100) : random.nextDouble() * 100.0;
     double remaining = 100.0;
     for (int i = 0; i < current.size() && remaining > 0; i++) {
       double load = Math.min(remaining, health[i] * scale);
       remaining -= load;
       if (roll < load || remaining <= 1e-9) {
-        Optional<UpstreamHost> host = pickInLevel(current.get(i), exclude, false);
+        Optional<UpstreamHost> host = pickInLevel(current.get(i), exclude, false, h);
         if (host.isPresent()) {
           return host;
         }
       }
       roll -= load;
     }
-    return panic(current, exclude);
+    return panic(current, exclude, h);
   }
 
   private int panicThreshold() {
@@ -313,19 +364,23 @@ public final class UpstreamCluster {
   }
 
   /** Too little health: the first level with any host not yet tried takes everything. */
-  private Optional<UpstreamHost> panic(List<Level> current, Set<UpstreamHost> exclude) {
+  private Optional<UpstreamHost> panic(List<Level> current, Set<UpstreamHost> exclude, long hash) {
     for (Level level : current) {
-      Optional<UpstreamHost> host = pickInLevel(level, exclude, true);
+      Optional<UpstreamHost> host = pickInLevel(level, exclude, true, hash);
       if (host.isPresent()) {
         return host;
       }
     }
     // Every host was tried: reuse one rather than fail without trying (Envoy does the same).
-    return current.isEmpty() ? Optional.empty() : pickInLevel(current.get(0), Set.of(), true);
+    return current.isEmpty() ? Optional.empty() : pickInLevel(current.get(0), Set.of(), true, hash);
   }
 
   private Optional<UpstreamHost> pickInLevel(
-      Level level, Set<UpstreamHost> exclude, boolean panic) {
+      Level level, Set<UpstreamHost> exclude, boolean panic, long hash) {
+    if (level.hashTable() != null) {
+      // Envoy's hashing balancers weigh hosts, not localities, within the level.
+      return Optional.ofNullable(level.hashTable().choose(hash, exclude, panic));
+    }
     List<UpstreamHost> candidates = new ArrayList<>();
     boolean localityWeighted = level.groups().stream().anyMatch(g -> g.weight() > 0);
     if (localityWeighted && level.groups().size() > 1) {

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.fedmesh.proxy.authz.Authorizer;
 import dev.fedmesh.proxy.http.FaultInjection;
+import dev.fedmesh.proxy.http.RouteTable;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -11,7 +12,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -77,6 +77,8 @@ final class XdsResourceRules {
     }
     switch (cluster.getLbPolicy()) {
       case ROUND_ROBIN, LEAST_REQUEST, RANDOM -> {}
+      case RING_HASH -> problems.addAll(checkRingHash(where, cluster));
+      case MAGLEV -> problems.addAll(checkMaglev(where, cluster));
       case CLUSTER_PROVIDED -> {
         if (cluster.getType() != Cluster.DiscoveryType.ORIGINAL_DST) {
           problems.add(
@@ -88,7 +90,7 @@ final class XdsResourceRules {
               where
                   + "lb_policy: "
                   + cluster.getLbPolicy()
-                  + " (expected: ROUND_ROBIN, LEAST_REQUEST or RANDOM)");
+                  + " (expected: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)");
     }
     if (cluster.hasOutlierDetection()) {
       var outlier = cluster.getOutlierDetection();
@@ -107,6 +109,67 @@ final class XdsResourceRules {
       }
     }
     return problems;
+  }
+
+  /** Envoy's limits on a ring: at most 8M entries, and the minimum no more than the maximum. */
+  private static List<String> checkRingHash(String where, Cluster cluster) {
+    List<String> problems = new ArrayList<>();
+    var ring = cluster.getRingHashLbConfig();
+    long limit = 8L * 1024 * 1024;
+    long min = ring.hasMinimumRingSize() ? ring.getMinimumRingSize().getValue() : 1024;
+    long max = ring.hasMaximumRingSize() ? ring.getMaximumRingSize().getValue() : limit;
+    if (min < 1 || min > limit) {
+      problems.add(
+          where
+              + "ring_hash_lb_config.minimum_ring_size: "
+              + min
+              + " (expected: 1.."
+              + limit
+              + ")");
+    }
+    if (max < 1 || max > limit) {
+      problems.add(
+          where
+              + "ring_hash_lb_config.maximum_ring_size: "
+              + max
+              + " (expected: 1.."
+              + limit
+              + ")");
+    }
+    if (min > max) {
+      problems.add(
+          where
+              + "ring_hash_lb_config.minimum_ring_size: "
+              + min
+              + " (expected: <= maximum_ring_size "
+              + max
+              + ")");
+    }
+    if (ring.getHashFunction()
+        != io.envoyproxy.envoy.config.cluster.v3.Cluster.RingHashLbConfig.HashFunction.XX_HASH) {
+      problems.add(
+          where
+              + "ring_hash_lb_config.hash_function: "
+              + ring.getHashFunction()
+              + " (expected: XX_HASH)");
+    }
+    return problems;
+  }
+
+  /** Envoy's rule for a Maglev table: a prime size below 5000011 (65537 by default). */
+  private static List<String> checkMaglev(String where, Cluster cluster) {
+    if (!cluster.getMaglevLbConfig().hasTableSize()) {
+      return List.of();
+    }
+    long size = cluster.getMaglevLbConfig().getTableSize().getValue();
+    if (size < 2 || size > 5_000_011 || !java.math.BigInteger.valueOf(size).isProbablePrime(30)) {
+      return List.of(
+          where
+              + "maglev_lb_config.table_size: "
+              + size
+              + " (expected: a prime number up to 5000011)");
+    }
+    return List.of();
   }
 
   static List<String> check(ClusterLoadAssignment assignment) {
@@ -199,44 +262,11 @@ final class XdsResourceRules {
               where + "domain '" + domain + "' in two virtual hosts (expected: each domain once)");
         }
       }
-      Any hostFault = host.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
-      if (hostFault != null) {
-        try {
-          FaultInjection.of(hostFault);
-        } catch (IllegalArgumentException e) {
-          problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
-        }
-      }
-      for (Route route : host.getRoutesList()) {
-        Any routeFault = route.getTypedPerFilterConfigMap().get(FaultInjection.FILTER);
-        if (routeFault != null) {
-          try {
-            FaultInjection.of(routeFault);
-          } catch (IllegalArgumentException e) {
-            problems.add(where + "virtual host '" + host.getName() + "' route " + e.getMessage());
-          }
-        }
-        for (var header : route.getMatch().getHeadersList()) {
-          try {
-            dev.fedmesh.proxy.match.HeaderMatch.of(header);
-          } catch (IllegalArgumentException e) {
-            problems.add(where + "virtual host '" + host.getName() + "' " + e.getMessage());
-          }
-        }
-        if (route.getMatch().hasSafeRegex()) {
-          try {
-            java.util.regex.Pattern.compile(route.getMatch().getSafeRegex().getRegex());
-          } catch (java.util.regex.PatternSyntaxException e) {
-            problems.add(
-                where
-                    + "virtual host '"
-                    + host.getName()
-                    + "' safe_regex '"
-                    + route.getMatch().getSafeRegex().getRegex()
-                    + "' (expected: a valid regular expression)");
-          }
-        }
-      }
+    }
+    // Everything a route decides (matchers, rewrites, redirects, header mutations, hash
+    // policies, retries, faults) is checked by compiling it as the proxy will run it.
+    for (String problem : RouteTable.problems(routes)) {
+      problems.add(where + problem);
     }
     return problems;
   }

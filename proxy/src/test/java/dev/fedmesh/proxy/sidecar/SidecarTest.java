@@ -304,7 +304,10 @@ class SidecarTest {
 
     // The same cluster, now with a load balancer the proxy does not have: NACKed by name;
     // the endpoints in the same push (green) still apply to the last good cluster.
-    publish(List.of(web().toBuilder().setLbPolicy(Cluster.LbPolicy.MAGLEV).build()), green);
+    publish(
+        List.of(
+            web().toBuilder().setLbPolicy(Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG).build()),
+        green);
 
     await()
         .atMost(Duration.ofSeconds(10))

@@ -246,7 +246,10 @@ class XdsClientTest {
         .atMost(Duration.ofSeconds(10))
         .until(() -> client.current().clusters().containsKey("web"));
 
-    Cluster broken = edsCluster("web").toBuilder().setLbPolicy(Cluster.LbPolicy.MAGLEV).build();
+    Cluster broken =
+        edsCluster("web").toBuilder()
+            .setLbPolicy(Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG)
+            .build();
     cache.setSnapshot(
         GROUP,
         Snapshot.create(
@@ -267,7 +270,8 @@ class XdsClientTest {
                             r.hasErrorDetail()
                                 && r.getErrorDetail()
                                     .getMessage()
-                                    .contains("cluster 'web': lb_policy: MAGLEV")));
+                                    .contains(
+                                        "cluster 'web': lb_policy: LOAD_BALANCING_POLICY_CONFIG")));
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> client.current().clusters().containsKey("api"));
@@ -361,7 +365,9 @@ class XdsClientTest {
         Snapshot.create(
             List.of(
                 edsCluster("web"),
-                edsCluster("bad").toBuilder().setLbPolicy(Cluster.LbPolicy.MAGLEV).build()),
+                edsCluster("bad").toBuilder()
+                    .setLbPolicy(Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG)
+                    .build()),
             List.of(assignment("web", "10.0.0.9", 8080)),
             List.of(httpListener("outbound", "routes")),
             List.of(routes("routes", "web")),

@@ -1,0 +1,100 @@
+package dev.fedmesh.proxy.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.UInt64Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import org.junit.jupiter.api.Test;
+
+/** What the proxy accepts and refuses of the features it enforces like Envoy, by field. */
+class XdsResourceRulesTest {
+  private static Cluster.Builder eds(Cluster.LbPolicy policy) {
+    return Cluster.newBuilder()
+        .setName("web")
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(
+            Cluster.EdsClusterConfig.newBuilder()
+                .setEdsConfig(
+                    ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())))
+        .setLbPolicy(policy);
+  }
+
+  @Test
+  void ringHashAndMaglevAreAcceptedWithinEnvoysLimits() {
+    assertThat(XdsResourceRules.check(eds(Cluster.LbPolicy.RING_HASH).build())).isEmpty();
+    assertThat(XdsResourceRules.check(eds(Cluster.LbPolicy.MAGLEV).build())).isEmpty();
+    assertThat(
+            XdsResourceRules.check(
+                eds(Cluster.LbPolicy.MAGLEV)
+                    .setMaglevLbConfig(
+                        Cluster.MaglevLbConfig.newBuilder().setTableSize(UInt64Value.of(251)))
+                    .build()))
+        .isEmpty();
+  }
+
+  @Test
+  void aRingOrTableWeCannotBuildLikeEnvoyIsRefusedByField() {
+    assertThat(
+            XdsResourceRules.check(
+                eds(Cluster.LbPolicy.MAGLEV)
+                    .setMaglevLbConfig(
+                        Cluster.MaglevLbConfig.newBuilder().setTableSize(UInt64Value.of(1000)))
+                    .build()))
+        .containsExactly(
+            "cluster 'web': maglev_lb_config.table_size: 1000 (expected: a prime number up to"
+                + " 5000011)");
+    assertThat(
+            XdsResourceRules.check(
+                eds(Cluster.LbPolicy.RING_HASH)
+                    .setRingHashLbConfig(
+                        Cluster.RingHashLbConfig.newBuilder()
+                            .setMinimumRingSize(UInt64Value.of(4096))
+                            .setMaximumRingSize(UInt64Value.of(1024))
+                            .setHashFunction(Cluster.RingHashLbConfig.HashFunction.MURMUR_HASH_2))
+                    .build()))
+        .containsExactly(
+            "cluster 'web': ring_hash_lb_config.minimum_ring_size: 4096 (expected: <="
+                + " maximum_ring_size 1024)",
+            "cluster 'web': ring_hash_lb_config.hash_function: MURMUR_HASH_2 (expected: XX_HASH)");
+    assertThat(XdsResourceRules.check(eds(Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG).build()))
+        .singleElement()
+        .asString()
+        .contains("lb_policy: LOAD_BALANCING_POLICY_CONFIG (expected: ROUND_ROBIN");
+  }
+
+  @Test
+  void aRouteConfigurationIsRefusedNamingTheVirtualHostRouteAndField() {
+    RouteConfiguration routes =
+        RouteConfiguration.newBuilder()
+            .setName("outbound")
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("shop")
+                    .addDomains("shop.test")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setRoute(
+                                RouteAction.newBuilder()
+                                    .setCluster("web")
+                                    .addHashPolicy(
+                                        RouteAction.HashPolicy.newBuilder()
+                                            .setFilterState(
+                                                RouteAction.HashPolicy.FilterState.newBuilder()
+                                                    .setKey("k"))))))
+            .build();
+
+    assertThat(XdsResourceRules.check(routes))
+        .containsExactly(
+            "route configuration 'outbound': virtual host 'shop' routes[0].route.hash_policy[0]:"
+                + " filter_state (expected: header, query_parameter, cookie or"
+                + " connection_properties.source_ip)");
+  }
+}
