@@ -98,6 +98,7 @@ public final class ConfigGenerator {
       routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
       Cluster fallback = sidecarFallbackCluster();
       clusters.put(fallback.getName(), fallback);
+      sidecarInboundListener(mesh, proxy).ifPresent(l -> listeners.put(l.getName(), l));
     }
     return new XdsResources(listeners, routes, clusters, endpoints);
   }
@@ -108,6 +109,14 @@ public final class ConfigGenerator {
    */
   public static Listener sidecarOutboundListener(Collection<FilterChain> tcpChains) {
     return SidecarOutbound.listener(tcpChains, SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /**
+   * A sidecar workload's inbound policy ({@code virtualInbound}: mTLS modes and authorization),
+   * when a PeerAuthentication or AuthorizationPolicy applies to it.
+   */
+  public static Optional<Listener> sidecarInboundListener(MeshSnapshot mesh, ProxyContext proxy) {
+    return InboundPolicy.listener(mesh.policies(), proxy, MeshTls.downstream());
   }
 
   /** The cluster the outbound listener's default chain names: {@code PassthroughCluster}. */

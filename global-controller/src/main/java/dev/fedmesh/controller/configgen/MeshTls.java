@@ -66,6 +66,30 @@ final class MeshTls {
         .build();
   }
 
+  /**
+   * The TLS a sidecar's inbound chains terminate: its own workload certificate, and a client
+   * certificate required of every caller, checked against the mesh's roots.
+   */
+  static TransportSocket downstream() {
+    CommonTlsContext common =
+        CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_SECRET))
+            .setValidationContextSdsSecretConfig(secret(ROOT_SECRET))
+            .addAlpnProtocols("h2")
+            .addAlpnProtocols("http/1.1")
+            .build();
+    return TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls")
+        .setTypedConfig(
+            Any.pack(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                    .newBuilder()
+                    .setCommonTlsContext(common)
+                    .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
+                    .build()))
+        .build();
+  }
+
   private static SdsSecretConfig secret(String name) {
     return SdsSecretConfig.newBuilder()
         .setName(name)

@@ -3,6 +3,9 @@ package dev.fedmesh.controller.configgen;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.model.Locality;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * What config generation needs to know about a proxy; proxies with equal contexts get identical
@@ -12,17 +15,39 @@ import dev.fedmesh.model.Locality;
  * @param cluster the member cluster it runs in, or empty when it runs outside the mesh
  * @param network its network; empty means "reaches every endpoint directly"
  * @param locality where it runs, for locality-aware priorities
+ * @param namespace a sidecar's workload namespace (PeerAuthentication and AuthorizationPolicy
+ *     select by it); empty for other roles
+ * @param labels a sidecar's workload labels (policy selectors match them); empty for other roles
  */
-public record ProxyContext(ProxyRole role, String cluster, String network, Locality locality) {
+public record ProxyContext(
+    ProxyRole role,
+    String cluster,
+    String network,
+    Locality locality,
+    String namespace,
+    SortedMap<String, String> labels) {
   public ProxyContext {
     requireNonNull(role, "role");
     requireNonNull(cluster, "cluster");
     requireNonNull(network, "network");
     requireNonNull(locality, "locality");
+    requireNonNull(namespace, "namespace");
+    labels = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(labels));
+  }
+
+  /** A context with no workload (gRPC clients, gateways, tests of outbound config). */
+  public ProxyContext(ProxyRole role, String cluster, String network, Locality locality) {
+    this(role, cluster, network, locality, "", new TreeMap<>());
+  }
+
+  /** The same proxy as a workload of {@code namespace} with {@code labels}. */
+  public ProxyContext withWorkload(String namespace, Map<String, String> labels) {
+    return new ProxyContext(role, cluster, network, locality, namespace, new TreeMap<>(labels));
   }
 
   /** A stable string naming the group of proxies that share this context. */
   public String groupKey() {
-    return role.metadataValue() + "|" + cluster + "|" + network + "|" + locality;
+    String key = role.metadataValue() + "|" + cluster + "|" + network + "|" + locality;
+    return namespace.isEmpty() && labels.isEmpty() ? key : key + "|" + namespace + "|" + labels;
   }
 }

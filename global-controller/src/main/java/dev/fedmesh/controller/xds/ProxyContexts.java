@@ -15,6 +15,7 @@ import io.envoyproxy.envoy.config.core.v3.Node;
  *   <li>{@code FEDMESH_ROLE}: {@code grpc} (default), {@code sidecar} or {@code gateway}
  *   <li>{@code FEDMESH_CLUSTER}: the member cluster; defaults to the node's {@code cluster}
  *   <li>{@code NETWORK}: the proxy's network, as Istio names it; empty reaches everything directly
+ *   <li>{@code NAMESPACE} and {@code LABELS} (sidecars): the workload's, for inbound policy
  * </ul>
  *
  * The locality is the node's own {@code locality}.
@@ -45,11 +46,30 @@ public final class ProxyContexts {
     String cluster = string(metadata, CLUSTER, node.getCluster());
     String network = string(metadata, NETWORK, "");
     var locality = node.getLocality();
-    return new ProxyContext(
-        role,
-        cluster,
-        network,
-        new Locality(locality.getRegion(), locality.getZone(), locality.getSubZone()));
+    ProxyContext context =
+        new ProxyContext(
+            role,
+            cluster,
+            network,
+            new Locality(locality.getRegion(), locality.getZone(), locality.getSubZone()));
+    if (role != ProxyRole.SIDECAR) {
+      return context;
+    }
+    // A sidecar's inbound policy depends on its workload: its namespace and labels.
+    java.util.Map<String, String> labels = new java.util.TreeMap<>();
+    Value labelValue = metadata.getFieldsOrDefault(NodeMetadata.LABELS, null);
+    if (labelValue != null && labelValue.hasStructValue()) {
+      labelValue
+          .getStructValue()
+          .getFieldsMap()
+          .forEach(
+              (key, value) -> {
+                if (value.getKindCase() == Value.KindCase.STRING_VALUE) {
+                  labels.put(key, value.getStringValue());
+                }
+              });
+    }
+    return context.withWorkload(string(metadata, NodeMetadata.NAMESPACE, ""), labels);
   }
 
   private static String string(Struct metadata, String field, String fallback) {

@@ -11,6 +11,7 @@ import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
+import dev.fedmesh.model.XdsNames;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.SimpleCache;
 import io.envoyproxy.controlplane.cache.SnapshotConsistencyException;
@@ -42,6 +43,7 @@ import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -490,6 +492,16 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             ConfigGenerator.sidecarOutboundRoutes(
                 virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()).toList());
         putDerived(Resources.ResourceType.ROUTE, routes, routes.getName(), changed);
+      }
+      if (context.role() == ProxyRole.SIDECAR && everything) {
+        Optional<Listener> inbound = ConfigGenerator.sidecarInboundListener(mesh, context);
+        if (inbound.isPresent()) {
+          putDerived(
+              Resources.ResourceType.LISTENER, inbound.get(), inbound.get().getName(), changed);
+        } else if (merged.get(Resources.ResourceType.LISTENER).remove(XdsNames.VIRTUAL_INBOUND)
+            != null) {
+          changed.get(Resources.ResourceType.LISTENER).add(XdsNames.VIRTUAL_INBOUND);
+        }
       }
       for (Resources.ResourceType type : SERVED) {
         XdsSnapshot.Typed<?> previous = built.get(type);
