@@ -226,7 +226,7 @@ public final class HttpProxy implements AutoCloseable {
     UpstreamCluster app = appCluster(port);
     HttpListener routing =
         new HttpListener(
-            new InboundRouting(app, APP_RETRIES, stats),
+            new InboundRouting(app, APP_RETRIES, stats, () -> inboundChains),
             upstreams,
             HttpProxy::decorateInbound,
             limits,
@@ -353,6 +353,7 @@ public final class HttpProxy implements AutoCloseable {
         return;
       }
       ch.attr(InboundRouting.CHAIN).set(chain.get());
+      ch.attr(InboundRouting.CHAINS).set(chains);
     } else if (!tlsDetected && port.mode() == InboundPort.TlsMode.STRICT) {
       stats.rejected("plaintext on " + port.listen() + " (STRICT mTLS)");
       ch.close();

@@ -25,11 +25,26 @@ final class InboundRouting implements Routing {
   /** The filter chain that took a connection, set when the connection is accepted. */
   static final AttributeKey<InboundChains.Chain> CHAIN = AttributeKey.valueOf("fedmesh.chain");
 
+  /** The inbound policy a connection's chain was chosen from. */
+  static final AttributeKey<InboundChains> CHAINS = AttributeKey.valueOf("fedmesh.chains");
+
   private final UpstreamCluster app;
   private final RetryRules retries;
   private final ProxyStats stats;
 
-  InboundRouting(UpstreamCluster app, RetryRules retries, ProxyStats stats) {
+  private final java.util.function.Supplier<InboundChains> policy;
+
+  /**
+   * @param policy the inbound policy in force now; requests on connections accepted under an older
+   *     one are checked against the chain the current policy gives them, as Envoy drains
+   *     connections of a changed filter chain
+   */
+  InboundRouting(
+      UpstreamCluster app,
+      RetryRules retries,
+      ProxyStats stats,
+      java.util.function.Supplier<InboundChains> policy) {
+    this.policy = policy;
     this.app = app;
     this.retries = retries;
     this.stats = stats;
@@ -38,6 +53,26 @@ final class InboundRouting implements Routing {
   @Override
   public Routed route(HttpRequest request, String authority, String path, Channel downstream) {
     Channel connection = connection(downstream);
+    InboundChains current = policy.get();
+    if (current != connection.attr(CHAINS).get()) {
+      // The policy changed since this connection was accepted: its chain is chosen again.
+      Optional<InboundChains.Chain> fresh =
+          current == null
+              ? Optional.empty()
+              : current.select(
+                  dev.fedmesh.proxy.intercept.OriginalDestination.of(connection).getPort(),
+                  connection.pipeline().get(SslHandler.class) != null);
+      if (current != null && fresh.isEmpty()) {
+        stats.rejected(
+            "request on a connection the inbound policy no longer takes ("
+                + (connection.pipeline().get(SslHandler.class) != null ? "mTLS" : "plaintext")
+                + ")");
+        connection.eventLoop().execute(connection::close);
+        return new Local(503, "inbound policy changed: connection no longer accepted", "UF");
+      }
+      connection.attr(CHAIN).set(fresh.orElse(null));
+      connection.attr(CHAINS).set(current);
+    }
     InboundChains.Chain chain = connection.attr(CHAIN).get();
     if (chain != null && !chain.http().allowsEverything()) {
       Attributes attributes = attributes(connection, request, authority, path);

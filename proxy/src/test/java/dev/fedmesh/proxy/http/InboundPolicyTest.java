@@ -378,6 +378,35 @@ class InboundPolicyTest {
   }
 
   @Test
+  void aPolicyAppliedLaterGovernsRequestsOnConnectionsAcceptedBeforeIt() throws Exception {
+    startHttpServer();
+    Filter open =
+        httpManager(
+            port,
+            HttpConnectionManager.PathWithEscapedSlashesAction.IMPLEMENTATION_SPECIFIC_DEFAULT,
+            List.of());
+    apply(inbound(port, true, List.of(open)));
+    HttpClient checkout = sidecarFor("checkout");
+    // The client sidecar keeps this mTLS connection to the server for the requests below.
+    assertThat(status(checkout, "/pay")).isEqualTo(200);
+
+    apply(
+        inbound(
+            port,
+            true,
+            List.of(
+                httpManager(
+                    port,
+                    HttpConnectionManager.PathWithEscapedSlashesAction
+                        .IMPLEMENTATION_SPECIFIC_DEFAULT,
+                    List.of(
+                        rbac("allow", RBAC.Action.ALLOW, "frontend", allowPrincipal(FRONTEND)))))));
+
+    assertThat(status(checkout, "/pay")).as("the same connection, the new policy").isEqualTo(403);
+    assertThat(app.served.get()).isEqualTo(1);
+  }
+
+  @Test
   void withoutAPlaintextChainAPortIsStrictAndWithOnlyOneItTakesNoTls() throws Exception {
     startHttpServer();
     Filter plain =
