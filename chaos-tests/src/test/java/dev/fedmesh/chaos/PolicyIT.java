@@ -204,7 +204,122 @@ class PolicyIT {
 
       String listed = cli.run(0, "get", "all", "-A");
       assertThat(listed).contains("DestinationRule", "payments", "VirtualService", "checkout");
+
+      // --- mTLS modes: the lab's sidecars take mTLS only; PERMISSIVE lets plain text in, a
+      // mesh-wide STRICT refuses it again.
+      String checkoutInbound = inboundOf(lab, "east", "checkout/v1");
+      assertThat(plaintextAnswered(checkoutInbound))
+          .as("the sidecar's own default: STRICT")
+          .isFalse();
+      cli.apply(
+          "permissive.yaml",
+          """
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: {name: default, namespace: shop}
+          spec: {mtls: {mode: PERMISSIVE}}
+          """);
+      awaitEveryProxyHoldsThePolicies(admin);
+      assertThat(plaintextAnswered(checkoutInbound)).as("PERMISSIVE").isTrue();
+      cli.delete("PeerAuthentication", "default", "shop");
+      cli.apply(
+          "strict.yaml",
+          """
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: {name: default, namespace: istio-system}
+          spec: {mtls: {mode: STRICT}}
+          """);
+      awaitEveryProxyHoldsThePolicies(admin);
+      assertThat(plaintextAnswered(checkoutInbound)).as("mesh-wide STRICT").isFalse();
+
+      // --- Authorization: checkout takes calls from the frontend only, and never on /private.
+      cli.apply(
+          "authz.yaml",
+          """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: {name: checkout-callers, namespace: shop}
+          spec:
+            selector: {matchLabels: {app: checkout}}
+            rules:
+            - from: [{source: {principals: ["*/ns/shop/sa/frontend", "*/ns/shop/sa/loadgen"]}}]
+          ---
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: {name: no-private, namespace: shop}
+          spec:
+            selector: {matchLabels: {app: checkout}}
+            action: DENY
+            rules: [{to: [{operation: {paths: ["/private*"]}}]}]
+          """);
+      awaitEveryProxyHoldsThePolicies(admin);
+      assertThat(statusOf(lab, "east", "checkout", "/")).isEqualTo(200);
+      assertThat(statusOf(lab, "east", "checkout", "/private/keys")).isEqualTo(403);
+      cli.apply(
+          "authz-frontend-only.yaml",
+          """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: {name: checkout-callers, namespace: shop}
+          spec:
+            selector: {matchLabels: {app: checkout}}
+            rules:
+            - from: [{source: {principals: ["*/ns/shop/sa/frontend"]}}]
+          """);
+      awaitEveryProxyHoldsThePolicies(admin);
+      assertThat(statusOf(lab, "east", "checkout", "/"))
+          .as("loadgen is not allowed")
+          .isEqualTo(403);
+      assertThat(statusOf(lab, "east", "frontend", "/"))
+          .as("loadgen -> frontend -> checkout, the frontend is")
+          .isEqualTo(200);
     }
+  }
+
+  /** A workload's sidecar inbound address ({@code service/version}) in a lab cluster. */
+  private static String inboundOf(ChaosLab lab, String cluster, String workload) throws Exception {
+    for (JsonNode proxy : lab.clusterStatus(cluster).path("proxies")) {
+      if (proxy.path("workload").asText().equals(workload)) {
+        String outbound = proxy.path("outbound").asText();
+        return outbound.substring(0, outbound.lastIndexOf(':')) + ":8080";
+      }
+    }
+    throw new AssertionError("no " + workload + " in " + cluster);
+  }
+
+  /** Whether a plain-text request straight to a sidecar's inbound port gets an answer. */
+  private static boolean plaintextAnswered(String address) throws Exception {
+    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    try {
+      HttpResponse<String> response =
+          client.send(
+              HttpRequest.newBuilder(URI.create("http://" + address + "/"))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200;
+    } catch (java.io.IOException refused) {
+      return false;
+    }
+  }
+
+  /** The status of one request from a cluster's load generator, through its sidecar. */
+  private static int statusOf(ChaosLab lab, String from, String service, String path)
+      throws Exception {
+    HttpClient client =
+        HttpClient.newBuilder()
+            .proxy(ProxySelector.of(LabTraffic.loadgenSidecar(lab.lab.dir(), from)))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+    return client
+        .send(
+            HttpRequest.newBuilder(
+                    URI.create("http://" + service + ".shop.svc.cluster.local:8080" + path))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
   }
 
   /** Waits until every connected proxy acknowledged config made from every stored policy. */
