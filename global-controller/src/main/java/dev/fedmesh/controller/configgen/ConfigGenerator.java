@@ -94,9 +94,9 @@ public final class ConfigGenerator {
       tcpChains.putAll(resources.tcpChains());
     }
     if (proxy.role() == ProxyRole.SIDECAR) {
-      listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener(tcpChains.values()));
+      listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener(mesh, tcpChains.values()));
       routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
-      Cluster fallback = sidecarFallbackCluster();
+      Cluster fallback = sidecarFallbackCluster(mesh);
       clusters.put(fallback.getName(), fallback);
       sidecarInboundListener(mesh, proxy).ifPresent(l -> listeners.put(l.getName(), l));
     }
@@ -105,10 +105,21 @@ public final class ConfigGenerator {
 
   /**
    * A sidecar's outbound listener over its services' TCP filter chains, with the default chain of
-   * the mesh's outbound traffic policy (ALLOW_ANY: {@code PassthroughCluster}).
+   * the mesh's outbound traffic policy (MeshConfig {@code outboundTrafficPolicy.mode}: ALLOW_ANY,
+   * the default, passes unknown destinations through; REGISTRY_ONLY refuses them).
    */
-  public static Listener sidecarOutboundListener(Collection<FilterChain> tcpChains) {
-    return SidecarOutbound.listener(tcpChains, SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
+  public static Listener sidecarOutboundListener(
+      MeshSnapshot mesh, Collection<FilterChain> tcpChains) {
+    return SidecarOutbound.listener(tcpChains, outboundTrafficPolicy(mesh));
+  }
+
+  private static SidecarOutbound.OutboundTrafficPolicy outboundTrafficPolicy(MeshSnapshot mesh) {
+    return mesh.policies()
+        .meshConfig()
+        .flatMap(MeshConfig::outboundTrafficPolicy)
+        .filter("REGISTRY_ONLY"::equals)
+        .map(mode -> SidecarOutbound.OutboundTrafficPolicy.REGISTRY_ONLY)
+        .orElse(SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
   }
 
   /**
@@ -119,9 +130,9 @@ public final class ConfigGenerator {
     return InboundPolicy.listener(mesh.policies(), proxy, MeshTls.downstream());
   }
 
-  /** The cluster the outbound listener's default chain names: {@code PassthroughCluster}. */
-  public static Cluster sidecarFallbackCluster() {
-    return SidecarOutbound.fallbackCluster(SidecarOutbound.OutboundTrafficPolicy.ALLOW_ANY);
+  /** The cluster the outbound listener's default chain names under the mesh's policy. */
+  public static Cluster sidecarFallbackCluster(MeshSnapshot mesh) {
+    return SidecarOutbound.fallbackCluster(outboundTrafficPolicy(mesh));
   }
 
   /** A sidecar's outbound route configuration over its services' virtual hosts. */
@@ -228,7 +239,7 @@ public final class ConfigGenerator {
                 hostPort,
                 domains(key, port.port(), false),
                 clusterName,
-                HttpRoutes.routes(mesh, key, port, ProxyRole.SIDECAR)));
+                HttpRoutes.routes(mesh, key, port, proxy)));
         if (port.protocol() == Protocol.TCP) {
           tcpChains.putAll(
               SidecarOutbound.tcpChains(
@@ -246,7 +257,7 @@ public final class ConfigGenerator {
                     VirtualHost.newBuilder()
                         .setName(hostPort)
                         .addAllDomains(domains(key, port.port(), true))
-                        .addAllRoutes(HttpRoutes.routes(mesh, key, port, ProxyRole.PROXYLESS_GRPC)))
+                        .addAllRoutes(HttpRoutes.routes(mesh, key, port, proxy)))
                 .build());
       }
     }
@@ -518,6 +529,15 @@ public final class ConfigGenerator {
     return new Locality(locality.getRegion(), locality.getZone(), locality.getSubZone());
   }
 
+  /** The labels every one of {@code endpoints} carries with the same value. */
+  private static Map<String, String> sharedLabels(List<Endpoint> endpoints) {
+    Map<String, String> shared = new java.util.HashMap<>(endpoints.get(0).labels());
+    for (Endpoint endpoint : endpoints) {
+      shared.entrySet().removeIf(e -> !e.getValue().equals(endpoint.labels().get(e.getKey())));
+    }
+    return shared;
+  }
+
   /** Whether an endpoint carries every label of a subset. */
   static boolean inSubset(Endpoint endpoint, Map<String, String> subsetLabels) {
     for (Map.Entry<String, String> label : subsetLabels.entrySet()) {
@@ -553,7 +573,8 @@ public final class ConfigGenerator {
           new Candidate(
               rule.level(
                   proxy,
-                  new LocalityRule.Place(locality, shard.cluster().value(), network),
+                  new LocalityRule.Place(
+                      locality, shard.cluster().value(), network, endpoint.labels()),
                   demoted(cluster)),
               locality,
               endpoint.address(),
@@ -595,7 +616,10 @@ public final class ConfigGenerator {
               rule.level(
                   proxy,
                   new LocalityRule.Place(
-                      locality, shard.cluster().value(), cluster.info().network()),
+                      locality,
+                      shard.cluster().value(),
+                      cluster.info().network(),
+                      sharedLabels(members)),
                   demoted(cluster)),
               locality,
               gateway.address(),

@@ -227,7 +227,12 @@ record DestinationPolicy(
         to.add(failover.to());
       }
     }
-    FailoverOrder failover = s.failover().isEmpty() ? mesh.failover() : new FailoverOrder(order);
+    // With failoverPriority, the controller's default region order does not apply (Istio's labels
+    // decide alone); a failover list given beside it still does.
+    FailoverOrder failover =
+        !s.failover().isEmpty()
+            ? new FailoverOrder(order)
+            : s.failoverPriority().isEmpty() ? mesh.failover() : FailoverOrder.NONE;
     return new LocalityRule(true, failover, s.failoverPriority(), s.distribute());
   }
 }

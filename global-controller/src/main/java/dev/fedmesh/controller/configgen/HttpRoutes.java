@@ -59,7 +59,8 @@ final class HttpRoutes {
    * when one routes the host, else one default route to the service's own cluster.
    */
   static List<Route> routes(
-      MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyRole role) {
+      MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyContext proxy) {
+    ProxyRole role = proxy.role();
     Optional<VirtualService> vs = mesh.policies().virtualServiceFor(service.fqdn());
     if (vs.isEmpty() || vs.get().http().isEmpty()) {
       String cluster = ResourceNames.outboundCluster(service, port.port(), "");
@@ -90,6 +91,10 @@ final class HttpRoutes {
       }
       for (HttpMatch match : matches) {
         if (match.port().isPresent() && match.port().getAsInt() != port.port()) {
+          continue;
+        }
+        // Source conditions are the caller's own: routes are generated per workload.
+        if (!match.admitsSource(proxy.namespace(), proxy.labels())) {
           continue;
         }
         routes.add(route(mesh, service, port, role, name, Optional.of(match), rule));

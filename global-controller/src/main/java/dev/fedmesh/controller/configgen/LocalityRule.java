@@ -38,8 +38,9 @@ record LocalityRule(
    *
    * @param cluster the member cluster's name
    * @param network the cluster's network
+   * @param labels the endpoint's pod labels (for a gateway entry, those all its endpoints share)
    */
-  record Place(Locality locality, String cluster, String network) {}
+  record Place(Locality locality, String cluster, String network, Map<String, String> labels) {}
 
   /** The level (lower is preferred) of an endpoint at {@code endpoint} for {@code proxy}. */
   int level(ProxyContext proxy, Place endpoint, boolean demoted) {
@@ -59,8 +60,9 @@ record LocalityRule(
       }
       matched++;
     }
+    // Istio: labels alone decide; a failover list given with them orders regions within a level.
     int rank =
-        proxy.locality().sameRegion(endpoint.locality())
+        failover.byRegion().isEmpty() || proxy.locality().sameRegion(endpoint.locality())
             ? 0
             : 1 + failover.rank(proxy.locality().region(), endpoint.locality().region());
     return (failoverPriority.size() - matched) * FAILOVER_PRIORITY_STRIDE + rank;
@@ -79,7 +81,11 @@ record LocalityRule(
       case "topology.istio.io/network" -> proxy.network().equals(endpoint.network());
       case "topology.istio.io/cluster" ->
           !proxy.cluster().isEmpty() && proxy.cluster().equals(endpoint.cluster());
-      default -> false;
+      default -> {
+        // Any other key compares the caller's workload labels with the endpoint's pod labels.
+        String value = proxy.labels().get(key);
+        yield value != null && value.equals(endpoint.labels().get(key));
+      }
     };
   }
 

@@ -481,13 +481,21 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       if (context.role() == ProxyRole.SIDECAR && (hostsChanged || everything)) {
         Listener outbound =
             ConfigGenerator.sidecarOutboundListener(
+                mesh,
                 tcpChains.values().stream()
                     .flatMap(chains -> chains.values().stream())
                     .sorted(java.util.Comparator.comparing(FilterChain::getName))
                     .toList());
         putDerived(Resources.ResourceType.LISTENER, outbound, outbound.getName(), changed);
-        Cluster fallback = ConfigGenerator.sidecarFallbackCluster();
+        Cluster fallback = ConfigGenerator.sidecarFallbackCluster(mesh);
         putDerived(Resources.ResourceType.CLUSTER, fallback, fallback.getName(), changed);
+        // The other policy's fallback cluster goes when the policy changes.
+        for (String name : List.of(XdsNames.PASSTHROUGH_CLUSTER, XdsNames.BLACKHOLE_CLUSTER)) {
+          if (!name.equals(fallback.getName())
+              && merged.get(Resources.ResourceType.CLUSTER).remove(name) != null) {
+            changed.get(Resources.ResourceType.CLUSTER).add(name);
+          }
+        }
         RouteConfiguration routes =
             ConfigGenerator.sidecarOutboundRoutes(
                 virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()).toList());

@@ -614,6 +614,96 @@ class PolicyTranslationTest {
     assertThat(route.getRoute().getWeightedClusters().getClustersCount()).isEqualTo(2);
   }
 
+  @Test
+  void sourceLabelsAndNamespaceMatchOnlyInTheConfigOfThoseCallers() {
+    MeshSnapshot snapshot =
+        shop()
+            .policies(
+                SUBSETS
+                    + """
+                    ---
+                    apiVersion: networking.istio.io/v1
+                    kind: VirtualService
+                    metadata: {name: checkout, namespace: shop}
+                    spec:
+                      hosts: [checkout]
+                      http:
+                      - match: [{sourceLabels: {app: frontend}, sourceNamespace: shop}]
+                        route: [{destination: {host: checkout, subset: v2}}]
+                      - route: [{destination: {host: checkout, subset: v1}}]
+                    """)
+            .build();
+    ProxyContext frontend = SIDECAR.withWorkload("shop", Map.of("app", "frontend"));
+    ProxyContext other = SIDECAR.withWorkload("shop", Map.of("app", "loadgen"));
+
+    assertThat(routes(ConfigGenerator.generate(snapshot, frontend)))
+        .extracting(r -> r.getRoute().getCluster())
+        .containsExactly(
+            "outbound|8080|v2|checkout.shop.svc.cluster.local",
+            "outbound|8080|v1|checkout.shop.svc.cluster.local");
+    assertThat(routes(ConfigGenerator.generate(snapshot, other)))
+        .extracting(r -> r.getRoute().getCluster())
+        .containsExactly("outbound|8080|v1|checkout.shop.svc.cluster.local");
+  }
+
+  @Test
+  void registryOnlyFromTheMeshConfigSendsUnknownDestinationsNowhere() {
+    XdsResources resources =
+        generate(
+            shop()
+                .policies(
+                    """
+                    apiVersion: fedmesh.dev/v1alpha1
+                    kind: MeshConfig
+                    metadata: {name: default}
+                    spec: {outboundTrafficPolicy: {mode: REGISTRY_ONLY}}
+                    """)
+                .build());
+
+    Listener outbound = resources.listeners().get(SidecarOutbound.LISTENER);
+    assertThat(outbound.getDefaultFilterChain().getName()).isEqualTo("BlackHoleCluster");
+    assertThat(resources.clusters())
+        .containsKey("BlackHoleCluster")
+        .doesNotContainKey("PassthroughCluster");
+  }
+
+  @Test
+  void failoverPriorityOnACustomLabelPrefersEndpointsSharingTheCallersValue() {
+    String dr =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: checkout, namespace: shop}
+        spec:
+          host: checkout
+          trafficPolicy:
+            loadBalancer:
+              localityLbSetting:
+                failoverPriority: [version]
+        """;
+    ProxyContext caller = SIDECAR.withWorkload("shop", Map.of("app", "frontend", "version", "v2"));
+    ClusterLoadAssignment assignment =
+        ConfigGenerator.generate(shop().policies(dr).build(), caller)
+            .endpoints()
+            .get("outbound|8080||checkout.shop.svc.cluster.local");
+
+    Map<String, Integer> byAddress = new java.util.TreeMap<>();
+    for (LocalityLbEndpoints group : assignment.getEndpointsList()) {
+      group
+          .getLbEndpointsList()
+          .forEach(
+              e ->
+                  byAddress.put(
+                      e.getEndpoint().getAddress().getSocketAddress().getAddress(),
+                      group.getPriority()));
+    }
+    assertThat(byAddress)
+        .containsEntry("10.1.0.2", 0)
+        .containsEntry("10.1.0.1", 1)
+        .containsEntry("10.2.0.1", 1)
+        .containsEntry("10.3.0.1", 1);
+  }
+
   private static List<String> addresses(ClusterLoadAssignment assignment) {
     return assignment.getEndpointsList().stream()
         .flatMap(group -> group.getLbEndpointsList().stream())

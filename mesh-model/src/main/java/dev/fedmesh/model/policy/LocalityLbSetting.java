@@ -105,7 +105,11 @@ public record LocalityLbSetting(
     for (int i = 0; i < failoverPriority.size(); i++) {
       String key = failoverPriority.get(i);
       String bare = key.contains("=") ? key.substring(0, key.indexOf('=')) : key;
-      if (bare.isEmpty()
+      if (key.contains("=")) {
+        setting.error(
+            "failoverPriority[" + i + "]",
+            "'" + key + "' not supported (expected: a label key; key=value overrides are not)");
+      } else if (bare.isEmpty()
           || !bare.matches(
               "([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")) {
         setting.error(

@@ -59,7 +59,26 @@ public record VirtualService(
       Map<String, StringMatch> withoutHeaders,
       Map<String, StringMatch> queryParams,
       OptionalInt port,
-      boolean ignoreUriCase) {}
+      boolean ignoreUriCase,
+      Map<String, String> sourceLabels,
+      String sourceNamespace) {
+    /**
+     * Whether a caller (a sidecar workload) may match: its labels carry every {@code sourceLabels}
+     * entry and it runs in {@code sourceNamespace}. Callers without a workload (gRPC clients) match
+     * only conditions that name no source.
+     */
+    public boolean admitsSource(String namespace, Map<String, String> labels) {
+      if (!sourceNamespace.isEmpty() && !sourceNamespace.equals(namespace)) {
+        return false;
+      }
+      for (Map.Entry<String, String> label : sourceLabels.entrySet()) {
+        if (!label.getValue().equals(labels.get(label.getKey()))) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   /**
    * Where matched traffic goes, with its share.
@@ -228,8 +247,11 @@ public record VirtualService(
     OptionalInt port =
         match.int32("port", 1, 65535).map(OptionalInt::of).orElse(OptionalInt.empty());
     boolean ignoreUriCase = match.bool("ignoreUriCase").orElse(false);
-    match.unsupported("sourceLabels", "per-workload routes are not generated yet");
-    match.unsupported("sourceNamespace", "per-namespace routes are not generated yet");
+    Map<String, String> sourceLabels = match.stringMap("sourceLabels");
+    String sourceNamespace = match.string("sourceNamespace").orElse("");
+    if (!sourceNamespace.isEmpty() && !ObjectMeta.DNS_LABEL.matcher(sourceNamespace).matches()) {
+      match.error("sourceNamespace", "'" + sourceNamespace + "' (expected: a namespace name)");
+    }
     match.unsupported("gateways", "ingress gateways");
     match.unsupported("statPrefix");
     match.end();
@@ -243,7 +265,9 @@ public record VirtualService(
         withoutHeaders,
         queryParams,
         port,
-        ignoreUriCase);
+        ignoreUriCase,
+        sourceLabels,
+        sourceNamespace);
   }
 
   private static Map<String, StringMatch> matchMap(Fields match, String field) {
@@ -529,8 +553,8 @@ public record VirtualService(
     for (Fields match : route.objects("match")) {
       match.int32("port", 1, 65535).ifPresent(ports::add);
       match.unsupported("destinationSubnets");
-      match.unsupported("sourceLabels", "per-workload routes are not generated yet");
-      match.unsupported("sourceNamespace", "per-namespace routes are not generated yet");
+      match.unsupported("sourceLabels", "for tcp routes; HTTP routes support it");
+      match.unsupported("sourceNamespace", "for tcp routes; HTTP routes support it");
       match.unsupported("gateways", "ingress gateways");
       match.end();
     }
