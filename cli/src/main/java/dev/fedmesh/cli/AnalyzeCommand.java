@@ -18,23 +18,28 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code fedmesh analyze}: what cluster agents found wrong in their clusters' configuration, such
- * as service ports whose protocol the mesh cannot tell (and so treats as opaque TCP).
+ * {@code fedmesh analyze}: what the controller finds wrong with the mesh's policies and services
+ * (coded findings such as FM001 UnknownHost), or, with {@code --agent}, what cluster agents found
+ * wrong in their clusters' configuration, such as service ports whose protocol the mesh cannot tell
+ * (and so treats as opaque TCP).
  */
 @Command(
     name = "analyze",
     mixinStandardHelpOptions = true,
     description =
-        "Lists the findings of cluster agents (their --status-address): configuration that"
-            + " silently costs mesh features, with how to fix it. Exits 2 when there are findings.")
+        "Lists the controller's findings about policies and services (unknown hosts, unused or"
+            + " empty subsets, conflicts, exported services without endpoints, failover regions"
+            + " no cluster has), or with --agent the findings of cluster agents. Exits 2 when"
+            + " there are findings.")
 final class AnalyzeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Mixin OutputOptions options = new OutputOptions();
 
+  @Mixin ControllerOptions controller = new ControllerOptions();
+
   @Option(
       names = "--agent",
-      required = true,
       split = ",",
       description = "Status addresses host:port of the agents to ask (comma-separated).")
   List<String> agents;
@@ -42,6 +47,9 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (agents == null || agents.isEmpty()) {
+      return mesh(out);
+    }
     ObjectMapper json = new ObjectMapper();
     var report = json.createArrayNode();
     for (String agent : agents) {
@@ -74,6 +82,31 @@ final class AnalyzeCommand implements Callable<Integer> {
             finding.path("port").asInt() == 0 ? "-" : finding.path("port").asText(),
             finding.path("message").asText());
       }
+    }
+    out.flush();
+    return 2;
+  }
+
+  /** The controller's findings about policies and services. */
+  private int mesh(PrintWriter out) throws Exception {
+    JsonNode findings = controller.client().analyze().path("findings");
+    if (options.printStructured(findings, out)) {
+      return findings.isEmpty() ? 0 : 2;
+    }
+    if (findings.isEmpty()) {
+      out.println("no findings");
+      out.flush();
+      return 0;
+    }
+    out.printf("%-6s %-26s %-44s %s%n", "CODE", "KIND", "SUBJECT", "MESSAGE");
+    for (JsonNode finding : findings) {
+      String path = finding.path("path").asText();
+      out.printf(
+          "%-6s %-26s %-44s %s%n",
+          finding.path("code").asText(),
+          finding.path("name").asText(),
+          finding.path("subject").asText(),
+          (path.isEmpty() ? "" : path + ": ") + finding.path("message").asText());
     }
     out.flush();
     return 2;

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       ApplyCommand.class,
       GetCommand.class,
       DeleteCommand.class,
+      DiffCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {

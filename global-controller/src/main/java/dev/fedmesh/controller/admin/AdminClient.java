@@ -48,6 +48,11 @@ public final class AdminClient {
     return json("/status");
   }
 
+  /** The replica's {@code /analyze} document: coded findings about the mesh. */
+  public JsonNode analyze() throws IOException {
+    return json("/analyze");
+  }
+
   /** The replica's {@code /proxies} document: every connected proxy's stream status. */
   public JsonNode proxies() throws IOException {
     return json("/proxies");

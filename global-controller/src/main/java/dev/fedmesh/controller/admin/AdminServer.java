@@ -48,6 +48,8 @@ import java.util.concurrent.Executors;
  *       (JSON)
  *   <li>{@code GET /proxies}: (admin token) every connected proxy's xDS stream, per type (JSON)
  *   <li>{@code GET /metrics}: Prometheus metrics
+ *   <li>{@code GET /analyze}: (admin token) findings about policies and services, each with a code
+ *       (JSON)
  *   <li>{@code GET|POST /policies}: (admin token; writes need one configured) policies, see {@link
  *       PolicyApi}
  *   <li>{@code GET /debug/resources (admin token)?role=&cluster=&network=&region=&zone=}: the xDS
@@ -90,6 +92,16 @@ public final class AdminServer {
     server.createContext(
         "/proxies", authorized(exchange -> json(exchange, controller.xds().proxies())));
     server.createContext("/metrics", this::metrics);
+    server.createContext(
+        "/analyze",
+        authorized(
+            exchange ->
+                json(
+                    exchange,
+                    java.util.Map.of(
+                        "findings",
+                        dev.fedmesh.controller.analysis.MeshAnalysis.findings(
+                            controller.mesh())))));
     PolicyApi policies = new PolicyApi(controller);
     server.createContext(
         "/policies",
