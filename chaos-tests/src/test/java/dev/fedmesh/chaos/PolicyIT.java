@@ -76,22 +76,27 @@ class PolicyIT {
               LocalLab.controllerAdmin(lab.lab.dir()).orElseThrow(),
               LocalLab.adminToken(lab.lab.dir()).orElseThrow());
 
-      // --- A canary shifted 100/0 -> 90/10 -> 0/100 under load, with no failed request.
-      cli.apply("canary-100-0.yaml", SUBSETS + "---\n" + canary(100, 0));
-      awaitEveryProxyHoldsThePolicies(admin);
+      // --- Under load, with no failed request: subsets and a canary route appear in one apply
+      // (new clusters must reach proxies before routes name them), the canary shifts
+      // 100/0 -> 90/10 -> 0/100, and both policies go again (routes must leave the subset
+      // clusters before those go).
       LabTraffic shifting =
           new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "east"), "checkout");
       ExecutorService background = Executors.newSingleThreadExecutor();
       try {
         Future<LabTraffic.Summary> during =
-            background.submit(() -> shifting.run(50, Duration.ofSeconds(24), null));
-        Thread.sleep(
-            6_000); // traffic on the first step: the load's own clock, not a wait for state
+            background.submit(() -> shifting.run(50, Duration.ofSeconds(30), null));
+        Thread.sleep(4_000); // traffic on the default route first: the load's clock, not a wait
+        cli.apply("canary-100-0.yaml", SUBSETS + "---\n" + canary(100, 0));
+        awaitEveryProxyHoldsThePolicies(admin);
+        Thread.sleep(4_000);
         cli.apply("canary-90-10.yaml", canary(90, 10));
         awaitEveryProxyHoldsThePolicies(admin);
-        Thread.sleep(6_000);
+        Thread.sleep(4_000);
         cli.apply("canary-0-100.yaml", canary(0, 100));
         awaitEveryProxyHoldsThePolicies(admin);
+        Thread.sleep(4_000);
+        cli.run(0, "delete", "-f", dir.resolve("canary-100-0.yaml").toString());
         LabTraffic.Summary summary = during.get();
         System.out.println("POLICY canary shift under load: " + summary.json());
         assertThat(summary.failed())
@@ -103,7 +108,7 @@ class PolicyIT {
       }
 
       // --- 90/10, measured from every cluster over 2,000 requests each: one apply, three clusters.
-      cli.apply("canary-90-10.yaml", canary(90, 10));
+      cli.apply("canary-90-10-again.yaml", SUBSETS + "---\n" + canary(90, 10));
       awaitEveryProxyHoldsThePolicies(admin);
       for (String cluster : new String[] {"east", "west", "central"}) {
         LabTraffic.Summary split =

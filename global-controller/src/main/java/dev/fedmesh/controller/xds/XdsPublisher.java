@@ -89,6 +89,31 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   private MeshSnapshot mesh = MeshSnapshot.EMPTY;
   private final GroupLimits limits;
 
+  /** Groups moving through make-before-break stages; guarded by {@link #convergence}. */
+  private final Map<String, Rollout> rollouts = new HashMap<>();
+
+  /** How long a stage waits for its group's acknowledgements before the next is served anyway. */
+  private static final java.time.Duration STAGE_DEADLINE = java.time.Duration.ofSeconds(3);
+
+  private final java.util.concurrent.ScheduledExecutorService rolloutTimer =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "xds-rollout");
+            thread.setDaemon(true);
+            return thread;
+          });
+
+  /** The stages left of one group's change, and the one being served. */
+  private static final class Rollout {
+    private final java.util.ArrayDeque<XdsSnapshot> remaining;
+    private XdsSnapshot current;
+
+    Rollout(List<XdsSnapshot> stages) {
+      this.remaining = new java.util.ArrayDeque<>(stages.subList(1, stages.size()));
+      this.current = stages.get(0);
+    }
+  }
+
   /** When each group lost its last stream; guarded by {@link #convergence}. */
   private final Map<String, Instant> idleSince = new HashMap<>();
 
@@ -182,7 +207,11 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       }
       connected++;
       XdsSnapshot snapshot = cache.getSnapshot(stream.group);
-      if (published && snapshot != null && stream.holds(snapshot)) {
+      boolean rollingOut;
+      synchronized (convergence) {
+        rollingOut = rollouts.containsKey(stream.group);
+      }
+      if (published && !rollingOut && snapshot != null && stream.holds(snapshot)) {
         synced++;
       }
     }
@@ -308,7 +337,21 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         converging.put(group, new Convergence(since, snapshot, members));
       }
     }
-    cache.setSnapshot(group, snapshot);
+    // Make before break: new clusters before the routes that name them, routes before clusters go.
+    List<XdsSnapshot> stages = ConfigRollout.stages(cache.getSnapshot(group), snapshot);
+    Rollout rollout = null;
+    synchronized (convergence) {
+      if (stages.size() > 1) {
+        rollout = new Rollout(stages);
+        rollouts.put(group, rollout);
+      } else {
+        rollouts.remove(group);
+      }
+    }
+    cache.setSnapshot(group, stages.get(0));
+    if (rollout != null) {
+      stageServed(group, rollout, rollout.current);
+    }
     if (changedAtNanos != 0) {
       synchronized (convergence) {
         Convergence pending = converging.get(group);
@@ -321,6 +364,60 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
           finishIfConverged(group, pending);
         }
       }
+    }
+  }
+
+  /** A stage is served: the next follows once every stream holds it, or at the deadline. */
+  private void stageServed(String group, Rollout rollout, XdsSnapshot stage) {
+    rolloutTimer.schedule(
+        () -> advance(group, rollout, stage),
+        STAGE_DEADLINE.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    advanceIfHeld(group);
+  }
+
+  /** After an ACK (or a stage served): moves the group on if every stream holds its stage. */
+  private void advanceIfHeld(String group) {
+    Rollout rollout;
+    XdsSnapshot stage;
+    synchronized (convergence) {
+      rollout = rollouts.get(group);
+      if (rollout == null) {
+        return;
+      }
+      stage = rollout.current;
+      for (Long id : membersByGroup.getOrDefault(group, Set.of())) {
+        StreamState stream = streams.get(id);
+        if (stream != null && !stream.holds(stage)) {
+          return;
+        }
+      }
+    }
+    rolloutTimer.execute(() -> advance(group, rollout, stage));
+  }
+
+  /**
+   * Serves the stage after {@code stage}, unless the group has moved on meanwhile (a later change
+   * replaced the rollout, or this stage was already left). Synchronized with {@link #publish} so a
+   * stage never overwrites a newer change.
+   */
+  private synchronized void advance(String group, Rollout rollout, XdsSnapshot stage) {
+    XdsSnapshot next;
+    boolean more;
+    synchronized (convergence) {
+      if (rollouts.get(group) != rollout || rollout.current != stage) {
+        return;
+      }
+      next = rollout.remaining.poll();
+      more = !rollout.remaining.isEmpty();
+      if (!more) {
+        rollouts.remove(group);
+      }
+      rollout.current = next;
+    }
+    cache.setSnapshot(group, next);
+    if (more) {
+      stageServed(group, rollout, next);
     }
   }
 
@@ -690,6 +787,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     }
     if (answered && stream.group != null) {
       checkStream(stream.group, streamId, stream);
+      advanceIfHeld(stream.group);
     }
   }
 
