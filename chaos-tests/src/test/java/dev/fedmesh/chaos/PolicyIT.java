@@ -207,6 +207,32 @@ class PolicyIT {
       assertThat(after.failed()).isZero();
       assertThat(after.byCluster()).containsOnlyKeys("central");
 
+      // --- ... and observed when east's own copy dies: checkout's callers in us-east, whose
+      // checkout pods stop, go to eu-central (not us-west, the lab's default next region).
+      cli.apply(
+          "checkout-failover.yaml",
+          SUBSETS.replace(
+              "  host: checkout\n",
+              "  host: checkout\n  trafficPolicy:\n    loadBalancer:\n      localityLbSetting:\n"
+                  + "        failover: [{from: us-east, to: eu-central}]\n"));
+      awaitEveryProxyHoldsThePolicies(admin);
+      LabTraffic.Summary local =
+          new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "east"), "checkout")
+              .run(50, Duration.ofSeconds(2), null);
+      assertThat(local.byCluster()).as("east's own copy first").containsOnlyKeys("east");
+      lab.control("east", "apps/stop?service=checkout");
+      // The first requests find the dead pods (and are retried elsewhere); outlier detection
+      // then ejects them. Then every request lands by the failover order.
+      new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "east"), "checkout")
+          .run(50, Duration.ofSeconds(2), null);
+      LabTraffic.Summary dead =
+          new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "east"), "checkout")
+              .run(50, Duration.ofSeconds(3), null);
+      System.out.println("POLICY failover of checkout, east's copy dead: " + dead.json());
+      assertThat(dead.failed()).isZero();
+      assertThat(dead.byCluster()).containsOnlyKeys("central");
+      lab.control("east", "apps/start?service=checkout");
+
       String listed = cli.run(0, "get", "all", "-A");
       assertThat(listed).contains("DestinationRule", "payments", "VirtualService", "checkout");
 

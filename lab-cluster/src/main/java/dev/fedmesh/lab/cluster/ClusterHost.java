@@ -87,6 +87,39 @@ final class ClusterHost implements AutoCloseable {
 
   private final ClusterSpec spec;
   private final Deque<AutoCloseable> running = new ArrayDeque<>();
+
+  /** The demo apps by service, each slot able to stop and start its app (a pod's container). */
+  private final java.util.Map<String, List<AppSlot>> apps = new java.util.TreeMap<>();
+
+  /** One pod's application: what it takes to start it again, and the running instance. */
+  private static final class AppSlot implements AutoCloseable {
+    private final java.util.function.Supplier<DemoApp> start;
+    private DemoApp app;
+
+    AppSlot(java.util.function.Supplier<DemoApp> start) {
+      this.start = start;
+      this.app = start.get();
+    }
+
+    synchronized void stop() {
+      if (app != null) {
+        app.close();
+        app = null;
+      }
+    }
+
+    synchronized void start() {
+      if (app == null) {
+        app = start.get();
+      }
+    }
+
+    @Override
+    public void close() {
+      stop();
+    }
+  }
+
   private final List<Pod> pods = new ArrayList<>();
   private final List<Sidecar> sidecars = new ArrayList<>();
   private final ScheduledExecutorService statusWriter =
@@ -255,22 +288,51 @@ final class ClusterHost implements AutoCloseable {
       running.push(sidecar);
       sidecars.add(sidecar);
       if (workload.serves()) {
-        running.push(
-            new DemoApp(
-                new InetSocketAddress(address, ClusterSpec.APP_PORT),
-                workload.service(),
-                workload.version(),
-                spec.name(),
-                workload.zone(),
-                pod,
-                workload.calls(),
-                new InetSocketAddress(address, ClusterSpec.OUTBOUND_PORT)));
+        String podName = pod;
+        AppSlot slot =
+            new AppSlot(
+                () -> {
+                  try {
+                    return new DemoApp(
+                        new InetSocketAddress(address, ClusterSpec.APP_PORT),
+                        workload.service(),
+                        workload.version(),
+                        spec.name(),
+                        workload.zone(),
+                        podName,
+                        workload.calls(),
+                        new InetSocketAddress(address, ClusterSpec.OUTBOUND_PORT));
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                });
+        apps.computeIfAbsent(workload.service(), s -> new java.util.ArrayList<>()).add(slot);
+        running.push(slot);
       }
     }
     running.push(
         LabControl.start(new InetSocketAddress(infra, CONTROL_PORT), spec.controlToken(), this));
     statusWriter.scheduleWithFixedDelay(this::writeStatus, 0, 500, TimeUnit.MILLISECONDS);
     running.push(statusWriter::shutdownNow);
+  }
+
+  /**
+   * Stops (as a crash would) or starts every pod application of {@code service} in this cluster;
+   * the sidecars stay, so callers see connection failures and their outlier detection reacts.
+   */
+  synchronized void apps(String service, boolean run) {
+    List<AppSlot> slots = apps.get(service);
+    if (slots == null) {
+      throw new IllegalArgumentException(
+          "service: '" + service + "' (expected: one of " + apps.keySet() + ")");
+    }
+    for (AppSlot slot : slots) {
+      if (run) {
+        slot.start();
+      } else {
+        slot.stop();
+      }
+    }
   }
 
   /** Starts (or restarts) the agent against this cluster's API. */

@@ -47,6 +47,11 @@ final class LabControl implements AutoCloseable {
     server.createContext(
         "/gateway/stop", exchange -> act(exchange, guard, () -> host.stopGateway(Duration.ZERO)));
     server.createContext("/gateway/start", exchange -> act(exchange, guard, host::startGateway));
+    // /apps/stop?service=checkout: that service's applications in this cluster die.
+    server.createContext(
+        "/apps/stop", exchange -> act(exchange, guard, () -> host.apps(service(exchange), false)));
+    server.createContext(
+        "/apps/start", exchange -> act(exchange, guard, () -> host.apps(service(exchange), true)));
     server.start();
     return new LabControl(server, executor);
   }
@@ -79,6 +84,18 @@ final class LabControl implements AutoCloseable {
       }
       return null;
     }
+  }
+
+  private static String service(HttpExchange exchange) {
+    String query = exchange.getRequestURI().getQuery();
+    if (query != null) {
+      for (String pair : query.split("&")) {
+        if (pair.startsWith("service=")) {
+          return pair.substring("service=".length());
+        }
+      }
+    }
+    throw new IllegalArgumentException("service: missing (expected: ?service=<name>)");
   }
 
   private static void act(HttpExchange exchange, Guard guard, Runnable action) throws IOException {
