@@ -431,7 +431,7 @@ public final class ConfigGenerator {
       }
       if (reachesDirectly(proxy, cluster)) {
         addDirect(candidates, proxy, cluster, shard, port, rule, subsetLabels);
-      } else {
+      } else if (exported(mesh, shard)) {
         addThroughGateways(candidates, proxy, cluster, shard, rule, subsetLabels);
       }
     }
@@ -585,9 +585,18 @@ public final class ConfigGenerator {
   }
 
   /**
+   * Whether a shard's endpoints may be reached from other networks through its cluster's east-west
+   * gateways: its agent saw a ServiceExport in that cluster, or a ServiceExport policy exports the
+   * service in every cluster. The callers' side and the gateway's side ask this one question.
+   */
+  static boolean exported(MeshSnapshot mesh, ServiceEndpoints shard) {
+    return shard.exported() || mesh.policies().exports(shard.service());
+  }
+
+  /**
    * Endpoints on another network are reached through their cluster's east-west gateways: one entry
    * per gateway, weighted by the cluster's healthy endpoint weight so that load spreads across
-   * clusters as it would across pods. Only exported services cross networks.
+   * clusters as it would across pods. Only exported services cross networks ({@link #exported}).
    */
   private static void addThroughGateways(
       List<Candidate> candidates,
@@ -596,7 +605,7 @@ public final class ConfigGenerator {
       ServiceEndpoints shard,
       LocalityRule rule,
       Map<String, String> subsetLabels) {
-    if (!shard.exported() || cluster.info().gateways().isEmpty()) {
+    if (cluster.info().gateways().isEmpty()) {
       return;
     }
     List<Endpoint> members =

@@ -59,7 +59,7 @@ final class GatewayConfig {
     for (Map.Entry<ServiceKey, java.util.SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       ServiceEndpoints shard = service.getValue().get(own.get());
-      if (shard == null || !shard.exported()) {
+      if (shard == null || !ConfigGenerator.exported(mesh, shard)) {
         continue;
       }
       // Callers name a subset in the SNI; the gateway sends it to that subset's local endpoints.

@@ -56,32 +56,17 @@ final class HttpRoutes {
 
   /**
    * The routes of {@code port} of {@code service} for a proxy of {@code role}: the VirtualService's
-   * when one routes the host, else one default route to the service's own cluster.
+   * (or the converted Gateway API or SMI routes') when one routes the host and has a rule for the
+   * port, else one default route to the service's own cluster. A port no rule matches keeps its
+   * default route, as Istio skips a VirtualService without routes for a port and as Gateway API
+   * limits a route with a parent port to that port.
    */
   static List<Route> routes(
       MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyContext proxy) {
     ProxyRole role = proxy.role();
     Optional<VirtualService> vs = mesh.policies().virtualServiceFor(service.fqdn());
-    if (vs.isEmpty() || vs.get().http().isEmpty()) {
-      String cluster = ResourceNames.outboundCluster(service, port.port(), "");
-      RouteAction.Builder action =
-          RouteAction.newBuilder()
-              .setCluster(cluster)
-              .setRetryPolicy(defaultRetries(mesh, role))
-              .addAllHashPolicy(
-                  destinationPolicy(mesh, service.fqdn(), "", port.port()).hashPolicies());
-      if (role == ProxyRole.SIDECAR) {
-        action.setTimeout(Durations.ZERO);
-      }
-      return List.of(
-          Route.newBuilder()
-              .setName("default")
-              .setMatch(RouteMatch.newBuilder().setPrefix(role == ProxyRole.SIDECAR ? "/" : ""))
-              .setRoute(action)
-              .build());
-    }
     List<Route> routes = new ArrayList<>();
-    for (int r = 0; r < vs.get().http().size(); r++) {
+    for (int r = 0; vs.isPresent() && r < vs.get().http().size(); r++) {
       HttpRoute rule = vs.get().http().get(r);
       String name = rule.name().isEmpty() ? vs.get().metadata().name() + "." + r : rule.name();
       List<HttpMatch> matches = rule.match();
@@ -100,7 +85,26 @@ final class HttpRoutes {
         routes.add(route(mesh, service, port, role, name, Optional.of(match), rule));
       }
     }
-    return routes;
+    return routes.isEmpty() ? List.of(defaultRoute(mesh, service, port, role)) : routes;
+  }
+
+  private static Route defaultRoute(
+      MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyRole role) {
+    String cluster = ResourceNames.outboundCluster(service, port.port(), "");
+    RouteAction.Builder action =
+        RouteAction.newBuilder()
+            .setCluster(cluster)
+            .setRetryPolicy(defaultRetries(mesh, role))
+            .addAllHashPolicy(
+                destinationPolicy(mesh, service.fqdn(), "", port.port()).hashPolicies());
+    if (role == ProxyRole.SIDECAR) {
+      action.setTimeout(Durations.ZERO);
+    }
+    return Route.newBuilder()
+        .setName("default")
+        .setMatch(RouteMatch.newBuilder().setPrefix(role == ProxyRole.SIDECAR ? "/" : ""))
+        .setRoute(action)
+        .build();
   }
 
   private static Route route(
@@ -115,6 +119,18 @@ final class HttpRoutes {
         Route.newBuilder().setName(name).setMatch(withConditions(match(match, role), match));
     if (rule.redirect().isPresent()) {
       return route.setRedirect(redirect(rule.redirect().get())).build();
+    }
+    if (rule.route().isEmpty()) {
+      // Only a converted Gateway API or SMI rule whose backends all weigh 0: Gateway API answers
+      // 500 when no backend may take the request.
+      return route
+          .setDirectResponse(
+              DirectResponseAction.newBuilder()
+                  .setStatus(500)
+                  .setBody(
+                      io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                          .setInlineString("every backend of route '" + name + "' has weight 0\n")))
+          .build();
     }
     List<String> clusters = new ArrayList<>();
     List<Destination> kept = new ArrayList<>();
@@ -177,7 +193,14 @@ final class HttpRoutes {
         action.setRetryPolicy(retries(rule.retries().get(), role));
       }
     } else {
-      action.setRetryPolicy(defaultRetries(mesh, role));
+      RetryPolicy retries = defaultRetries(mesh, role);
+      if (rule.tryTimeout().isPresent()) {
+        retries =
+            retries.toBuilder()
+                .setPerTryTimeout(Durations.fromNanos(rule.tryTimeout().get().toNanos()))
+                .build();
+      }
+      action.setRetryPolicy(retries);
     }
     rule.rewrite()
         .ifPresent(

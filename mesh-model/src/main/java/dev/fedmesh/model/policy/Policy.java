@@ -2,7 +2,14 @@ package dev.fedmesh.model.policy;
 
 /** One policy document, parsed and valid on its own. */
 public sealed interface Policy
-    permits VirtualService, DestinationRule, PeerAuthentication, AuthorizationPolicy, MeshConfig {
+    permits VirtualService,
+        DestinationRule,
+        PeerAuthentication,
+        AuthorizationPolicy,
+        MeshConfig,
+        GatewayRoute,
+        TrafficSplit,
+        ServiceExport {
   PolicyKind kind();
 
   ObjectMeta metadata();

@@ -269,6 +269,10 @@ public final class PolicyDocuments {
     Optional<Fields> spec = doc.object("spec");
     doc.ignored("status");
     doc.end();
+    if (spec.isEmpty() && kind.get() == PolicyKind.SERVICE_EXPORT && !doc.has("spec")) {
+      // A ServiceExport is its name: MCS gives it no spec fields, and kubectl writes none.
+      spec = Fields.of(null, "spec", doc.problems());
+    }
     if (spec.isEmpty()) {
       if (!doc.has("spec")) {
         doc.error("spec", "missing (expected: an object)");
@@ -282,6 +286,10 @@ public final class PolicyDocuments {
           case PEER_AUTHENTICATION -> PeerAuthentication.parse(metadata, spec.get());
           case AUTHORIZATION_POLICY -> AuthorizationPolicy.parse(metadata, spec.get());
           case MESH_CONFIG -> MeshConfig.parse(metadata, spec.get());
+          case HTTP_ROUTE -> GatewayRoute.parseHttp(metadata, spec.get());
+          case GRPC_ROUTE -> GatewayRoute.parseGrpc(metadata, spec.get());
+          case TRAFFIC_SPLIT -> TrafficSplit.parse(metadata, spec.get(), apiVersion);
+          case SERVICE_EXPORT -> ServiceExport.parse(metadata, spec.get());
         });
   }
 

@@ -10,7 +10,11 @@ public enum PolicyKind {
   DESTINATION_RULE("DestinationRule", "networking.istio.io", List.of("v1", "v1beta1", "v1alpha3")),
   PEER_AUTHENTICATION("PeerAuthentication", "security.istio.io", List.of("v1", "v1beta1")),
   AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", List.of("v1", "v1beta1")),
-  MESH_CONFIG("MeshConfig", "fedmesh.dev", List.of("v1alpha1"));
+  MESH_CONFIG("MeshConfig", "fedmesh.dev", List.of("v1alpha1")),
+  HTTP_ROUTE("HTTPRoute", "gateway.networking.k8s.io", List.of("v1", "v1beta1")),
+  GRPC_ROUTE("GRPCRoute", "gateway.networking.k8s.io", List.of("v1")),
+  TRAFFIC_SPLIT("TrafficSplit", "split.smi-spec.io", List.of("v1alpha4", "v1alpha3", "v1alpha2")),
+  SERVICE_EXPORT("ServiceExport", "multicluster.x-k8s.io", List.of("v1alpha1"));
 
   private final String kind;
   private final String group;
@@ -61,7 +65,10 @@ public enum PolicyKind {
     return Optional.empty();
   }
 
-  /** kubectl's short name: {@code vs}, {@code dr}, {@code meshconfig}. */
+  /**
+   * kubectl's short name: {@code vs}, {@code dr}, {@code meshconfig}; the Gateway API kinds have
+   * none, so their singular is used.
+   */
   public String shortName() {
     return switch (this) {
       case VIRTUAL_SERVICE -> "vs";
@@ -69,6 +76,10 @@ public enum PolicyKind {
       case PEER_AUTHENTICATION -> "pa";
       case AUTHORIZATION_POLICY -> "ap";
       case MESH_CONFIG -> "meshconfig";
+      case HTTP_ROUTE -> "httproute";
+      case GRPC_ROUTE -> "grpcroute";
+      case TRAFFIC_SPLIT -> "ts";
+      case SERVICE_EXPORT -> "svcexport";
     };
   }
 }

@@ -1,5 +1,6 @@
 package dev.fedmesh.model.policy;
 
+import dev.fedmesh.model.ServiceKey;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -36,8 +37,12 @@ public final class PolicySet {
 
   private final Map<String, Policy> byId;
 
+  /** By host, the routes of the Gateway API routes, or else the TrafficSplit, naming it. */
+  private final Map<String, VirtualService> converted;
+
   private PolicySet(Map<String, Policy> byId) {
     this.byId = Collections.unmodifiableMap(new TreeMap<>(byId));
+    this.converted = converted(this.byId.values());
   }
 
   public static PolicySet of(Collection<? extends Policy> policies) {
@@ -96,6 +101,25 @@ public final class PolicySet {
     return of(AuthorizationPolicy.class);
   }
 
+  /** The HTTPRoutes and GRPCRoutes. */
+  public List<GatewayRoute> gatewayRoutes() {
+    return of(GatewayRoute.class);
+  }
+
+  public List<TrafficSplit> trafficSplits() {
+    return of(TrafficSplit.class);
+  }
+
+  public List<ServiceExport> serviceExports() {
+    return of(ServiceExport.class);
+  }
+
+  /** Whether a ServiceExport policy exports {@code service} in every cluster. */
+  public boolean exports(ServiceKey service) {
+    return byId.containsKey(
+        PolicyKind.SERVICE_EXPORT.kind() + "/" + service.namespace() + "/" + service.name());
+  }
+
   public Optional<MeshConfig> meshConfig() {
     return of(MeshConfig.class).stream().findFirst();
   }
@@ -114,9 +138,106 @@ public final class PolicySet {
    * The VirtualService that routes {@code fqdn}: one naming it exactly wins over wildcards, a
    * longer wildcard over a shorter; among equals the oldest by id order (conflicts are refused on
    * apply).
+   *
+   * <p>Without one, the rules of the HTTPRoutes and GRPCRoutes whose parent is {@code fqdn}, merged
+   * as Gateway API merges them; without those, the rule of the TrafficSplit whose root is {@code
+   * fqdn}. A VirtualService takes precedence over both, and Gateway API routes over a TrafficSplit:
+   * one kind of document routes a host, and {@link #check} warns of the others. (Istio lets Gateway
+   * API routes win only on gateways it manages from them; fedmesh has no such gateways.) The
+   * VirtualService made of converted rules carries the first document's metadata.
    */
   public Optional<VirtualService> virtualServiceFor(String fqdn) {
-    return best(virtualServices(), vs -> vs.hosts(), fqdn);
+    return best(virtualServices(), vs -> vs.hosts(), fqdn)
+        .or(() -> Optional.ofNullable(converted.get(fqdn)));
+  }
+
+  private static Map<String, VirtualService> converted(Collection<Policy> policies) {
+    Map<String, List<GatewayRoute>> routesByHost = new TreeMap<>();
+    List<GatewayRoute> routes = new ArrayList<>();
+    List<TrafficSplit> splits = new ArrayList<>();
+    for (Policy policy : policies) {
+      if (policy instanceof GatewayRoute route) {
+        routes.add(route);
+      } else if (policy instanceof TrafficSplit split) {
+        splits.add(split);
+      }
+    }
+    // Gateway API breaks ties by age, then by namespace/name; fedmesh keeps no creation time.
+    routes.sort(
+        Comparator.comparing((GatewayRoute r) -> r.metadata().namespace())
+            .thenComparing(r -> r.metadata().name())
+            .thenComparing(r -> r.kind().kind()));
+    for (GatewayRoute route : routes) {
+      for (GatewayRoute.Parent parent : route.parents()) {
+        List<GatewayRoute> forHost =
+            routesByHost.computeIfAbsent(parent.host(), host -> new ArrayList<>());
+        if (!forHost.contains(route)) {
+          forHost.add(route);
+        }
+      }
+    }
+    Map<String, VirtualService> result = new TreeMap<>();
+    routesByHost.forEach((host, forHost) -> result.put(host, merged(host, forHost)));
+    for (TrafficSplit split : splits) {
+      result.putIfAbsent(
+          split.service(),
+          new VirtualService(
+              split.metadata(), List.of(split.service()), List.of(split.route()), List.of()));
+    }
+    return result;
+  }
+
+  /** Every match of every route of {@code host}, most specific first, ties in written order. */
+  private static VirtualService merged(String host, List<GatewayRoute> routes) {
+    record Entry(GatewayRoute route, GatewayRoute.MatchRoutes match) {}
+    List<Entry> entries = new ArrayList<>();
+    for (GatewayRoute route : routes) {
+      route.matches().forEach(match -> entries.add(new Entry(route, match)));
+    }
+    entries.sort(Comparator.comparing((Entry e) -> e.match().precedence())); // stable
+    List<VirtualService.HttpRoute> http = new ArrayList<>();
+    for (Entry entry : entries) {
+      Set<Integer> ports = entry.route().portsOf(host);
+      for (VirtualService.HttpRoute rule : entry.match().routes()) {
+        http.add(ports.isEmpty() ? rule : onPorts(rule, ports));
+      }
+    }
+    return new VirtualService(routes.get(0).metadata(), List.of(host), http, List.of());
+  }
+
+  /** A rule limited to some ports of its host: each match once per port. */
+  private static VirtualService.HttpRoute onPorts(
+      VirtualService.HttpRoute rule, Set<Integer> ports) {
+    List<VirtualService.HttpMatch> matches = new ArrayList<>();
+    for (VirtualService.HttpMatch m : rule.match()) {
+      for (int port : ports) {
+        matches.add(
+            new VirtualService.HttpMatch(
+                m.name(),
+                m.uri(),
+                m.method(),
+                m.authority(),
+                m.scheme(),
+                m.headers(),
+                m.withoutHeaders(),
+                m.queryParams(),
+                java.util.OptionalInt.of(port),
+                m.ignoreUriCase(),
+                m.sourceLabels(),
+                m.sourceNamespace()));
+      }
+    }
+    return new VirtualService.HttpRoute(
+        rule.name(),
+        matches,
+        rule.route(),
+        rule.retries(),
+        rule.timeout(),
+        rule.fault(),
+        rule.rewrite(),
+        rule.redirect(),
+        rule.headers(),
+        rule.tryTimeout());
   }
 
   /** The DestinationRule for {@code fqdn}, chosen as {@link #virtualServiceFor} chooses. */
@@ -224,9 +345,111 @@ public final class PolicySet {
             conflicts);
       }
     }
+    checkPrecedence(focus, conflicts);
     conflicts.sort(
         Comparator.comparing((Conflict c) -> c.policy().id()).thenComparing(Conflict::path));
     return conflicts;
+  }
+
+  /**
+   * Warnings for documents that route a host another kind of document already routes, as {@link
+   * #virtualServiceFor} chooses, and errors for two TrafficSplits of one root Service.
+   */
+  private void checkPrecedence(Predicate<String> focus, List<Conflict> conflicts) {
+    for (GatewayRoute route : gatewayRoutes()) {
+      for (int i = 0; i < route.parents().size(); i++) {
+        String host = route.parents().get(i).host();
+        Optional<VirtualService> vs = best(virtualServices(), VirtualService::hosts, host);
+        if (vs.isPresent()) {
+          shadowed(route, "spec.parentRefs[" + i + "]", host, vs.get(), focus, conflicts);
+        }
+      }
+    }
+    Map<String, TrafficSplit> splitByHost = new TreeMap<>();
+    for (TrafficSplit split : trafficSplits()) {
+      String host = split.service();
+      Optional<Policy> winner =
+          best(virtualServices(), VirtualService::hosts, host)
+              .<Policy>map(vs -> vs)
+              .or(
+                  () ->
+                      gatewayRoutes().stream()
+                          .filter(route -> route.routes(host))
+                          .<Policy>map(route -> route)
+                          .findFirst());
+      if (winner.isPresent()) {
+        shadowed(split, "spec.service", host, winner.get(), focus, conflicts);
+      }
+      TrafficSplit other = splitByHost.putIfAbsent(host, split);
+      if (other != null) {
+        TrafficSplit reported = focus.test(split.id()) ? split : other;
+        TrafficSplit named = reported == split ? other : split;
+        if (focus.test(reported.id())) {
+          conflicts.add(
+              new Conflict(
+                  reported,
+                  "spec.service",
+                  "'"
+                      + host
+                      + "' is already split by "
+                      + named.id()
+                      + " (expected: one TrafficSplit per root Service; merge them)",
+                  false));
+        }
+      }
+    }
+  }
+
+  /** A warning that {@code winner} takes precedence over {@code loser} for {@code host}. */
+  private static void shadowed(
+      Policy loser,
+      String path,
+      String host,
+      Policy winner,
+      Predicate<String> focus,
+      List<Conflict> conflicts) {
+    if (focus.test(loser.id())) {
+      conflicts.add(
+          new Conflict(
+              loser,
+              path,
+              "'"
+                  + host
+                  + "' is routed by "
+                  + winner.id()
+                  + ", which takes precedence: this "
+                  + loser.kind().kind()
+                  + " has no effect on it (expected: one kind of route per host; delete one)",
+              true));
+    } else if (focus.test(winner.id())) {
+      String at = "";
+      if (winner instanceof VirtualService vs) {
+        for (int h = 0; h < vs.hosts().size(); h++) {
+          if (Hosts.matches(vs.hosts().get(h), host)) {
+            at = "spec.hosts[" + h + "]";
+            break;
+          }
+        }
+      } else if (winner instanceof GatewayRoute route) {
+        for (int p = 0; p < route.parents().size(); p++) {
+          if (route.parents().get(p).host().equals(host)) {
+            at = "spec.parentRefs[" + p + "]";
+            break;
+          }
+        }
+      }
+      conflicts.add(
+          new Conflict(
+              winner,
+              at,
+              "takes precedence over "
+                  + loser.id()
+                  + " for '"
+                  + host
+                  + "', which then has no effect (expected: one kind of route per host; delete"
+                  + " one)",
+              true));
+    }
   }
 
   private void checkSubsets(

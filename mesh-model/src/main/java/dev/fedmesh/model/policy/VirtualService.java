@@ -36,7 +36,15 @@ public record VirtualService(
     return PolicyKind.VIRTUAL_SERVICE;
   }
 
-  /** One HTTP rule: the first whose matches hold (any of them; all when none) routes a request. */
+  /**
+   * One HTTP rule: the first whose matches hold (any of them; all when none) routes a request.
+   *
+   * @param route where it goes; empty only for a rule converted from a Gateway API or SMI document
+   *     whose backends all weigh 0, which answers every request with an error
+   * @param tryTimeout a timeout for each try that keeps the mesh's default retries: Gateway API's
+   *     {@code timeouts.backendRequest}; always empty in a VirtualService, where {@code
+   *     retries.perTryTimeout} says it
+   */
   public record HttpRoute(
       String name,
       List<HttpMatch> match,
@@ -46,7 +54,13 @@ public record VirtualService(
       Optional<Fault> fault,
       Optional<Rewrite> rewrite,
       Optional<Redirect> redirect,
-      HeaderChanges headers) {}
+      HeaderChanges headers,
+      Optional<Duration> tryTimeout) {
+    public HttpRoute {
+      match = List.copyOf(match);
+      route = List.copyOf(route);
+    }
+  }
 
   /** Conditions that all hold for a request to match. Header and query maps are by name. */
   public record HttpMatch(
@@ -86,7 +100,9 @@ public record VirtualService(
    * @param host the destination's fully qualified host
    * @param subset a subset of a DestinationRule for that host, or empty
    * @param port the destination port, or empty for the request's own
-   * @param weight the share in percent; 100 when the route has one destination
+   * @param weight the share: in a VirtualService a percent (100 when the route has one
+   *     destination); in routes converted from Gateway API and SMI documents a relative weight
+   *     above 0 (backends of weight 0 are left out), the share being weight / sum of weights
    */
   public record Destination(
       String host, String subset, OptionalInt port, int weight, HeaderChanges headers) {}
@@ -232,7 +248,16 @@ public record VirtualService(
     }
     route.end();
     return new HttpRoute(
-        name, match, destinations, retries, timeout, fault, rewrite, redirect, headers);
+        name,
+        match,
+        destinations,
+        retries,
+        timeout,
+        fault,
+        rewrite,
+        redirect,
+        headers,
+        Optional.empty());
   }
 
   private static HttpMatch httpMatch(Fields match) {
@@ -536,7 +561,7 @@ public record VirtualService(
     return new HeaderOperations(set, add, remove);
   }
 
-  private static void checkHeaderName(Fields ops, String field, String name) {
+  static void checkHeaderName(Fields ops, String field, String name) {
     if (name.isEmpty()
         || name.startsWith(":")
         || !name.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) {

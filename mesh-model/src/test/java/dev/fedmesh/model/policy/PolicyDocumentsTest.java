@@ -187,7 +187,9 @@ class PolicyDocumentsTest {
     assertThat(result.errors())
         .extracting(PolicyError::toString)
         .containsExactly(
-            "-:1: kind: 'Sidecar' (expected: one of VirtualService, DestinationRule, PeerAuthentication, AuthorizationPolicy, MeshConfig)",
+            "-:1: kind: 'Sidecar' (expected: one of VirtualService, DestinationRule,"
+                + " PeerAuthentication, AuthorizationPolicy, MeshConfig, HTTPRoute, GRPCRoute,"
+                + " TrafficSplit, ServiceExport)",
             "-:2: apiVersion: 'networking.istio.io/v2' (expected for VirtualService:"
                 + " networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3)");
   }
