@@ -338,9 +338,13 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       }
     }
     // Make before break: new clusters before the routes that name them, routes before clusters go.
-    List<XdsSnapshot> stages = ConfigRollout.stages(cache.getSnapshot(group), snapshot);
+    List<XdsSnapshot> stages;
     Rollout rollout = null;
     synchronized (convergence) {
+      // Stages protect connected proxies; a group without one gets the change at once.
+      boolean connected = !membersByGroup.getOrDefault(group, Set.of()).isEmpty();
+      stages =
+          connected ? ConfigRollout.stages(cache.getSnapshot(group), snapshot) : List.of(snapshot);
       if (stages.size() > 1) {
         rollout = new Rollout(stages);
         rollouts.put(group, rollout);

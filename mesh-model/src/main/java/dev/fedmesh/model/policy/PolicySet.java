@@ -40,9 +40,28 @@ public final class PolicySet {
   /** By host, the routes of the Gateway API routes, or else the TrafficSplit, naming it. */
   private final Map<String, VirtualService> converted;
 
+  /** The policies of each kind, in id order: config generation asks for them per service. */
+  private final Map<Class<?>, List<Policy>> byType = new java.util.HashMap<>();
+
+  /** VirtualServices and DestinationRules by each exact host they name, in id order. */
+  private final Map<String, List<VirtualService>> virtualServicesByHost = new java.util.HashMap<>();
+
+  private final Map<String, List<DestinationRule>> destinationRulesByHost =
+      new java.util.HashMap<>();
+
   private PolicySet(Map<String, Policy> byId) {
     this.byId = Collections.unmodifiableMap(new TreeMap<>(byId));
     this.converted = converted(this.byId.values());
+    for (Policy policy : this.byId.values()) {
+      byType.computeIfAbsent(policy.getClass(), type -> new ArrayList<>()).add(policy);
+      if (policy instanceof VirtualService vs) {
+        for (String host : vs.hosts()) {
+          virtualServicesByHost.computeIfAbsent(host, h -> new ArrayList<>()).add(vs);
+        }
+      } else if (policy instanceof DestinationRule dr) {
+        destinationRulesByHost.computeIfAbsent(dr.host(), h -> new ArrayList<>()).add(dr);
+      }
+    }
   }
 
   public static PolicySet of(Collection<? extends Policy> policies) {
@@ -124,14 +143,9 @@ public final class PolicySet {
     return of(MeshConfig.class).stream().findFirst();
   }
 
+  @SuppressWarnings("unchecked")
   private <T extends Policy> List<T> of(Class<T> type) {
-    List<T> result = new ArrayList<>();
-    for (Policy policy : byId.values()) {
-      if (type.isInstance(policy)) {
-        result.add(type.cast(policy));
-      }
-    }
-    return result;
+    return List.copyOf((List<T>) byType.getOrDefault(type, List.of()));
   }
 
   /**
@@ -147,7 +161,7 @@ public final class PolicySet {
    * VirtualService made of converted rules carries the first document's metadata.
    */
   public Optional<VirtualService> virtualServiceFor(String fqdn) {
-    return best(virtualServices(), vs -> vs.hosts(), fqdn)
+    return best(virtualServicesByHost, virtualServices(), vs -> vs.hosts(), fqdn)
         .or(() -> Optional.ofNullable(converted.get(fqdn)));
   }
 
@@ -242,16 +256,24 @@ public final class PolicySet {
 
   /** The DestinationRule for {@code fqdn}, chosen as {@link #virtualServiceFor} chooses. */
   public Optional<DestinationRule> destinationRuleFor(String fqdn) {
-    return best(destinationRules(), dr -> List.of(dr.host()), fqdn);
+    return best(destinationRulesByHost, destinationRules(), dr -> List.of(dr.host()), fqdn);
   }
 
+  /** The exact match first (by the index); else the longest wildcard among all candidates. */
   private static <T extends Policy> Optional<T> best(
-      List<T> candidates, java.util.function.Function<T, List<String>> hosts, String fqdn) {
+      Map<String, List<T>> byExactHost,
+      List<T> candidates,
+      java.util.function.Function<T, List<String>> hosts,
+      String fqdn) {
+    List<T> exact = byExactHost.get(fqdn);
+    if (exact != null) {
+      return Optional.of(exact.get(0));
+    }
     T best = null;
     int bestScore = -1;
     for (T candidate : candidates) {
       for (String host : hosts.apply(candidate)) {
-        if (Hosts.matches(host, fqdn)) {
+        if (host.startsWith("*") && Hosts.matches(host, fqdn)) {
           int score = host.startsWith("*") ? host.length() : Integer.MAX_VALUE;
           if (score > bestScore) {
             best = candidate;
@@ -359,7 +381,8 @@ public final class PolicySet {
     for (GatewayRoute route : gatewayRoutes()) {
       for (int i = 0; i < route.parents().size(); i++) {
         String host = route.parents().get(i).host();
-        Optional<VirtualService> vs = best(virtualServices(), VirtualService::hosts, host);
+        Optional<VirtualService> vs =
+            best(virtualServicesByHost, virtualServices(), VirtualService::hosts, host);
         if (vs.isPresent()) {
           shadowed(route, "spec.parentRefs[" + i + "]", host, vs.get(), focus, conflicts);
         }
@@ -369,7 +392,7 @@ public final class PolicySet {
     for (TrafficSplit split : trafficSplits()) {
       String host = split.service();
       Optional<Policy> winner =
-          best(virtualServices(), VirtualService::hosts, host)
+          best(virtualServicesByHost, virtualServices(), VirtualService::hosts, host)
               .<Policy>map(vs -> vs)
               .or(
                   () ->
