@@ -233,6 +233,40 @@ class PolicyIT {
       assertThat(dead.byCluster()).containsOnlyKeys("central");
       lab.control("east", "apps/start?service=checkout");
 
+      // --- failoverPriority on a label of the workloads' own. In west, checkout v1 and v2 share
+      // the load generator's zone, so by locality alone both answer; with [version] the load
+      // generator (version v1) prefers endpoints of its own version.
+      cli.apply(
+          "checkout-no-subset.yaml",
+          """
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: {name: checkout, namespace: shop}
+          spec:
+            hosts: [checkout]
+            http: [{route: [{destination: {host: checkout}}]}]
+          """);
+      cli.apply("checkout-subsets-only.yaml", SUBSETS);
+      awaitEveryProxyHoldsThePolicies(admin);
+      LabTraffic.Summary byZone =
+          new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "west"), "checkout")
+              .run(100, Duration.ofSeconds(3), null);
+      assertThat(byZone.byVersion()).as("by locality alone").containsKeys("v1", "v2");
+      cli.apply(
+          "checkout-by-version.yaml",
+          SUBSETS.replace(
+              "  host: checkout\n",
+              "  host: checkout\n  trafficPolicy:\n    loadBalancer:\n      localityLbSetting:\n"
+                  + "        failoverPriority: [version]\n"));
+      awaitEveryProxyHoldsThePolicies(admin);
+      LabTraffic.Summary byVersion =
+          new LabTraffic(LabTraffic.loadgenSidecar(lab.lab.dir(), "west"), "checkout")
+              .run(100, Duration.ofSeconds(3), null);
+      System.out.println(
+          "POLICY failoverPriority [version] from west (loadgen v1): " + byVersion.json());
+      assertThat(byVersion.failed()).isZero();
+      assertThat(byVersion.byVersion()).as("its own version first").containsOnlyKeys("v1");
+
       String listed = cli.run(0, "get", "all", "-A");
       assertThat(listed).contains("DestinationRule", "payments", "VirtualService", "checkout");
 
