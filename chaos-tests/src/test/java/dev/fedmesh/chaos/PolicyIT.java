@@ -72,9 +72,7 @@ class PolicyIT {
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT)) {
       Cli cli = new Cli(lab.lab, dir);
       AdminClient admin =
-          new AdminClient(
-              LocalLab.controllerAdmin(lab.lab.dir()).orElseThrow(),
-              LocalLab.adminToken(lab.lab.dir()).orElseThrow());
+          lab.lab.adminClient(LocalLab.controllerAdmin(lab.lab.dir()).orElseThrow());
 
       // --- Under load, with no failed request: subsets and a canary route appear in one apply
       // (new clusters must reach proxies before routes name them), the canary shifts
@@ -434,11 +432,13 @@ class PolicyIT {
   private static final class Cli {
     private final String controller;
     private final Path token;
+    private final Path roots;
     private final Path dir;
 
     Cli(LocalLab lab, Path dir) throws Exception {
       this.controller = LocalLab.controllerAdmin(lab.dir()).orElseThrow();
       this.token = lab.dir().resolve("admin-token");
+      this.roots = LocalLab.adminRoots(lab.dir()).orElseThrow();
       this.dir = dir;
     }
 
@@ -453,12 +453,14 @@ class PolicyIT {
     }
 
     String run(int expectedExit, String... args) {
-      String[] full = new String[args.length + 4];
+      String[] full = new String[args.length + 6];
       System.arraycopy(args, 0, full, 0, args.length);
       full[args.length] = "--controller";
       full[args.length + 1] = controller;
       full[args.length + 2] = "--admin-token-file";
       full[args.length + 3] = token.toString();
+      full[args.length + 4] = "--ca-file";
+      full[args.length + 5] = roots.toString();
       StringWriter out = new StringWriter();
       StringWriter err = new StringWriter();
       int exit = FedmeshCommand.run(new PrintWriter(out, true), new PrintWriter(err, true), full);

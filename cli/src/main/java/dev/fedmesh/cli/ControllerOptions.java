@@ -3,6 +3,7 @@ package dev.fedmesh.cli;
 import dev.fedmesh.controller.admin.AdminClient;
 import dev.fedmesh.lab.LocalLab;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** Options shared by commands that ask a controller replica's admin API. */
@@ -21,6 +22,14 @@ final class ControllerOptions {
               + " which 'lab up' writes with mode 0600).")
   Path adminTokenFile;
 
+  @Option(
+      names = "--ca-file",
+      description =
+          "PEM roots the controller's certificate chains to: its admin API is then reached over"
+              + " TLS, as a controller running the control plane with TLS serves it (default: the"
+              + " lab's, when .fedmesh-lab has them).")
+  Path caFile;
+
   /** A client of the admin API, presenting the admin token when one is found. */
   AdminClient client() throws java.io.IOException {
     String token;
@@ -33,7 +42,15 @@ final class ControllerOptions {
     } else {
       token = LocalLab.adminToken(Path.of(".fedmesh-lab")).orElse("");
     }
-    return new AdminClient(adminAddress(), token);
+    Optional<Path> roots =
+        caFile != null ? Optional.of(caFile) : LocalLab.adminRoots(Path.of(".fedmesh-lab"));
+    if (caFile != null && !java.nio.file.Files.isReadable(caFile)) {
+      throw new java.io.IOException("--ca-file: '" + caFile + "' (expected: a readable PEM file)");
+    }
+    return new AdminClient(
+        adminAddress(),
+        token,
+        roots.isPresent() ? Optional.of(AdminClient.roots(roots.get())) : Optional.empty());
   }
 
   String adminAddress() {

@@ -456,7 +456,27 @@ public final class LocalLab {
 
   /** A client of a controller's admin API that presents the lab's admin token. */
   public AdminClient adminClient(String address) {
-    return new AdminClient(address, LabSecrets.adminToken(dir).orElse(""));
+    Optional<Path> roots = adminRoots(dir);
+    try {
+      return new AdminClient(
+          address,
+          LabSecrets.adminToken(dir).orElse(""),
+          roots.isPresent() ? Optional.of(AdminClient.roots(roots.get())) : Optional.empty());
+    } catch (IOException e) {
+      throw new LabException("cannot read the lab's roots " + roots.get() + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The roots the lab's controllers' certificates chain to (their admin API runs TLS, like the rest
+   * of the control plane), when the lab in {@code dir} made them.
+   */
+  public static Optional<Path> adminRoots(Path dir) {
+    Path roots =
+        dir.toAbsolutePath()
+            .resolve(LabSecrets.CONTROLLER_TLS)
+            .resolve(dev.fedmesh.trust.SvidFiles.ROOTS);
+    return java.nio.file.Files.isRegularFile(roots) ? Optional.of(roots) : Optional.empty();
   }
 
   /** The admin token of the lab in {@code dir}, which {@code lab up} wrote (mode 0600). */

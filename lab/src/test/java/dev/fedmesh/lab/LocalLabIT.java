@@ -151,15 +151,28 @@ class LocalLabIT {
       assertThat(stranger.responses()).isEmpty();
     }
 
-    // The admin API: /status names every pod address; without the token it says nothing.
+    // The admin API speaks TLS only, like the rest of the control plane: plain HTTP gets nothing.
     HttpClient http = HttpClient.newHttpClient();
-    HttpResponse<String> status =
-        http.send(
-            HttpRequest.newBuilder(URI.create("http://" + state.controllerAdmin() + "/status"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(status.statusCode()).isEqualTo(401);
-    assertThat(status.body()).doesNotContain("127.2.");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                http.send(
+                    HttpRequest.newBuilder(
+                            URI.create("http://" + state.controllerAdmin() + "/status"))
+                        .timeout(Duration.ofSeconds(5))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString()))
+        .isInstanceOf(java.io.IOException.class);
+    // Over TLS, /status names every pod address; without the token it says nothing.
+    dev.fedmesh.controller.admin.AdminClient anonymous =
+        new dev.fedmesh.controller.admin.AdminClient(
+            state.controllerAdmin(),
+            "",
+            java.util.Optional.of(
+                dev.fedmesh.controller.admin.AdminClient.roots(
+                    LocalLab.adminRoots(dir).orElseThrow())));
+    org.assertj.core.api.Assertions.assertThatThrownBy(anonymous::status)
+        .hasMessageContaining("HTTP 401")
+        .hasMessageNotContaining("127.2.");
 
     // The fault endpoint: a web page's cross-site POST, even with a guessed path, changes nothing.
     String control =

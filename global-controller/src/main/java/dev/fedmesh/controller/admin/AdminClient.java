@@ -2,12 +2,19 @@ package dev.fedmesh.controller.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fedmesh.trust.SpiffeTls;
+import dev.fedmesh.trust.SvidVerifier;
+import dev.fedmesh.trust.TrustBundleSet;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.Optional;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 
 /** A client of a controller replica's admin API, for the CLI and the lab. */
 public final class AdminClient {
@@ -15,8 +22,7 @@ public final class AdminClient {
 
   private final URI base;
   private final String token;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http;
 
   /**
    * @param address {@code host:port} of the admin API
@@ -30,8 +36,41 @@ public final class AdminClient {
    * @param token the admin token sent as {@code Authorization: Bearer}; empty sends none
    */
   public AdminClient(String address, String token) {
-    this.base = URI.create("http://" + address);
+    this(address, token, Optional.empty());
+  }
+
+  /**
+   * @param address {@code host:port} of the admin API
+   * @param token the admin token sent as {@code Authorization: Bearer}; empty sends none
+   * @param roots when present, the API is reached over TLS and the controller must present an SVID
+   *     under these roots (a controller that runs the control plane with TLS serves its admin API
+   *     so)
+   */
+  public AdminClient(String address, String token, Optional<TrustBundleSet> roots) {
+    this.base = URI.create((roots.isPresent() ? "https://" : "http://") + address);
     this.token = token.strip();
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+    if (roots.isPresent()) {
+      try {
+        SSLContext context = SSLContext.getInstance("TLSv1.3");
+        context.init(
+            null,
+            new TrustManager[] {
+              SpiffeTls.trustManager(
+                  SvidVerifier.of(roots.get(), java.time.Clock.systemUTC()), id -> true)
+            },
+            null);
+        builder.sslContext(context);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("TLS 1.3 is not available: " + e.getMessage(), e);
+      }
+    }
+    this.http = builder.build();
+  }
+
+  /** The roots in a PEM file, for {@link #AdminClient(String, String, Optional)}. */
+  public static TrustBundleSet roots(java.nio.file.Path pem) throws IOException {
+    return TrustBundleSet.ofRootsPem(java.nio.file.Files.readString(pem), pem.toString());
   }
 
   /** Whether the replica is up and following etcd. */

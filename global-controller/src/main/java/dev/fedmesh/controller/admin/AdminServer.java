@@ -76,7 +76,10 @@ public final class AdminServer {
 
   public AdminServer(InetSocketAddress address, GlobalController controller) throws IOException {
     this.controller = controller;
-    this.server = HttpServer.create(address, 0);
+    this.server =
+        controller.config().tls().isPresent()
+            ? https(address, controller.config().tls().get())
+            : HttpServer.create(address, 0);
     this.executor =
         Executors.newSingleThreadExecutor(
             runnable -> {
@@ -176,6 +179,29 @@ public final class AdminServer {
                     .add(
                         "policy writes: refused (expected: a controller started with an admin"
                             + " token, --admin-token-file, and that token presented)")));
+  }
+
+  /**
+   * The admin API over TLS when the control plane runs TLS: the controller presents its own
+   * certificate (rotating with it); callers authenticate with the admin token, not a certificate.
+   */
+  private static HttpServer https(InetSocketAddress address, dev.fedmesh.trust.SvidFiles.Source tls)
+      throws IOException {
+    com.sun.net.httpserver.HttpsServer server =
+        com.sun.net.httpserver.HttpsServer.create(address, 0);
+    try {
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+      context.init(
+          new javax.net.ssl.KeyManager[] {
+            dev.fedmesh.trust.SpiffeTls.keyManager(() -> Optional.of(tls.credential()))
+          },
+          null,
+          null);
+      server.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("admin API: TLS 1.3 is not available: " + e.getMessage(), e);
+    }
+    return server;
   }
 
   public void start() {
