@@ -575,4 +575,33 @@ class ServiceEntryTranslationTest {
         .containsExactly(1);
     assertThat(resources.listeners()).doesNotContainKey("web.partner.example.com:80");
   }
+
+  @Test
+  void thePolicyExamplesMakeConsistentConfig() throws Exception {
+    StringBuilder all = new StringBuilder();
+    try (var files =
+        java.nio.file.Files.newDirectoryStream(
+            java.nio.file.Path.of("..", "docs", "examples", "policies"), "*.yaml")) {
+      for (java.nio.file.Path file : files) {
+        all.append(java.nio.file.Files.readString(file)).append("\n---\n");
+      }
+    }
+    MeshSnapshot mesh = shop().policies(all.toString()).build();
+
+    XdsResources sidecar = generate(mesh, SIDECAR);
+    generate(mesh, GRPC_CLIENT);
+    assertThat(sidecar.clusters())
+        .containsKeys(
+            "outbound|80||httpbin.org",
+            "outbound|443||*.googleapis.com",
+            "outbound|443||api.github.com",
+            "outbound|5432||warehouse-db.corp.example.com",
+            "outbound|8080||billing.vms.corp.example.com");
+    // The example's VirtualService names httpbin.org, which a policy reads as a name of two
+    // labels; it routes the entry's host all the same, and its DestinationRule originates TLS.
+    Route httpbin = host(sidecar, "httpbin.org:80").getRoutes(1);
+    assertThat(httpbin.getRoute().getTimeout()).isEqualTo(Durations.fromSeconds(5));
+    assertThat(tls(sidecar.clusters().get("outbound|80||httpbin.org")).getSni())
+        .isEqualTo("httpbin.org");
+  }
 }
