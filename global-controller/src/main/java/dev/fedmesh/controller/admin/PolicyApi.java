@@ -232,21 +232,43 @@ final class PolicyApi {
       }
       Optional<SortedMap<ClusterName, ServiceEndpoints>> shards =
           Hosts.service(rule.host()).map(key -> mesh.services().get(key));
+      // A ServiceEntry's host (stored or applied with the rule): its own endpoints' labels.
+      Optional<dev.fedmesh.model.policy.ServiceEntry> entry =
+          dev.fedmesh.model.policy.PolicySet.of(
+                  documents.stream().flatMap(d -> d.policy().stream()).toList())
+              .serviceEntryFor(rule.host())
+              .or(() -> mesh.policies().serviceEntryFor(rule.host()));
       for (int i = 0; i < rule.subsets().size(); i++) {
         DestinationRule.Subset subset = rule.subsets().get(i);
         boolean any =
-            shards.isPresent()
-                && shards.get() != null
-                && shards.get().values().stream()
-                    .flatMap(shard -> shard.endpoints().stream())
-                    .anyMatch(
-                        endpoint ->
-                            subset.labels().entrySet().stream()
-                                .allMatch(
-                                    label ->
-                                        label
-                                            .getValue()
-                                            .equals(endpoint.labels().get(label.getKey()))));
+            entry
+                    .map(
+                        e ->
+                            e.endpoints().stream()
+                                .anyMatch(
+                                    endpoint ->
+                                        subset.labels().entrySet().stream()
+                                            .allMatch(
+                                                label ->
+                                                    label
+                                                        .getValue()
+                                                        .equals(
+                                                            endpoint
+                                                                .labels()
+                                                                .get(label.getKey())))))
+                    .orElse(false)
+                || shards.isPresent()
+                    && shards.get() != null
+                    && shards.get().values().stream()
+                        .flatMap(shard -> shard.endpoints().stream())
+                        .anyMatch(
+                            endpoint ->
+                                subset.labels().entrySet().stream()
+                                    .allMatch(
+                                        label ->
+                                            label
+                                                .getValue()
+                                                .equals(endpoint.labels().get(label.getKey()))));
         if (!any) {
           warnings.add(
               new PolicyError(

@@ -48,7 +48,7 @@ public final class MeshAnalysis {
     for (VirtualService vs : policies.virtualServices()) {
       for (int h = 0; h < vs.hosts().size(); h++) {
         String host = vs.hosts().get(h);
-        if (!host.startsWith("*") && service(mesh, host).isEmpty()) {
+        if (!host.startsWith("*") && service(mesh, host).isEmpty() && !declared(mesh, host)) {
           findings.add(
               new Finding(
                   "FM001",
@@ -63,7 +63,7 @@ public final class MeshAnalysis {
         for (int d = 0; d < route.size(); d++) {
           VirtualService.Destination destination = route.get(d);
           routedSubsets.add(destination.host() + "|" + destination.subset());
-          if (service(mesh, destination.host()).isEmpty()) {
+          if (service(mesh, destination.host()).isEmpty() && !declared(mesh, destination.host())) {
             findings.add(
                 new Finding(
                     "FM007",
@@ -80,7 +80,7 @@ public final class MeshAnalysis {
     }
     for (DestinationRule rule : policies.destinationRules()) {
       Optional<SortedMap<ClusterName, ServiceEndpoints>> shards = service(mesh, rule.host());
-      if (shards.isEmpty() && !rule.host().startsWith("*")) {
+      if (shards.isEmpty() && !rule.host().startsWith("*") && !declared(mesh, rule.host())) {
         findings.add(
             new Finding(
                 "FM001",
@@ -208,6 +208,11 @@ public final class MeshAnalysis {
       }
     }
     return false;
+  }
+
+  /** Whether a ServiceEntry declares {@code host}: its routes and rules apply to the entry. */
+  private static boolean declared(MeshSnapshot mesh, String host) {
+    return mesh.policies().serviceEntryFor(host).isPresent();
   }
 
   private static Optional<SortedMap<ClusterName, ServiceEndpoints>> service(

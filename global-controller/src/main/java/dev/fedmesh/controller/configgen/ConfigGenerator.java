@@ -93,6 +93,13 @@ public final class ConfigGenerator {
       virtualHosts.putAll(resources.virtualHosts());
       tcpChains.putAll(resources.tcpChains());
     }
+    XdsResources entries = serviceEntries(mesh, proxy);
+    listeners.putAll(entries.listeners());
+    routes.putAll(entries.routes());
+    clusters.putAll(entries.clusters());
+    endpoints.putAll(entries.endpoints());
+    virtualHosts.putAll(entries.virtualHosts());
+    tcpChains.putAll(entries.tcpChains());
     if (proxy.role() == ProxyRole.SIDECAR) {
       listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener(mesh, tcpChains.values()));
       routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
@@ -101,6 +108,15 @@ public final class ConfigGenerator {
       sidecarInboundListener(mesh, proxy).ifPresent(l -> listeners.put(l.getName(), l));
     }
     return new XdsResources(listeners, routes, clusters, endpoints);
+  }
+
+  /**
+   * The resources of the mesh's ServiceEntries for {@code proxy} (see {@link ServiceEntries}), with
+   * virtual hosts and chains that join the services' in the sidecar's outbound route configuration
+   * and listener. Made of the policies, and of the services their routes name.
+   */
+  public static XdsResources serviceEntries(MeshSnapshot mesh, ProxyContext proxy) {
+    return ServiceEntries.generate(mesh, proxy);
   }
 
   /**
@@ -243,7 +259,7 @@ public final class ConfigGenerator {
         if (port.protocol() == Protocol.TCP) {
           tcpChains.putAll(
               SidecarOutbound.tcpChains(
-                  tcpCluster(mesh, key, port).orElse(clusterName),
+                  tcpCluster(mesh, key.fqdn(), port).orElse(clusterName),
                   directTargets(mesh, proxy, shards, port)));
         }
       }
@@ -311,7 +327,7 @@ public final class ConfigGenerator {
     return List.copyOf(byNumber.values());
   }
 
-  private static Listener apiListener(String hostPort) {
+  static Listener apiListener(String hostPort) {
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             .setStatPrefix(hostPort)
@@ -332,8 +348,8 @@ public final class ConfigGenerator {
    * The cluster a VirtualService's TCP rule sends a TCP port's connections to, when one applies and
    * its destination exists.
    */
-  private static Optional<String> tcpCluster(MeshSnapshot mesh, ServiceKey key, ServicePort port) {
-    Optional<VirtualService> vs = mesh.policies().virtualServiceFor(key.fqdn());
+  static Optional<String> tcpCluster(MeshSnapshot mesh, String host, ServicePort port) {
+    Optional<VirtualService> vs = mesh.policies().virtualServiceFor(host);
     if (vs.isEmpty()) {
       return Optional.empty();
     }
@@ -344,7 +360,7 @@ public final class ConfigGenerator {
       if (route.route().isEmpty()) {
         return Optional.empty();
       }
-      return HttpRoutes.cluster(mesh, route.route().get(0), key, port.port());
+      return HttpRoutes.cluster(mesh, route.route().get(0), host, port.port());
     }
     return Optional.empty();
   }

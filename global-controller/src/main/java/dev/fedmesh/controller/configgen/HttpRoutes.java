@@ -63,8 +63,14 @@ final class HttpRoutes {
    */
   static List<Route> routes(
       MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyContext proxy) {
+    return routes(mesh, service.fqdn(), port, proxy);
+  }
+
+  /** As for a service, for any host with clusters of its own (a ServiceEntry's). */
+  static List<Route> routes(
+      MeshSnapshot mesh, String service, ServicePort port, ProxyContext proxy) {
     ProxyRole role = proxy.role();
-    Optional<VirtualService> vs = mesh.policies().virtualServiceFor(service.fqdn());
+    Optional<VirtualService> vs = mesh.policies().virtualServiceFor(service);
     List<Route> routes = new ArrayList<>();
     for (int r = 0; vs.isPresent() && r < vs.get().http().size(); r++) {
       HttpRoute rule = vs.get().http().get(r);
@@ -89,14 +95,13 @@ final class HttpRoutes {
   }
 
   private static Route defaultRoute(
-      MeshSnapshot mesh, ServiceKey service, ServicePort port, ProxyRole role) {
+      MeshSnapshot mesh, String service, ServicePort port, ProxyRole role) {
     String cluster = ResourceNames.outboundCluster(service, port.port(), "");
     RouteAction.Builder action =
         RouteAction.newBuilder()
             .setCluster(cluster)
             .setRetryPolicy(defaultRetries(mesh, role))
-            .addAllHashPolicy(
-                destinationPolicy(mesh, service.fqdn(), "", port.port()).hashPolicies());
+            .addAllHashPolicy(destinationPolicy(mesh, service, "", port.port()).hashPolicies());
     if (role == ProxyRole.SIDECAR) {
       action.setTimeout(Durations.ZERO);
     }
@@ -109,7 +114,7 @@ final class HttpRoutes {
 
   private static Route route(
       MeshSnapshot mesh,
-      ServiceKey service,
+      String service,
       ServicePort port,
       ProxyRole role,
       String name,
@@ -297,23 +302,25 @@ final class HttpRoutes {
     return RegexMatcher.newBuilder().setRegex(regex).build();
   }
 
-  /** The cluster a destination names, when it exists in the mesh. */
+  /**
+   * The cluster a destination names, when it exists in the mesh: a service's, else a ServiceEntry's
+   * ({@link ServiceEntries#cluster}).
+   *
+   * @param self the host whose routes these are
+   */
   static Optional<String> cluster(
-      MeshSnapshot mesh, Destination destination, ServiceKey self, int selfPort) {
+      MeshSnapshot mesh, Destination destination, String self, int selfPort) {
     Optional<ServiceKey> key = Hosts.service(destination.host());
-    if (key.isEmpty()) {
-      return Optional.empty();
-    }
     SortedMap<dev.fedmesh.model.ClusterName, ServiceEndpoints> shards =
-        mesh.services().get(key.get());
+        key.map(mesh.services()::get).orElse(null);
     if (shards == null) {
-      return Optional.empty();
+      return ServiceEntries.cluster(mesh, destination, self, selfPort);
     }
     List<ServicePort> ports = ConfigGenerator.ports(shards.values());
     int port =
         destination.port().isPresent()
             ? destination.port().getAsInt()
-            : key.get().equals(self) || ports.size() != 1 ? selfPort : ports.get(0).port();
+            : key.get().fqdn().equals(self) || ports.size() != 1 ? selfPort : ports.get(0).port();
     if (ports.stream().noneMatch(p -> p.port() == port)) {
       return Optional.empty();
     }

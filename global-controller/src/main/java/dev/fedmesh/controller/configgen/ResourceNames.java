@@ -8,7 +8,12 @@ public final class ResourceNames {
 
   /** {@code outbound|<port>|<subset>|<fqdn>}: the cluster (and EDS resource) of a service port. */
   public static String outboundCluster(ServiceKey service, int port, String subset) {
-    return "outbound|" + port + "|" + subset + "|" + service.fqdn();
+    return outboundCluster(service.fqdn(), port, subset);
+  }
+
+  /** {@code outbound|<port>|<subset>|<host>}: the cluster of any host's port (a ServiceEntry's). */
+  public static String outboundCluster(String host, int port, String subset) {
+    return "outbound|" + port + "|" + subset + "|" + host;
   }
 
   /** {@code <fqdn>:<port>}: the target a gRPC client dials as {@code xds:///<fqdn>:<port>}. */
@@ -18,6 +23,11 @@ public final class ResourceNames {
 
   /** {@code outbound_.<port>_.<subset>_.<fqdn>}: the SNI that names a service at a gateway. */
   public static String gatewaySni(ServiceKey service, int port, String subset) {
-    return "outbound_." + port + "_." + subset + "_." + service.fqdn();
+    return gatewaySni(service.fqdn(), port, subset);
+  }
+
+  /** {@code outbound_.<port>_.<subset>_.<host>} for any host (a MESH_INTERNAL ServiceEntry's). */
+  public static String gatewaySni(String host, int port, String subset) {
+    return "outbound_." + port + "_." + subset + "_." + host;
   }
 }

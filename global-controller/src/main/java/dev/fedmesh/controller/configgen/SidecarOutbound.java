@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
@@ -92,6 +93,35 @@ final class SidecarOutbound {
     return chains;
   }
 
+  /**
+   * A ServiceEntry port's {@code tcp_proxy} chain: connections to {@code port} whose destination is
+   * in {@code prefixes} (IP addresses or CIDR ranges; any when empty) and, for TLS the application
+   * made itself, whose SNI is one of {@code serverNames} (Envoy's {@code tls_inspector} reads it).
+   */
+  static FilterChain chain(
+      String name, String cluster, int port, List<String> prefixes, List<String> serverNames) {
+    FilterChainMatch.Builder match =
+        FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port));
+    for (String prefix : prefixes) {
+      int slash = prefix.indexOf('/');
+      String address = slash < 0 ? prefix : prefix.substring(0, slash);
+      int length =
+          slash < 0
+              ? (address.contains(":") ? 128 : 32)
+              : Integer.parseInt(prefix.substring(slash + 1));
+      match.addPrefixRanges(
+          CidrRange.newBuilder().setAddressPrefix(address).setPrefixLen(UInt32Value.of(length)));
+    }
+    if (!serverNames.isEmpty()) {
+      match.addAllServerNames(serverNames).setTransportProtocol("tls");
+    }
+    return FilterChain.newBuilder()
+        .setName(name)
+        .setFilterChainMatch(match)
+        .addFilters(tcpProxy(cluster))
+        .build();
+  }
+
   /** The cluster the default chain names under {@code policy}. */
   static Cluster fallbackCluster(OutboundTrafficPolicy policy) {
     if (policy == OutboundTrafficPolicy.ALLOW_ANY) {
@@ -124,6 +154,8 @@ final class SidecarOutbound {
   }
 
   static Listener listener(Collection<FilterChain> tcpChains, OutboundTrafficPolicy policy) {
+    boolean bySni =
+        tcpChains.stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0);
     HttpConnectionManager manager =
         HttpConnectionManager.newBuilder()
             .setStatPrefix("outbound")
@@ -148,6 +180,14 @@ final class SidecarOutbound {
             ListenerFilter.newBuilder()
                 .setName("envoy.filters.listener.http_inspector")
                 .setTypedConfig(Any.pack(HttpInspector.getDefaultInstance())))
+        .addAllListenerFilters(
+            bySni
+                ? List.of(
+                    ListenerFilter.newBuilder()
+                        .setName("envoy.filters.listener.tls_inspector")
+                        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance()))
+                        .build())
+                : List.of())
         .addAllFilterChains(tcpChains)
         .addFilterChains(
             FilterChain.newBuilder()

@@ -465,6 +465,15 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private Map<ServiceKey, Memo> memo = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, VirtualHost>> virtualHosts = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, FilterChain>> tcpChains = new HashMap<>();
+
+    /**
+     * The ServiceEntries' resources, regenerated at every update: there are few, and their routes
+     * may name any service's clusters; the merge keeps whatever did not change.
+     */
+    private Memo entries;
+
+    private SortedMap<String, VirtualHost> entryHosts = new java.util.TreeMap<>();
+    private SortedMap<String, FilterChain> entryChains = new java.util.TreeMap<>();
     private final Map<Resources.ResourceType, Map<String, Message>> merged =
         new EnumMap<>(Resources.ResourceType.class);
     private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
@@ -579,12 +588,28 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         }
       }
       memo = next;
+      XdsResources declared = ConfigGenerator.serviceEntries(mesh, context);
+      // Their routes may name services' clusters, which those services' resources provide.
+      List<String> entryProblems =
+          ResourceConsistency.problems(
+              declared, cluster -> !declared.clusters().containsKey(cluster));
+      if (!entryProblems.isEmpty()) {
+        throw new IllegalStateException("ServiceEntries: " + entryProblems);
+      }
+      entries = new Memo(null, Map.of(), merge(entries, declared, changed));
+      if (!declared.virtualHosts().equals(entryHosts)
+          || !declared.tcpChains().equals(entryChains)) {
+        hostsChanged = true;
+        entryHosts = declared.virtualHosts();
+        entryChains = declared.tcpChains();
+      }
       if (context.role() == ProxyRole.SIDECAR && (hostsChanged || everything)) {
         Listener outbound =
             ConfigGenerator.sidecarOutboundListener(
                 mesh,
-                tcpChains.values().stream()
-                    .flatMap(chains -> chains.values().stream())
+                java.util.stream.Stream.concat(
+                        tcpChains.values().stream().flatMap(chains -> chains.values().stream()),
+                        entryChains.values().stream())
                     .sorted(java.util.Comparator.comparing(FilterChain::getName))
                     .toList());
         putDerived(Resources.ResourceType.LISTENER, outbound, outbound.getName(), changed);
@@ -599,7 +624,10 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         }
         RouteConfiguration routes =
             ConfigGenerator.sidecarOutboundRoutes(
-                virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()).toList());
+                java.util.stream.Stream.concat(
+                        virtualHosts.values().stream().flatMap(hosts -> hosts.values().stream()),
+                        entryHosts.values().stream())
+                    .toList());
         putDerived(Resources.ResourceType.ROUTE, routes, routes.getName(), changed);
       }
       if (context.role() == ProxyRole.SIDECAR && everything) {

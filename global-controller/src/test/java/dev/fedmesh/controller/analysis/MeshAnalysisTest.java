@@ -101,4 +101,40 @@ class MeshAnalysisTest {
   void aMeshWithoutPoliciesOrStrandedExportsHasNoFindings() {
     assertThat(MeshAnalysis.findings(mesh().cluster("east", "mesh", EAST).build())).isEmpty();
   }
+
+  @Test
+  void hostsOfServiceEntriesAreKnown() {
+    MeshSnapshot snapshot =
+        mesh()
+            .cluster("east", "mesh", EAST)
+            .policies(
+                """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: httpbin, namespace: egress}
+                spec:
+                  hosts: [httpbin.org]
+                  resolution: DNS
+                  ports: [{number: 80, name: http, protocol: HTTP}]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: httpbin, namespace: egress}
+                spec:
+                  hosts: [httpbin.org]
+                  http:
+                  - route: [{destination: {host: httpbin.org}}]
+                    timeout: 2s
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: httpbin, namespace: egress}
+                spec:
+                  host: httpbin.org
+                  trafficPolicy: {tls: {mode: SIMPLE}}
+                """)
+            .build();
+
+    assertThat(MeshAnalysis.findings(snapshot)).isEmpty();
+  }
 }

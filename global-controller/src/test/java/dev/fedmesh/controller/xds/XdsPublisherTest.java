@@ -87,6 +87,84 @@ class XdsPublisherTest {
     }
   }
 
+  private static final String ENTRIES =
+      """
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: {name: httpbin, namespace: egress}
+      spec:
+        hosts: [httpbin.org]
+        resolution: DNS
+        ports: [{number: 80, name: http, protocol: HTTP}, {number: 443, name: tls, protocol: TLS}]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: {name: pricing, namespace: egress}
+      spec:
+        hosts: [pricing.example.com]
+        resolution: STATIC
+        ports: [{number: 7070, name: grpc, protocol: GRPC}]
+        endpoints: [{address: 192.0.2.7}]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: {name: httpbin, namespace: egress}
+      spec:
+        hosts: [httpbin.org]
+        http:
+        - route:
+          - destination: {host: httpbin.org}
+            weight: 50
+          - destination: {host: svc-0.default.svc.cluster.local, port: {number: 7070}}
+            weight: 50
+      """;
+
+  @Test
+  void serviceEntriesComeGoAndFollowTheServicesTheirRoutesName() {
+    GROUPS.forEach(publisher::addGroup);
+    MeshSnapshot plain = meshWith(2, "10.1.0.100", false);
+    MeshSnapshot entries =
+        new MeshSnapshot(
+            2,
+            2,
+            plain.clusters(),
+            plain.services(),
+            plain.failover(),
+            dev.fedmesh.model.policy.PolicySet.of(
+                dev.fedmesh.model.policy.PolicyDocuments.read("se.yaml", ENTRIES).policies()),
+            0);
+    MeshSnapshot serviceGone =
+        new MeshSnapshot(
+            3,
+            3,
+            entries.clusters(),
+            new java.util.TreeMap<>(
+                java.util.Map.of(
+                    ServiceKey.of("default", "svc-1"),
+                    entries.services().get(ServiceKey.of("default", "svc-1")))),
+            entries.failover(),
+            entries.policies(),
+            0);
+
+    for (MeshSnapshot mesh : List.of(plain, entries, serviceGone, entries, plain)) {
+      publisher.publish(mesh);
+      for (ProxyContext group : GROUPS) {
+        XdsSnapshot served = publisher.servedSnapshot(group);
+        XdsSnapshot fresh = XdsSnapshot.of(ConfigGenerator.generate(mesh, group));
+        for (ResourceType type :
+            List.of(
+                ResourceType.CLUSTER,
+                ResourceType.ENDPOINT,
+                ResourceType.LISTENER,
+                ResourceType.ROUTE)) {
+          assertThat(served.resources(type))
+              .as("%s %s", group.role(), type)
+              .isEqualTo(fresh.resources(type));
+        }
+      }
+    }
+  }
+
   @Test
   void anEndpointChangeKeepsEveryOtherResourceObjectAndVersion() {
     ProxyContext group = GROUPS.get(0);

@@ -120,9 +120,15 @@ public record DestinationRule(
    * @param mode ISTIO_MUTUAL (the mesh's mTLS, the default), DISABLE (plain text) or SIMPLE (TLS to
    *     a service outside the mesh)
    * @param sni the server name for SIMPLE, or empty for the host's
+   * @param subjectAltNames for SIMPLE, the names one of which the server's certificate must carry;
+   *     empty for the ServiceEntry's, else the server name
+   * @param caCertificates for SIMPLE, a PEM file on the proxy's host with the roots to trust; empty
+   *     for the JDK's default roots
    */
-  public record ClientTls(String mode, String sni, List<String> subjectAltNames) {
+  public record ClientTls(
+      String mode, String sni, List<String> subjectAltNames, String caCertificates) {
     public ClientTls {
+      requireNonNull(caCertificates, "caCertificates");
       subjectAltNames = List.copyOf(subjectAltNames);
     }
   }
@@ -337,12 +343,25 @@ public record DestinationRule(
     List<String> sans = tls.strings("subjectAltNames");
     tls.unsupported("clientCertificate", "mode MUTUAL");
     tls.unsupported("privateKey", "mode MUTUAL");
-    tls.unsupported("caCertificates", "SIMPLE trusts the JDK's default roots");
+    String caCertificates = tls.string("caCertificates").orElse("");
+    if (!caCertificates.isEmpty() && !caCertificates.startsWith("/")) {
+      tls.error(
+          "caCertificates",
+          "'"
+              + caCertificates
+              + "' (expected: the absolute path of a PEM file on the proxy's host)");
+    } else if (!caCertificates.isEmpty() && !mode.equals("SIMPLE")) {
+      tls.error(
+          "caCertificates",
+          "set with mode "
+              + mode
+              + " (expected: only with SIMPLE; ISTIO_MUTUAL trusts the mesh's roots)");
+    }
     tls.unsupported("credentialName");
     tls.unsupported("insecureSkipVerify");
     tls.unsupported("caCrl");
     tls.end();
-    return new ClientTls(mode, sni, sans);
+    return new ClientTls(mode, sni, sans, caCertificates);
   }
 
   static OptionalInt optionalInt(Optional<Integer> value) {

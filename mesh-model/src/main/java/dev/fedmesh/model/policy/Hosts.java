@@ -37,6 +37,28 @@ public final class Hosts {
     return lower;
   }
 
+  /**
+   * The cluster-local name {@link #qualify} makes of a two-label name such as {@code httpbin.org}
+   * (read as service {@code httpbin} of namespace {@code org}): policies naming a ServiceEntry host
+   * of two labels are stored under it. Empty for any other host.
+   */
+  public static Optional<String> completed(String host) {
+    if (host.startsWith("*") || host.split("\\.", -1).length != 2) {
+      return Optional.empty();
+    }
+    return Optional.of(host + "." + ServiceKey.DOMAIN_SUFFIX);
+  }
+
+  /** The two-label name {@code fqdn} was {@link #completed} from, if it is such a name. */
+  public static Optional<String> written(String fqdn) {
+    String suffix = "." + ServiceKey.DOMAIN_SUFFIX;
+    if (!fqdn.endsWith(suffix)) {
+      return Optional.empty();
+    }
+    String name = fqdn.substring(0, fqdn.length() - suffix.length());
+    return name.split("\\.", -1).length == 2 ? Optional.of(name) : Optional.empty();
+  }
+
   /** Whether {@code host} is a syntactically valid policy host. */
   static boolean valid(String host) {
     return host.length() <= 253 && HOST.matcher(host.toLowerCase(Locale.ROOT)).matches();

@@ -9,7 +9,8 @@ public sealed interface Policy
         MeshConfig,
         GatewayRoute,
         TrafficSplit,
-        ServiceExport {
+        ServiceExport,
+        ServiceEntry {
   PolicyKind kind();
 
   ObjectMeta metadata();

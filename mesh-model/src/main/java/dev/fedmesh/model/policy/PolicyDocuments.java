@@ -290,6 +290,7 @@ public final class PolicyDocuments {
           case GRPC_ROUTE -> GatewayRoute.parseGrpc(metadata, spec.get());
           case TRAFFIC_SPLIT -> TrafficSplit.parse(metadata, spec.get(), apiVersion);
           case SERVICE_EXPORT -> ServiceExport.parse(metadata, spec.get());
+          case SERVICE_ENTRY -> ServiceEntry.parse(metadata, spec.get());
         });
   }
 

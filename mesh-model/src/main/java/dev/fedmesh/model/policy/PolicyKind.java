@@ -14,7 +14,8 @@ public enum PolicyKind {
   HTTP_ROUTE("HTTPRoute", "gateway.networking.k8s.io", List.of("v1", "v1beta1")),
   GRPC_ROUTE("GRPCRoute", "gateway.networking.k8s.io", List.of("v1")),
   TRAFFIC_SPLIT("TrafficSplit", "split.smi-spec.io", List.of("v1alpha4", "v1alpha3", "v1alpha2")),
-  SERVICE_EXPORT("ServiceExport", "multicluster.x-k8s.io", List.of("v1alpha1"));
+  SERVICE_EXPORT("ServiceExport", "multicluster.x-k8s.io", List.of("v1alpha1")),
+  SERVICE_ENTRY("ServiceEntry", "networking.istio.io", List.of("v1", "v1beta1", "v1alpha3"));
 
   private final String kind;
   private final String group;
@@ -80,6 +81,7 @@ public enum PolicyKind {
       case GRPC_ROUTE -> "grpcroute";
       case TRAFFIC_SPLIT -> "ts";
       case SERVICE_EXPORT -> "svcexport";
+      case SERVICE_ENTRY -> "se";
     };
   }
 }

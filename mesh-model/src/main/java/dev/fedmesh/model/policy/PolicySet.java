@@ -49,6 +49,8 @@ public final class PolicySet {
   private final Map<String, List<DestinationRule>> destinationRulesByHost =
       new java.util.HashMap<>();
 
+  private final Map<String, List<ServiceEntry>> serviceEntriesByHost = new java.util.HashMap<>();
+
   private PolicySet(Map<String, Policy> byId) {
     this.byId = Collections.unmodifiableMap(new TreeMap<>(byId));
     this.converted = converted(this.byId.values());
@@ -60,6 +62,9 @@ public final class PolicySet {
         }
       } else if (policy instanceof DestinationRule dr) {
         destinationRulesByHost.computeIfAbsent(dr.host(), h -> new ArrayList<>()).add(dr);
+      } else if (policy instanceof ServiceEntry se) {
+        se.hosts()
+            .forEach(h -> serviceEntriesByHost.computeIfAbsent(h, k -> new ArrayList<>()).add(se));
       }
     }
   }
@@ -139,6 +144,24 @@ public final class PolicySet {
         PolicyKind.SERVICE_EXPORT.kind() + "/" + service.namespace() + "/" + service.name());
   }
 
+  public List<ServiceEntry> serviceEntries() {
+    return of(ServiceEntry.class);
+  }
+
+  /**
+   * The ServiceEntry that declares {@code host}, chosen as {@link #virtualServiceFor} chooses; a
+   * host a policy completed to the cluster domain ({@code httpbin.org.svc.cluster.local}, see
+   * {@link Hosts#written}) finds the entry of the name as written.
+   */
+  public Optional<ServiceEntry> serviceEntryFor(String host) {
+    return best(serviceEntriesByHost, serviceEntries(), ServiceEntry::hosts, host)
+        .or(
+            () ->
+                Hosts.written(host)
+                    .flatMap(
+                        h -> best(serviceEntriesByHost, serviceEntries(), ServiceEntry::hosts, h)));
+  }
+
   public Optional<MeshConfig> meshConfig() {
     return of(MeshConfig.class).stream().findFirst();
   }
@@ -162,7 +185,8 @@ public final class PolicySet {
    */
   public Optional<VirtualService> virtualServiceFor(String fqdn) {
     return best(virtualServicesByHost, virtualServices(), vs -> vs.hosts(), fqdn)
-        .or(() -> Optional.ofNullable(converted.get(fqdn)));
+        .or(() -> Optional.ofNullable(converted.get(fqdn)))
+        .or(() -> Hosts.completed(fqdn).flatMap(this::virtualServiceFor));
   }
 
   private static Map<String, VirtualService> converted(Collection<Policy> policies) {
@@ -256,7 +280,8 @@ public final class PolicySet {
 
   /** The DestinationRule for {@code fqdn}, chosen as {@link #virtualServiceFor} chooses. */
   public Optional<DestinationRule> destinationRuleFor(String fqdn) {
-    return best(destinationRulesByHost, destinationRules(), dr -> List.of(dr.host()), fqdn);
+    return best(destinationRulesByHost, destinationRules(), dr -> List.of(dr.host()), fqdn)
+        .or(() -> Hosts.completed(fqdn).flatMap(this::destinationRuleFor));
   }
 
   /** The exact match first (by the index); else the longest wildcard among all candidates. */
@@ -368,6 +393,7 @@ public final class PolicySet {
       }
     }
     checkPrecedence(focus, conflicts);
+    conflicts.addAll(ServiceEntry.conflicts(serviceEntries(), focus));
     conflicts.sort(
         Comparator.comparing((Conflict c) -> c.policy().id()).thenComparing(Conflict::path));
     return conflicts;

@@ -189,7 +189,7 @@ class PolicyDocumentsTest {
         .containsExactly(
             "-:1: kind: 'Sidecar' (expected: one of VirtualService, DestinationRule,"
                 + " PeerAuthentication, AuthorizationPolicy, MeshConfig, HTTPRoute, GRPCRoute,"
-                + " TrafficSplit, ServiceExport)",
+                + " TrafficSplit, ServiceExport, ServiceEntry)",
             "-:2: apiVersion: 'networking.istio.io/v2' (expected for VirtualService:"
                 + " networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3)");
   }

@@ -105,7 +105,7 @@ final class ConnectTunnel {
                                 request.uri(),
                                 Workload.UNKNOWN,
                                 "unknown",
-                                cluster.tls().isPresent());
+                                cluster.mutualTls());
                         downstreamChannel.closeFuture().addListener(closed -> connection.closed());
                         Splice.join(
                             downstreamChannel, upstream, connection::received, connection::sent);

@@ -55,6 +55,7 @@ public final class HttpProxy implements AutoCloseable {
 
   private final EventLoopGroup group;
   private final ClusterManager clusters;
+  private final boolean ownsClusters;
   private final OutboundRouting outboundRouting;
   private final HttpListener outboundListener;
   private final HttpUpstreams upstreams;
@@ -83,7 +84,8 @@ public final class HttpProxy implements AutoCloseable {
     this.interception = builder.interception;
     this.inboundCapture = builder.inboundCapture;
     this.group = builder.group;
-    this.clusters = builder.clusters;
+    this.ownsClusters = builder.clusters == null;
+    this.clusters = ownsClusters ? new ClusterManager() : builder.clusters;
     this.identity = builder.identity;
     this.tls = builder.identity.map(TlsContexts::new);
     this.upstreams = new HttpUpstreams(tls);
@@ -527,11 +529,14 @@ public final class HttpProxy implements AutoCloseable {
     }
     telemetry.tracing(null); // exports the spans still batched
     telemetry.accessLog(null); // writes the lines still buffered
+    if (ownsClusters) {
+      clusters.close(); // the DNS clusters' lookups
+    }
   }
 
   public static final class Builder {
     private final EventLoopGroup group;
-    private ClusterManager clusters = new ClusterManager();
+    private ClusterManager clusters;
     private Optional<ProxyIdentity> identity = Optional.empty();
     private ProxyStats stats = new ProxyStats();
     private Workload workload = Workload.UNKNOWN;

@@ -268,7 +268,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     }
     Routing.Forward forward = (Routing.Forward) routed;
     if (record != null) {
-      record.upstreamMutualTls(forward.cluster().tls().isPresent());
+      record.upstreamMutualTls(forward.cluster().mutualTls());
     }
     if (request.method() == HttpMethod.CONNECT) {
       if (http2Stream) {
@@ -449,7 +449,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   public HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt) {
     HttpRequest out = ProxiedHeaders.upstreamRequest(request, forward, attempt, http2Stream);
     requestDecorator.accept(ctx.channel(), out.headers());
-    if (reporter == RequestRecord.Reporter.SOURCE && forward.cluster().tls().isPresent()) {
+    if (reporter == RequestRecord.Reporter.SOURCE && forward.cluster().mutualTls()) {
       // Metadata exchange, only with a peer sidecar (mTLS): never to a service outside the mesh.
       out.headers().set(Workload.HEADER, telemetry.self().toHeader());
     }

@@ -3,6 +3,7 @@ package dev.fedmesh.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.proxy.tls.TlsContexts;
+import dev.fedmesh.proxy.tls.TlsOrigination;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
 import dev.fedmesh.proxy.upstream.UpstreamHost;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
@@ -40,8 +41,9 @@ import java.util.function.Consumer;
 /**
  * Connections to upstream hosts, per event loop so that a request never crosses threads: HTTP/1.1
  * keep-alive pools (one request per connection at a time) and one multiplexed HTTP/2 connection per
- * host. TLS, when the cluster asks for it, is finished before a connection counts as connected, so
- * a failed handshake is a connect failure that can be retried elsewhere.
+ * host. TLS, when the cluster asks for it (the mesh's mutual TLS, or TLS originated to a server
+ * outside the mesh, {@link TlsOrigination}), is finished before a connection counts as connected,
+ * so a failed handshake is a connect failure that can be retried elsewhere.
  */
 final class HttpUpstreams {
   private static final int MAX_IDLE_PER_HOST = 64;
@@ -50,6 +52,7 @@ final class HttpUpstreams {
       InetSocketAddress address, UpstreamTlsContext tls, UpstreamCluster.Protocol protocol) {}
 
   private final Optional<TlsContexts> tls;
+  private final TlsOrigination origination = new TlsOrigination();
   private final FastThreadLocal<Map<PoolKey, ArrayDeque<Channel>>> idle =
       new FastThreadLocal<>() {
         @Override
@@ -81,7 +84,7 @@ final class HttpUpstreams {
       Consumer<UpstreamStream> onOpen,
       Consumer<Throwable> onFailure) {
     UpstreamTlsContext tlsContext = cluster.tls().orElse(null);
-    if (tlsContext != null && tls.isEmpty()) {
+    if (tlsContext != null && tls.isEmpty() && !TlsOrigination.applies(tlsContext)) {
       onFailure.accept(
           new IllegalStateException(
               "cluster " + cluster.name() + " asks for TLS but this proxy has no identity"));
@@ -127,7 +130,7 @@ final class HttpUpstreams {
       Consumer<Channel> onOpen,
       Consumer<Throwable> onFailure) {
     UpstreamTlsContext tlsContext = cluster.tls().orElse(null);
-    if (tlsContext != null && tls.isEmpty()) {
+    if (tlsContext != null && tls.isEmpty() && !TlsOrigination.applies(tlsContext)) {
       onFailure.accept(
           new IllegalStateException(
               "cluster " + cluster.name() + " asks for TLS but this proxy has no identity"));
@@ -175,8 +178,19 @@ final class HttpUpstreams {
                   : key.protocol() == UpstreamCluster.Protocol.HTTP2
                       ? TlsContexts.Alpn.HTTP2
                       : TlsContexts.Alpn.HTTP1;
-          SslHandler ssl =
-              tls.get().clientHandler(key.tls(), alpn, future.channel().alloc(), key.address());
+          SslHandler ssl;
+          try {
+            ssl =
+                TlsOrigination.applies(key.tls())
+                    ? origination.clientHandler(
+                        key.tls(), alpn, future.channel().alloc(), key.address())
+                    : tls.get()
+                        .clientHandler(key.tls(), alpn, future.channel().alloc(), key.address());
+          } catch (RuntimeException e) {
+            ready.setFailure(e); // roots that cannot be read: a connect failure, as Envoy's
+            future.channel().close();
+            return;
+          }
           future.channel().pipeline().addFirst("tls", ssl);
           ssl.handshakeFuture()
               .addListener(

@@ -125,6 +125,19 @@ public final class OutboundRouting implements Routing {
       return new Local(
           503, "cluster not found: " + d.cluster(), -1, 0, "NC", null, d.responseHeaders());
     }
+    if (cluster.get().config().getType()
+        == io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
+      // A ServiceEntry of resolution NONE: where the request was going. Through the explicit
+      // proxy that is its authority; an intercepted connection's own destination replaces it
+      // (TransparentRouting).
+      Optional<java.net.InetSocketAddress> target = authorityAddress(authority, request);
+      if (target.isEmpty()) {
+        return new Local(
+            400, "no port in authority " + authority, -1, 0, "", null, d.responseHeaders());
+      }
+      cluster =
+          Optional.of(UpstreamCluster.originalDestination(cluster.get().config(), target.get()));
+    }
     String newPath = d.rewritePath(path);
     long hash = 0;
     boolean hashed = false;
@@ -162,6 +175,38 @@ public final class OutboundRouting implements Routing {
         d.responseHeaders(),
         hash,
         hashed);
+  }
+
+  /**
+   * Where an authority points: {@code host:port}, {@code [v6]:port}, or a host on HTTP's default
+   * port (HTTPS's for an {@code https} absolute URI). A name is resolved when connecting.
+   */
+  static Optional<java.net.InetSocketAddress> authorityAddress(
+      String authority, HttpRequest request) {
+    String host = authority;
+    int port = request.uri().regionMatches(true, 0, "https://", 0, 8) ? 443 : 80;
+    int colon = authority.lastIndexOf(':');
+    int bracket = authority.lastIndexOf(']');
+    if (colon > bracket) {
+      host = authority.substring(0, colon);
+      try {
+        port = Integer.parseInt(authority.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        return Optional.empty();
+      }
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (host.isEmpty() || port < 1 || port > 65535) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        io.netty.util.NetUtil.isValidIpV4Address(host)
+                || io.netty.util.NetUtil.isValidIpV6Address(host)
+            ? new java.net.InetSocketAddress(
+                io.netty.util.NetUtil.createInetAddressFromIpAddressString(host), port)
+            : java.net.InetSocketAddress.createUnresolved(host, port));
   }
 
   /** The scheme the request was made with: an absolute URI's, else the connection's. */

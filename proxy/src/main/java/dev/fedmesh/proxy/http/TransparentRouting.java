@@ -3,6 +3,7 @@ package dev.fedmesh.proxy.http;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpRequest;
 import java.net.InetSocketAddress;
@@ -20,6 +21,7 @@ final class TransparentRouting implements Routing {
   private final InetSocketAddress destination;
   private final boolean allowAny;
   private UpstreamCluster passthrough;
+  private UpstreamCluster original;
 
   TransparentRouting(Routing routes, InetSocketAddress destination, boolean allowAny) {
     this.routes = requireNonNull(routes, "routes");
@@ -30,6 +32,10 @@ final class TransparentRouting implements Routing {
   @Override
   public Routed route(HttpRequest request, String authority, String path, Channel downstream) {
     Routed routed = routes.route(request, authority, path, downstream);
+    if (routed instanceof Forward forward
+        && forward.cluster().config().getType() == Cluster.DiscoveryType.ORIGINAL_DST) {
+      return toDestination(forward);
+    }
     if (!(routed instanceof Local local && isNoRoute(local))) {
       return routed;
     }
@@ -47,6 +53,27 @@ final class TransparentRouting implements Routing {
       passthrough = passthrough(destination);
     }
     return new Forward(passthrough, RetryRules.NONE, 0, path, authority);
+  }
+
+  /**
+   * A route to an ORIGINAL_DST cluster (a ServiceEntry of resolution NONE) goes to where the
+   * connection was going, with the cluster's settings.
+   */
+  private Forward toDestination(Forward forward) {
+    if (original == null || !original.config().equals(forward.cluster().config())) {
+      original = UpstreamCluster.originalDestination(forward.cluster().config(), destination);
+    }
+    return new Forward(
+        original,
+        forward.retry(),
+        forward.timeoutMillis(),
+        forward.path(),
+        forward.authority(),
+        forward.delayMillis(),
+        forward.requestHeaders(),
+        forward.responseHeaders(),
+        forward.hash(),
+        forward.hashed());
   }
 
   @Override

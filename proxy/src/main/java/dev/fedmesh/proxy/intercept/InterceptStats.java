@@ -6,10 +6,11 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 /**
  * What the capture listeners did with each connection, in the proxy's registry: {@code
  * fedmesh_intercepted_connections_total{direction, action}}. Actions: {@code http} (routed by
- * host), {@code tcp_proxy} (a service's cluster by destination), {@code passthrough} (to the
- * original destination), {@code blackhole} (closed: REGISTRY_ONLY or no host), {@code explicit}
- * (made to the listener itself: the explicit-proxy mode), {@code inbound} (a declared port), {@code
- * failed} (the upstream could not be reached).
+ * host), {@code tcp_proxy} (a service's cluster by destination), {@code tls_proxy} (a
+ * ServiceEntry's cluster by TLS server name), {@code passthrough} (to the original destination),
+ * {@code blackhole} (closed: REGISTRY_ONLY or no host), {@code explicit} (made to the listener
+ * itself: the explicit-proxy mode), {@code inbound} (a declared port), {@code failed} (the upstream
+ * could not be reached).
  */
 public final class InterceptStats {
   private final Counter connections;

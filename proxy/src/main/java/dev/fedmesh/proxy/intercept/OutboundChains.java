@@ -22,13 +22,37 @@ import java.util.Optional;
  * {@code default_filter_chain} for destinations no chain claims ({@code PassthroughCluster} under
  * ALLOW_ANY, {@code BlackHoleCluster} under REGISTRY_ONLY). Chains with an HTTP connection manager
  * are not here: HTTP is recognised by its first bytes and routed by host.
+ *
+ * <p>Chains with {@code server_names} (a ServiceEntry's TLS ports) match only connections whose TLS
+ * ClientHello names one of them (Envoy's {@code tls_inspector}); an exact name wins over a {@code
+ * *.suffix}, a longer suffix over a shorter.
  */
 public final class OutboundChains {
   /** The listener Istio and fedmesh give the outbound capture port. */
   public static final String LISTENER = dev.fedmesh.model.XdsNames.VIRTUAL_OUTBOUND;
 
   /** One {@code tcp_proxy} chain: destinations it matches and the cluster it sends them to. */
-  record Chain(List<Prefix> prefixes, int port, String cluster) {
+  record Chain(List<Prefix> prefixes, int port, String cluster, List<String> serverNames) {
+    Chain(List<Prefix> prefixes, int port, String cluster) {
+      this(prefixes, port, cluster, List.of());
+    }
+
+    /** How well the chain's server names match {@code sni}: -1 not at all, higher is better. */
+    int serverNameMatch(String sni) {
+      int best = -1;
+      String name = sni.toLowerCase(java.util.Locale.ROOT);
+      for (String serverName : serverNames) {
+        String pattern = serverName.toLowerCase(java.util.Locale.ROOT);
+        if (pattern.equals(name)) {
+          return Integer.MAX_VALUE;
+        }
+        if (pattern.startsWith("*.") && name.endsWith(pattern.substring(1))) {
+          best = Math.max(best, pattern.length());
+        }
+      }
+      return best;
+    }
+
     boolean matchesPort(int destinationPort) {
       return port == 0 || port == destinationPort;
     }
@@ -109,7 +133,10 @@ public final class OutboundChains {
                 }
                 chains.add(
                     new Chain(
-                        List.copyOf(prefixes), match.getDestinationPort().getValue(), cluster));
+                        List.copyOf(prefixes),
+                        match.getDestinationPort().getValue(),
+                        cluster,
+                        List.copyOf(match.getServerNamesList())));
               });
     }
     Optional<String> fallback =
@@ -127,7 +154,7 @@ public final class OutboundChains {
     Chain best = null;
     int bestScore = -1;
     for (Chain chain : chains) {
-      if (!chain.matchesPort(destination.getPort())) {
+      if (!chain.serverNames().isEmpty() || !chain.matchesPort(destination.getPort())) {
         continue;
       }
       int prefix = chain.prefixMatch(destination.getAddress());
@@ -135,6 +162,45 @@ public final class OutboundChains {
         continue;
       }
       int score = (chain.port() != 0 ? 1 << 10 : 0) + prefix;
+      if (score > bestScore) {
+        best = chain;
+        bestScore = score;
+      }
+    }
+    return Optional.ofNullable(best).map(Chain::cluster);
+  }
+
+  /**
+   * Whether a chain with server names may take a connection to {@code destination}: then its TLS
+   * ClientHello is read before a chain is chosen.
+   */
+  public boolean byServerName(InetSocketAddress destination) {
+    return chains.stream()
+        .anyMatch(
+            chain ->
+                !chain.serverNames().isEmpty()
+                    && chain.matchesPort(destination.getPort())
+                    && chain.prefixMatch(destination.getAddress()) >= 0);
+  }
+
+  /**
+   * The cluster of the chain with server names that matches {@code destination} and the TLS server
+   * name {@code sni}: by port, then address prefix, then the best name match.
+   */
+  public Optional<String> clusterFor(InetSocketAddress destination, String sni) {
+    Chain best = null;
+    long bestScore = -1;
+    for (Chain chain : chains) {
+      if (chain.serverNames().isEmpty() || !chain.matchesPort(destination.getPort())) {
+        continue;
+      }
+      int prefix = chain.prefixMatch(destination.getAddress());
+      int name = chain.serverNameMatch(sni);
+      if (prefix < 0 || name < 0) {
+        continue;
+      }
+      long score =
+          ((chain.port() != 0 ? 1L : 0L) << 62) + ((long) prefix << 40) + Math.min(name, 1 << 30);
       if (score > bestScore) {
         best = chain;
         bestScore = score;

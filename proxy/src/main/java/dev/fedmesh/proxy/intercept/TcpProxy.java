@@ -89,6 +89,22 @@ final class TcpProxy {
           log.debug("{} to {} failed: {}", how, destination, cause.toString());
           downstream.close();
         };
+    if (passthrough && cluster.isPresent() && cluster.get().tls().isPresent()) {
+      // An ORIGINAL_DST cluster with TLS (a MESH_INTERNAL or SIMPLE ServiceEntry of resolution
+      // NONE): its TLS to where the application connected.
+      UpstreamCluster target =
+          UpstreamCluster.originalDestination(cluster.get().config(), destination);
+      stats.outbound("passthrough");
+      Relay relay = Relay.hold(downstream);
+      Relay.Counters counters = counted(downstream, service(clusterName.get()), target.mutualTls());
+      connector.open(
+          downstream.eventLoop(),
+          target,
+          target.hosts().get(0),
+          upstream -> relay.join(upstream, counters),
+          failed);
+      return;
+    }
     if (passthrough) {
       stats.outbound("passthrough");
       Relay.connect(
@@ -114,7 +130,7 @@ final class TcpProxy {
     stats.outbound(how);
     Relay relay = Relay.hold(downstream);
     Relay.Counters counters =
-        counted(downstream, service(clusterName.get()), cluster.get().tls().isPresent());
+        counted(downstream, service(clusterName.get()), cluster.get().mutualTls());
     connector.open(
         downstream.eventLoop(),
         cluster.get(),

@@ -28,6 +28,9 @@ import java.util.function.Supplier;
  *       else goes to the default chain's cluster.
  * </ol>
  *
+ * <p>Where a chain with server names (a ServiceEntry's TLS port) may take the destination, the
+ * ClientHello is read first: a matching SNI picks that chain, before the steps above.
+ *
  * <p>The default chain says what becomes of destinations the mesh does not know ({@code
  * outboundTrafficPolicy}): an ORIGINAL_DST cluster ({@code PassthroughCluster}, ALLOW_ANY) or no
  * default chain connects to the original destination in plaintext; any other cluster ({@code
@@ -109,7 +112,8 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
     InetSocketAddress destination = original.get();
     OutboundChains current = chains.get();
     Optional<String> cluster = current.clusterFor(destination);
-    if (cluster.isPresent()) {
+    boolean byServerName = current.byServerName(destination);
+    if (cluster.isPresent() && !byServerName) {
       tcp.forward(ch, cluster, destination, "tcp_proxy");
       return;
     }
@@ -118,17 +122,37 @@ public final class VirtualOutbound extends ChannelInitializer<Channel> {
     ch.pipeline()
         .addLast(
             new OutboundSniffer(
-                protocol -> {
-                  switch (protocol) {
+                detected -> {
+                  switch (detected.protocol()) {
                     case HTTP1, HTTP2 -> {
+                      if (cluster.isPresent()) {
+                        tcp.forward(ch, cluster, destination, "tcp_proxy");
+                        return;
+                      }
                       stats.outbound("http");
                       http.install(
-                          ch, protocol == OutboundSniffer.Protocol.HTTP2, destination, allowAny);
+                          ch,
+                          detected.protocol() == OutboundSniffer.Protocol.HTTP2,
+                          destination,
+                          allowAny);
                     }
-                    case OPAQUE -> tcp.forward(ch, fallback, destination, "tcp_proxy");
+                    case TLS -> {
+                      Optional<String> named =
+                          detected
+                              .serverName()
+                              .flatMap(sni -> current.clusterFor(destination, sni));
+                      tcp.forward(
+                          ch,
+                          named.or(() -> cluster).or(() -> fallback),
+                          destination,
+                          named.isPresent() ? "tls_proxy" : "tcp_proxy");
+                    }
+                    case OPAQUE ->
+                        tcp.forward(ch, cluster.or(() -> fallback), destination, "tcp_proxy");
                   }
                 },
-                detectionTimeout));
+                detectionTimeout,
+                byServerName));
   }
 
   private boolean isOriginalDestination(String cluster) {

@@ -108,6 +108,31 @@ public final class UpstreamCluster {
     return of(config, endpoints, System::nanoTime);
   }
 
+  /**
+   * One host of an {@code ORIGINAL_DST} cluster: the cluster's settings (its TLS, its timeouts)
+   * with the one host a connection or request was going to.
+   */
+  public static UpstreamCluster originalDestination(Cluster config, InetSocketAddress destination) {
+    ClusterLoadAssignment endpoints =
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName(config.getName())
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder()
+                    .addLbEndpoints(
+                        LbEndpoint.newBuilder()
+                            .setEndpoint(
+                                io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                    .setAddress(
+                                        io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                                            .setSocketAddress(
+                                                io.envoyproxy.envoy.config.core.v3.SocketAddress
+                                                    .newBuilder()
+                                                    .setAddress(destination.getHostString())
+                                                    .setPortValue(destination.getPort()))))))
+            .build();
+    return of(config, endpoints, System::nanoTime);
+  }
+
   /** A cluster with fixed endpoints (the inbound side's local application, tests). */
   public static UpstreamCluster of(
       Cluster config, ClusterLoadAssignment endpoints, LongSupplier nanoTime) {
@@ -287,6 +312,15 @@ public final class UpstreamCluster {
     } catch (InvalidProtocolBufferException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Whether connections carry the mesh's mutual TLS to a peer sidecar: TLS, and not TLS the proxy
+   * originates to a server outside the mesh ({@link dev.fedmesh.proxy.tls.TlsOrigination}). Only
+   * such peers get the caller's workload metadata and count as mutual TLS in telemetry.
+   */
+  public boolean mutualTls() {
+    return tls().filter(t -> !dev.fedmesh.proxy.tls.TlsOrigination.applies(t)).isPresent();
   }
 
   /** Chooses a host for a new request; {@code exclude} are hosts this request already tried. */

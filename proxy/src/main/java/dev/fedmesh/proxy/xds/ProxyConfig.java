@@ -72,12 +72,27 @@ public record ProxyConfig(
                 .map(WeightedCluster.ClusterWeight::getName)
                 .toList()
             : List.of(route.getRoute().getCluster());
-    return targets.stream()
-        .map(this::endpointsOf)
-        .anyMatch(
-            assignment ->
-                assignment != null
-                    && assignment.getEndpointsList().stream()
-                        .anyMatch(locality -> locality.getLbEndpointsCount() > 0));
+    return targets.stream().anyMatch(this::hasEndpoints);
+  }
+
+  /**
+   * Whether a cluster has endpoints: by EDS, by its own load assignment (STATIC and DNS clusters),
+   * or wherever a connection goes (ORIGINAL_DST).
+   */
+  private boolean hasEndpoints(String clusterName) {
+    Cluster cluster = clusters.get(clusterName);
+    if (cluster == null) {
+      return false;
+    }
+    if (cluster.getType() == Cluster.DiscoveryType.ORIGINAL_DST) {
+      return true;
+    }
+    ClusterLoadAssignment assignment =
+        cluster.getType() == Cluster.DiscoveryType.EDS
+            ? endpointsOf(clusterName)
+            : cluster.getLoadAssignment();
+    return assignment != null
+        && assignment.getEndpointsList().stream()
+            .anyMatch(locality -> locality.getLbEndpointsCount() > 0);
   }
 }

@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.fedmesh.proxy.authz.Authorizer;
 import dev.fedmesh.proxy.http.FaultInjection;
 import dev.fedmesh.proxy.http.RouteTable;
+import dev.fedmesh.proxy.tls.TlsOrigination;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -15,6 +16,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -56,6 +58,9 @@ final class XdsResourceRules {
         } else {
           problems.addAll(checkEndpoints(where, cluster.getLoadAssignment()));
         }
+        if (cluster.getType() != Cluster.DiscoveryType.STATIC) {
+          problems.addAll(checkDns(where, cluster));
+        }
       }
       case ORIGINAL_DST -> {
         // PassthroughCluster: connections go where they were going; the host is the
@@ -92,6 +97,20 @@ final class XdsResourceRules {
                   + cluster.getLbPolicy()
                   + " (expected: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)");
     }
+    if (cluster.hasTransportSocket()
+        && cluster.getTransportSocket().getTypedConfig().is(UpstreamTlsContext.class)) {
+      try {
+        UpstreamTlsContext tls =
+            cluster.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        if (TlsOrigination.applies(tls)) {
+          for (String problem : TlsOrigination.problems(tls)) {
+            problems.add(where + "transport_socket: " + problem);
+          }
+        }
+      } catch (InvalidProtocolBufferException e) {
+        problems.add(where + "transport_socket: does not parse (" + e.getMessage() + ")");
+      }
+    }
     if (cluster.hasOutlierDetection()) {
       var outlier = cluster.getOutlierDetection();
       if (outlier.hasInterval()
@@ -106,6 +125,42 @@ final class XdsResourceRules {
                 + "outlier_detection.max_ejection_percent: "
                 + outlier.getMaxEjectionPercent().getValue()
                 + " (expected: 0..100)");
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Envoy's rules for DNS clusters: a positive refresh rate, one endpoint for LOGICAL_DNS; and
+   * fedmesh's: no {@code respect_dns_ttl}, since the JDK's resolver reports no TTL.
+   */
+  private static List<String> checkDns(String where, Cluster cluster) {
+    List<String> problems = new ArrayList<>();
+    if (cluster.hasDnsRefreshRate()
+        && com.google.protobuf.util.Durations.toMillis(cluster.getDnsRefreshRate()) < 1) {
+      problems.add(
+          where
+              + "dns_refresh_rate: "
+              + com.google.protobuf.util.Durations.toString(cluster.getDnsRefreshRate())
+              + " (expected: at least 1ms)");
+    }
+    if (cluster.getRespectDnsTtl()) {
+      problems.add(
+          where
+              + "respect_dns_ttl: true (expected: false; the JDK's resolver reports no TTL, names"
+              + " are looked up again every dns_refresh_rate)");
+    }
+    if (cluster.getType() == Cluster.DiscoveryType.LOGICAL_DNS) {
+      long endpoints =
+          cluster.getLoadAssignment().getEndpointsList().stream()
+              .mapToLong(LocalityLbEndpoints::getLbEndpointsCount)
+              .sum();
+      if (endpoints != 1) {
+        problems.add(
+            where
+                + "load_assignment: "
+                + endpoints
+                + " endpoints (expected: one for a LOGICAL_DNS cluster)");
       }
     }
     return problems;

@@ -73,6 +73,50 @@ class TransparentRoutingTest {
   }
 
   @Test
+  void aRouteToAnOriginalDestinationClusterGoesWhereTheConnectionWasGoing() {
+    ClusterManager clusters = new ClusterManager();
+    io.envoyproxy.envoy.config.cluster.v3.Cluster none =
+        io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+            .setName("outbound|8080||api.example.com")
+            .setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST)
+            .setLbPolicy(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.CLUSTER_PROVIDED)
+            .build();
+    clusters.apply(
+        new dev.fedmesh.proxy.xds.ProxyConfig(
+            java.util.Map.of(),
+            java.util.Map.of(),
+            java.util.Map.of(none.getName(), none),
+            java.util.Map.of()));
+    OutboundRouting entries = new OutboundRouting(clusters, 15001, new ProxyStats());
+    entries.apply(
+        RouteConfiguration.newBuilder()
+            .setName("outbound")
+            .addVirtualHosts(
+                VirtualHost.newBuilder()
+                    .setName("api.example.com:8080")
+                    .addDomains("api.example.com:8080")
+                    .addRoutes(
+                        Route.newBuilder()
+                            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setRoute(RouteAction.newBuilder().setCluster(none.getName()))))
+            .build());
+
+    Routing.Forward intercepted =
+        (Routing.Forward)
+            new TransparentRouting(entries, DESTINATION, false)
+                .route(get(), "api.example.com:8080", "/", null);
+    Routing.Forward explicit =
+        (Routing.Forward) entries.route(get(), "api.example.com:8080", "/", null);
+
+    assertThat(intercepted.cluster().name()).isEqualTo(none.getName());
+    assertThat(intercepted.cluster().hosts().get(0).address()).isEqualTo(DESTINATION);
+    // Through the explicit proxy, where the request names.
+    assertThat(explicit.cluster().hosts().get(0).address())
+        .isEqualTo(InetSocketAddress.createUnresolved("api.example.com", 8080));
+    clusters.close();
+  }
+
+  @Test
   void interceptionOnTheNioTransportFailsAtStartNamingTheCause() {
     NioEventLoopGroup group = new NioEventLoopGroup(1);
     try {

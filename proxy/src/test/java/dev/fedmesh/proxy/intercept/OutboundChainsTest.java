@@ -37,6 +37,43 @@ class OutboundChainsTest {
   }
 
   @Test
+  void chainsWithServerNamesMatchOnlyByTheClientHellosName() {
+    Listener listener =
+        Listener.newBuilder()
+            .setName(OutboundChains.LISTENER)
+            .addFilterChains(sni("api", 443, "api.example.com"))
+            .addFilterChains(sni("any-google", 443, "*.googleapis.com"))
+            .addFilterChains(sni("storage", 443, "*.storage.googleapis.com"))
+            .addFilterChains(chain("vip", 443, "240.0.0.1", 32))
+            .build();
+    OutboundChains chains = OutboundChains.of(config(listener), 15001);
+
+    // Without a name, chains with server names take nothing.
+    assertThat(chains.clusterFor(at("203.0.113.9", 443))).isEmpty();
+    assertThat(chains.byServerName(at("203.0.113.9", 443))).isTrue();
+    assertThat(chains.byServerName(at("203.0.113.9", 8443))).isFalse();
+    assertThat(chains.clusterFor(at("203.0.113.9", 443), "api.example.com")).contains("api");
+    assertThat(chains.clusterFor(at("203.0.113.9", 443), "pubsub.googleapis.com"))
+        .contains("any-google");
+    assertThat(chains.clusterFor(at("203.0.113.9", 443), "eu.storage.googleapis.com"))
+        .contains("storage");
+    assertThat(chains.clusterFor(at("203.0.113.9", 443), "googleapis.com")).isEmpty();
+    assertThat(chains.clusterFor(at("203.0.113.9", 8443), "api.example.com")).isEmpty();
+    assertThat(chains.clusterFor(at("240.0.0.1", 443))).contains("vip");
+  }
+
+  private static FilterChain sni(String cluster, int port, String name) {
+    return FilterChain.newBuilder()
+        .setFilterChainMatch(
+            FilterChainMatch.newBuilder()
+                .setDestinationPort(UInt32Value.of(port))
+                .addServerNames(name)
+                .setTransportProtocol("tls"))
+        .addFilters(tcp(cluster))
+        .build();
+  }
+
+  @Test
   void withoutAnOutboundListenerNothingMatchesAndThereIsNoDefault() {
     OutboundChains chains = OutboundChains.of(ProxyConfig.EMPTY, 15001);
     assertThat(chains.clusterFor(at("198.18.1.7", 6379))).isEmpty();

@@ -172,6 +172,51 @@ class VirtualOutboundTest {
     assertThat(exchange("GET / HTTP/1.1")).isEqualTo("explicit");
   }
 
+  @Test
+  void tlsIsSentByItsServerNameToTheChainThatNamesIt() throws Exception {
+    LineServer api = server("api", false);
+    LineServer outside = server("outside", false);
+    ProxyConfig base = config(server("service", false).address(), "BlackHoleCluster");
+    Listener listener =
+        base.listeners().get(OutboundChains.LISTENER).toBuilder()
+            .addFilterChains(
+                FilterChain.newBuilder()
+                    .setFilterChainMatch(
+                        FilterChainMatch.newBuilder()
+                            .setDestinationPort(UInt32Value.of(outside.address().getPort()))
+                            .addServerNames("api.example.com")
+                            .setTransportProtocol("tls"))
+                    .addFilters(tcp("api")))
+            .build();
+    Map<String, Cluster> clusters = new java.util.HashMap<>(base.clusters());
+    clusters.put(
+        "api",
+        Cluster.newBuilder()
+            .setName("api")
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setConnectTimeout(Durations.fromSeconds(1))
+            .setLoadAssignment(assignment("api", api.address()))
+            .build());
+    start(new ProxyConfig(Map.of(listener.getName(), listener), Map.of(), clusters, Map.of()));
+    destination.set(Optional.of(outside.address()));
+
+    assertThat(tls("api.example.com")).startsWith("api:");
+    assertThat(stats.count("outbound", "tls_proxy")).isEqualTo(1);
+    // Another name (or none) is no entry's: REGISTRY_ONLY's black hole closes it.
+    assertThat(tls("other.example.com")).isNull();
+    assertThat(outside.accepted()).isZero();
+  }
+
+  /** Sends a ClientHello naming {@code sni} and a line end; returns the answer line, if any. */
+  private String tls(String sni) throws Exception {
+    try (Socket socket = connect()) {
+      socket.getOutputStream().write(OutboundSnifferTest.clientHello(sni));
+      socket.getOutputStream().write('\n');
+      socket.getOutputStream().flush();
+      return reader(socket).readLine();
+    }
+  }
+
   // ---- fixtures ----
 
   private void start(ProxyConfig config) throws InterruptedException {

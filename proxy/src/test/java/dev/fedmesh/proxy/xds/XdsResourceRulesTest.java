@@ -97,4 +97,111 @@ class XdsResourceRulesTest {
                 + " filter_state (expected: header, query_parameter, cookie or"
                 + " connection_properties.source_ip)");
   }
+
+  private static Cluster.Builder dns(Cluster.DiscoveryType type, String... names) {
+    var assignment =
+        io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+            .setClusterName("api");
+    var group = io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder();
+    for (String name : names) {
+      group.addLbEndpoints(
+          io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder()
+              .setEndpoint(
+                  io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                      .setAddress(
+                          io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                              .setSocketAddress(
+                                  io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                                      .setAddress(name)
+                                      .setPortValue(443)))));
+    }
+    return Cluster.newBuilder()
+        .setName("api")
+        .setType(type)
+        .setLoadAssignment(assignment.addEndpoints(group));
+  }
+
+  @Test
+  void dnsClustersFollowEnvoysRulesAndRefuseTtls() {
+    assertThat(
+            XdsResourceRules.check(
+                dns(Cluster.DiscoveryType.STRICT_DNS, "a.test", "b.test").build()))
+        .isEmpty();
+    assertThat(
+            XdsResourceRules.check(
+                dns(Cluster.DiscoveryType.LOGICAL_DNS, "a.test", "b.test")
+                    .setRespectDnsTtl(true)
+                    .setDnsRefreshRate(com.google.protobuf.Duration.getDefaultInstance())
+                    .build()))
+        .containsExactly(
+            "cluster 'api': dns_refresh_rate: 0s (expected: at least 1ms)",
+            "cluster 'api': respect_dns_ttl: true (expected: false; the JDK's resolver reports no"
+                + " TTL, names are looked up again every dns_refresh_rate)",
+            "cluster 'api': load_assignment: 2 endpoints (expected: one for a LOGICAL_DNS"
+                + " cluster)");
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.TransportSocket originate(
+      io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.Builder
+          validation) {
+    return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls")
+        .setTypedConfig(
+            com.google.protobuf.Any.pack(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                    .newBuilder()
+                    .setSni("api.example.com")
+                    .setCommonTlsContext(
+                        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext
+                            .newBuilder()
+                            .setValidationContext(validation))
+                    .build()))
+        .build();
+  }
+
+  @Test
+  void originatedTlsMustBeVerifiableWithRootsThatCanBeRead() {
+    var validation =
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext
+            .newBuilder();
+    assertThat(
+            XdsResourceRules.check(
+                dns(Cluster.DiscoveryType.STRICT_DNS, "api.example.com")
+                    .setTransportSocket(originate(validation))
+                    .build()))
+        .containsExactly(
+            "cluster 'api': transport_socket: common_tls_context.validation_context: neither"
+                + " trusted_ca nor system_root_certs (expected: one; fedmesh does not originate"
+                + " TLS it cannot verify)");
+    assertThat(
+            XdsResourceRules.check(
+                dns(Cluster.DiscoveryType.STRICT_DNS, "api.example.com")
+                    .setTransportSocket(
+                        originate(
+                            validation
+                                .clone()
+                                .setTrustedCa(
+                                    io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                                        .setFilename("/nonexistent/ca.pem"))))
+                    .build()))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "cluster 'api': transport_socket: common_tls_context.validation_context.trusted_ca:")
+        .contains("/nonexistent/ca.pem");
+    assertThat(
+            XdsResourceRules.check(
+                dns(Cluster.DiscoveryType.STRICT_DNS, "api.example.com")
+                    .setTransportSocket(
+                        originate(
+                            validation
+                                .clone()
+                                .clearTrustedCa()
+                                .setSystemRootCerts(
+                                    io.envoyproxy.envoy.extensions.transport_sockets.tls.v3
+                                        .CertificateValidationContext.SystemRootCerts
+                                        .getDefaultInstance())))
+                    .build()))
+        .isEmpty();
+  }
 }
