@@ -204,9 +204,7 @@ public record DestinationRule(
   }
 
   private static LoadBalancer loadBalancer(Fields lb) {
-    if (lb.exclusive("simple", "consistentHash") > 1) {
-      // reported by exclusive
-    }
+    lb.exclusive("simple", "consistentHash"); // setting both is reported as an error
     Optional<String> simple =
         lb.oneOf(
             "simple",
@@ -257,9 +255,7 @@ public record DestinationRule(
       cookieFields.get().unsupported("attributes");
       cookieFields.get().end();
     }
-    if (hash.exclusive("ringHash", "maglev", "minimumRingSize") > 1) {
-      // reported by exclusive
-    }
+    hash.exclusive("ringHash", "maglev", "minimumRingSize"); // more than one is an error
     long size = hash.integer("minimumRingSize", 1, 8_388_608).orElse(0L);
     boolean maglev = false;
     Optional<Fields> ring = hash.object("ringHash");
