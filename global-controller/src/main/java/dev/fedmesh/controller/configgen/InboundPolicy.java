@@ -248,8 +248,7 @@ final class InboundPolicy {
                 condition,
                 value ->
                     Permission.newBuilder().setDestinationPort(Integer.parseInt(value)).build(),
-                InboundPolicy::or,
-                p -> Permission.newBuilder().setNotRule(p).build()));
+                PERMISSIONS));
       } else {
         principals.add(principalCondition(condition));
       }
@@ -264,40 +263,69 @@ final class InboundPolicy {
   private static Permission operation(Operation operation, boolean tcp) {
     List<Permission> parts = new ArrayList<>();
     if (!tcp) {
-      addEither(parts, operation.hosts(), operation.notHosts(), h -> header(":authority", h, true));
-      addEither(
-          parts, operation.methods(), operation.notMethods(), m -> header(":method", m, false));
-      addEither(parts, operation.paths(), operation.notPaths(), InboundPolicy::path);
+      add(
+          parts,
+          operation.hosts(),
+          operation.notHosts(),
+          h -> header(":authority", h, true),
+          PERMISSIONS);
+      add(
+          parts,
+          operation.methods(),
+          operation.notMethods(),
+          m -> header(":method", m, false),
+          PERMISSIONS);
+      add(parts, operation.paths(), operation.notPaths(), InboundPolicy::path, PERMISSIONS);
     }
     List<String> ports = operation.ports().stream().map(String::valueOf).toList();
     List<String> notPorts = operation.notPorts().stream().map(String::valueOf).toList();
-    addEither(
+    add(
         parts,
         ports,
         notPorts,
-        port -> Permission.newBuilder().setDestinationPort(Integer.parseInt(port)).build());
+        port -> Permission.newBuilder().setDestinationPort(Integer.parseInt(port)).build(),
+        PERMISSIONS);
     return parts.isEmpty() ? any() : and(parts);
   }
 
-  private static void addEither(
-      List<Permission> parts,
+  /** How rules combine: any of, all of, none of; Envoy spells it for permissions and principals. */
+  private record Logic<T>(
+      java.util.function.Function<List<T>, T> or,
+      java.util.function.Function<List<T>, T> and,
+      java.util.function.UnaryOperator<T> not) {}
+
+  private static final Logic<Permission> PERMISSIONS =
+      new Logic<>(
+          InboundPolicy::or,
+          InboundPolicy::and,
+          p -> Permission.newBuilder().setNotRule(p).build());
+
+  private static final Logic<Principal> PRINCIPALS =
+      new Logic<>(
+          InboundPolicy::orIds,
+          InboundPolicy::andIds,
+          p -> Principal.newBuilder().setNotId(p).build());
+
+  /** Adds "one of {@code values}" and "none of {@code notValues}", each when given. */
+  private static <T> void add(
+      List<T> parts,
       List<String> values,
       List<String> notValues,
-      java.util.function.Function<String, Permission> each) {
+      java.util.function.Function<String, T> each,
+      Logic<T> logic) {
     if (!values.isEmpty()) {
-      parts.add(or(values.stream().map(each).toList()));
+      parts.add(logic.or().apply(values.stream().map(each).toList()));
     }
     if (!notValues.isEmpty()) {
-      parts.add(
-          Permission.newBuilder().setNotRule(or(notValues.stream().map(each).toList())).build());
+      parts.add(logic.not().apply(logic.or().apply(notValues.stream().map(each).toList())));
     }
   }
 
   private static Principal source(Source source) {
     List<Principal> parts = new ArrayList<>();
-    addIds(parts, source.principals(), source.notPrincipals(), InboundPolicy::principal);
-    addIds(parts, source.namespaces(), source.notNamespaces(), InboundPolicy::namespace);
-    addIds(parts, source.ipBlocks(), source.notIpBlocks(), InboundPolicy::address);
+    add(parts, source.principals(), source.notPrincipals(), InboundPolicy::principal, PRINCIPALS);
+    add(parts, source.namespaces(), source.notNamespaces(), InboundPolicy::namespace, PRINCIPALS);
+    add(parts, source.ipBlocks(), source.notIpBlocks(), InboundPolicy::address, PRINCIPALS);
     return parts.isEmpty() ? anyone() : andIds(parts);
   }
 
@@ -318,45 +346,14 @@ final class InboundPolicy {
                     .build();
           }
         };
-    return values(
-        condition, each, InboundPolicy::orIds, p -> Principal.newBuilder().setNotId(p).build());
+    return values(condition, each, PRINCIPALS);
   }
 
   private static <T> T values(
-      Condition condition,
-      java.util.function.Function<String, T> each,
-      java.util.function.Function<List<T>, T> or,
-      java.util.function.UnaryOperator<T> not) {
+      Condition condition, java.util.function.Function<String, T> each, Logic<T> logic) {
     List<T> parts = new ArrayList<>();
-    if (!condition.values().isEmpty()) {
-      parts.add(or.apply(condition.values().stream().map(each).toList()));
-    }
-    if (!condition.notValues().isEmpty()) {
-      parts.add(not.apply(or.apply(condition.notValues().stream().map(each).toList())));
-    }
-    return parts.size() == 1 ? parts.get(0) : andOf(parts);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <T> T andOf(List<T> parts) {
-    if (parts.get(0) instanceof Permission) {
-      return (T) and((List<Permission>) parts);
-    }
-    return (T) andIds((List<Principal>) parts);
-  }
-
-  private static void addIds(
-      List<Principal> parts,
-      List<String> values,
-      List<String> notValues,
-      java.util.function.Function<String, Principal> each) {
-    if (!values.isEmpty()) {
-      parts.add(orIds(values.stream().map(each).toList()));
-    }
-    if (!notValues.isEmpty()) {
-      parts.add(
-          Principal.newBuilder().setNotId(orIds(notValues.stream().map(each).toList())).build());
-    }
+    add(parts, condition.values(), condition.notValues(), each, logic);
+    return logic.and().apply(parts);
   }
 
   /** Istio's principal {@code td/ns/x/sa/y} (with * patterns) as the peer's SPIFFE ID. */
