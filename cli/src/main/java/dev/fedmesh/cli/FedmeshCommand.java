@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       ProxyStatusCommand.class,
       CaCommand.class,
       AnalyzeCommand.class,
+      DashboardCommand.class,
       ValidateCommand.class,
       ApplyCommand.class,
       GetCommand.class,

@@ -322,6 +322,27 @@ public final class LocalLab {
         });
   }
 
+  /**
+   * The lab's member clusters in topology order, each with whether its process runs now.
+   *
+   * @throws LabException when there is no lab in {@link #dir}
+   */
+  public java.util.LinkedHashMap<String, Boolean> clusters() throws IOException {
+    LabState state =
+        LabState.read(dir)
+            .orElseThrow(
+                () ->
+                    new LabException("no lab in " + dir + " (start one with './fedmesh lab up')"));
+    java.util.LinkedHashMap<String, Boolean> clusters = new java.util.LinkedHashMap<>();
+    for (LabTopology.Member member : LabTopology.members()) {
+      clusters.put(
+          member.name(),
+          state.processes().stream()
+              .anyMatch(p -> p.name().equals(clusterProcess(member.name())) && p.isRunning()));
+    }
+    return clusters;
+  }
+
   /** {@code kill -9} of a cluster's process: its API, agent, CA, gateway and pods all at once. */
   public void killCluster(String name) throws IOException {
     LabState state =

@@ -102,6 +102,45 @@ public final class AdminClient {
     return json("/debug/resources?" + query);
   }
 
+  /**
+   * Sends {@code method path} with the admin token and returns the answer as it arrives, for {@code
+   * fedmesh dashboard}, which relays the web UI: its files and its event stream, whose body never
+   * ends. Only the wait for the answer's head is bounded.
+   */
+  public HttpResponse<java.io.InputStream> open(String method, String path, byte[] body)
+      throws IOException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path))
+            .timeout(Duration.ofSeconds(10))
+            .method(
+                method,
+                body.length == 0
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
+    if (!token.isEmpty()) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    try {
+      return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot reach the controller's admin API at "
+              + base.getAuthority()
+              + " ("
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
+              + ")",
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
+  /** The admin API's base URL ({@code https://host:port} when over TLS). */
+  public URI base() {
+    return base;
+  }
+
   /** An answer of a policy endpoint: its HTTP status and JSON body. */
   public record PolicyAnswer(int status, JsonNode body) {
     public boolean ok() {

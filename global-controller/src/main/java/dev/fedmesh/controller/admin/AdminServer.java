@@ -1,5 +1,6 @@
 package dev.fedmesh.controller.admin;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
@@ -16,6 +17,10 @@ import dev.fedmesh.controller.configgen.ProxyRole;
 import dev.fedmesh.controller.configgen.XdsResources;
 import dev.fedmesh.controller.model.ClusterState;
 import dev.fedmesh.controller.model.MeshSnapshot;
+import dev.fedmesh.controller.traffic.TrafficScraper;
+import dev.fedmesh.controller.ui.MeshView;
+import dev.fedmesh.controller.ui.UiRoutes;
+import dev.fedmesh.controller.xds.ProxyStatus;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.EndpointHealth;
 import dev.fedmesh.model.Locality;
@@ -52,6 +57,8 @@ import java.util.concurrent.Executors;
  *       (JSON)
  *   <li>{@code GET|POST /policies}: (admin token; writes need one configured) policies, see {@link
  *       PolicyApi}
+ *   <li>{@code GET /ui/}: the web UI; its data under {@code /ui/api/} (admin token), see {@link
+ *       UiRoutes}
  *   <li>{@code GET /debug/resources (admin token)?role=&cluster=&network=&region=&zone=}: the xDS
  *       resources a proxy of that context is served (Envoy's JSON form)
  * </ul>
@@ -70,9 +77,24 @@ public final class AdminServer {
                   .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
                   .build());
 
+  /** Istio's stats port: every sidecar serves its Prometheus metrics there, on its pod address. */
+  public static final int SIDECAR_STATS_PORT = 15090;
+
+  /** Threads serving requests; the UI's event streams may hold {@link UiRoutes#MAX_STREAMS}. */
+  private static final int THREADS = UiRoutes.MAX_STREAMS + 4;
+
   private final HttpServer server;
   private final ExecutorService executor;
   private final GlobalController controller;
+  private final TrafficScraper traffic;
+  private final UiRoutes ui;
+  private final PolicyApi policies;
+  private volatile CachedPolicies cachedPolicies = new CachedPolicies(Long.MIN_VALUE, null);
+
+  /** The policy listing the UI shows, read from etcd at most every {@link #POLICY_REFRESH}. */
+  private record CachedPolicies(long readAtNanos, JsonNode listing) {}
+
+  private static final java.time.Duration POLICY_REFRESH = java.time.Duration.ofSeconds(2);
 
   public AdminServer(InetSocketAddress address, GlobalController controller) throws IOException {
     this.controller = controller;
@@ -80,10 +102,13 @@ public final class AdminServer {
         controller.config().tls().isPresent()
             ? https(address, controller.config().tls().get())
             : HttpServer.create(address, 0);
+    java.util.concurrent.atomic.AtomicInteger threads =
+        new java.util.concurrent.atomic.AtomicInteger();
     this.executor =
-        Executors.newSingleThreadExecutor(
+        Executors.newFixedThreadPool(
+            THREADS,
             runnable -> {
-              Thread thread = new Thread(runnable, "controller-admin");
+              Thread thread = new Thread(runnable, "controller-admin-" + threads.incrementAndGet());
               thread.setDaemon(true);
               return thread;
             });
@@ -105,7 +130,10 @@ public final class AdminServer {
                         "findings",
                         dev.fedmesh.controller.analysis.MeshAnalysis.findings(
                             controller.mesh())))));
-    PolicyApi policies = new PolicyApi(controller);
+    this.policies = new PolicyApi(controller);
+    this.traffic = new TrafficScraper(this::trafficTargets, TrafficScraper.Settings.DEFAULT);
+    this.ui = new UiRoutes(this::view);
+    ui.register(server, this::authorized);
     server.createContext(
         "/policies",
         authorized(
@@ -212,7 +240,7 @@ public final class AdminServer {
    * Requires {@code Authorization: Bearer <admin token>} when the controller has one: the status
    * and debug documents name every cluster, pod address and proxy of the mesh.
    */
-  private HttpHandler authorized(HttpHandler handler) {
+  HttpHandler authorized(HttpHandler handler) {
     Optional<byte[]> expected =
         controller
             .config()
@@ -244,8 +272,62 @@ public final class AdminServer {
   }
 
   public void stop() {
+    ui.close();
+    traffic.close();
     server.stop(0);
     executor.shutdownNow();
+  }
+
+  /** Every connected sidecar that announced its address: its stats port there. */
+  private List<TrafficScraper.Target> trafficTargets() {
+    List<TrafficScraper.Target> targets = new ArrayList<>();
+    for (ProxyStatus proxy : controller.xds().proxies().values()) {
+      if (proxy.role().equals(dev.fedmesh.model.NodeMetadata.ROLE_SIDECAR)
+          && !proxy.addresses().isEmpty()) {
+        String host = proxy.addresses().get(0);
+        targets.add(
+            new TrafficScraper.Target(
+                proxy.nodeId(),
+                proxy.cluster(),
+                java.net.URI.create(
+                    "http://"
+                        + (host.contains(":") ? "[" + host + "]" : host)
+                        + ":"
+                        + SIDECAR_STATS_PORT
+                        + "/stats/prometheus")));
+      }
+    }
+    return targets;
+  }
+
+  /** The UI's document, fresh. */
+  private JsonNode view() {
+    return MeshView.build(
+        new MeshView.Inputs(
+            controller.config().replicaId(),
+            controller.storeSynced(),
+            controller.mesh(),
+            controller.agents().snapshot(),
+            controller.xds().proxies(),
+            traffic.current(),
+            policyListing()),
+        java.time.Instant.now());
+  }
+
+  private JsonNode policyListing() {
+    CachedPolicies cached = cachedPolicies;
+    long now = System.nanoTime();
+    if (cached.listing() != null && now - cached.readAtNanos() < POLICY_REFRESH.toNanos()) {
+      return cached.listing();
+    }
+    try {
+      PolicyApi.Answer answer = policies.list(Map.of());
+      JsonNode listing = answer.status() == 200 ? answer.body() : null;
+      cachedPolicies = new CachedPolicies(now, listing);
+      return listing;
+    } catch (IOException | RuntimeException e) {
+      return cached.listing(); // etcd away: show what was last read
+    }
   }
 
   private void metrics(HttpExchange exchange) throws IOException {

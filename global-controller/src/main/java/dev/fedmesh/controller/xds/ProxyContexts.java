@@ -72,6 +72,28 @@ public final class ProxyContexts {
     return context.withWorkload(string(metadata, NodeMetadata.NAMESPACE, ""), labels);
   }
 
+  /** The addresses a proxy announced in {@code INSTANCE_IPS} (strings; anything else ignored). */
+  public static java.util.List<String> addresses(Node node) {
+    Value value = node.getMetadata().getFieldsOrDefault(NodeMetadata.INSTANCE_IPS, null);
+    if (value == null) {
+      return java.util.List.of();
+    }
+    if (value.getKindCase() == Value.KindCase.STRING_VALUE) {
+      // Istio sends one comma-separated string; a list is also accepted.
+      return java.util.Arrays.stream(value.getStringValue().split(","))
+          .map(String::strip)
+          .filter(s -> !s.isEmpty())
+          .toList();
+    }
+    if (!value.hasListValue()) {
+      return java.util.List.of();
+    }
+    return value.getListValue().getValuesList().stream()
+        .filter(v -> v.getKindCase() == Value.KindCase.STRING_VALUE)
+        .map(Value::getStringValue)
+        .toList();
+  }
+
   private static String string(Struct metadata, String field, String fallback) {
     Value value = metadata.getFieldsOrDefault(field, null);
     if (value == null || value.getKindCase() != Value.KindCase.STRING_VALUE) {

@@ -1,6 +1,7 @@
 package dev.fedmesh.controller.xds;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -8,11 +9,42 @@ import java.util.Map;
  *
  * @param nodeId the proxy's node id
  * @param group the snapshot group it shares
+ * @param role {@code sidecar}, {@code gateway} or {@code grpc}, from its node metadata
+ * @param cluster the member cluster it runs in
+ * @param locality its region/zone/sub-zone
+ * @param namespace its workload's namespace (sidecars), or empty
+ * @param labels its workload's labels (sidecars), or empty
+ * @param addresses the pod addresses it announced ({@code INSTANCE_IPS}), or empty
  * @param connectedAt when its stream opened
  * @param types per type URL: what was sent and what the proxy answered
  */
 public record ProxyStatus(
-    String nodeId, String group, Instant connectedAt, Map<String, TypeStatus> types) {
+    String nodeId,
+    String group,
+    String role,
+    String cluster,
+    String locality,
+    String namespace,
+    Map<String, String> labels,
+    List<String> addresses,
+    Instant connectedAt,
+    Map<String, TypeStatus> types) {
+
+  public ProxyStatus {
+    labels = Map.copyOf(labels);
+    addresses = List.copyOf(addresses);
+    types = Map.copyOf(types);
+  }
+
+  /** The workload's name as Istio's telemetry spells it: {@code app-version}, or the node id. */
+  public String workload() {
+    String app = labels.get("app");
+    if (app == null) {
+      return nodeId;
+    }
+    String version = labels.get("version");
+    return version == null ? app : app + "-" + version;
+  }
 
   /**
    * One resource type on one stream.

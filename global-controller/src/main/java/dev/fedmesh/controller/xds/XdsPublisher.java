@@ -924,6 +924,8 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private final Instant connectedAt;
     private volatile String nodeId;
     private volatile String group;
+    private volatile ProxyContext context;
+    private volatile List<String> addresses = List.of();
     private final Map<String, ProxyStatus.TypeStatus> types = new ConcurrentHashMap<>();
     private final Map<String, List<String>> requestedNames = new ConcurrentHashMap<>();
 
@@ -936,7 +938,9 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         Node node, String typeUrl, List<String> names, String nonce, String error) {
       if (nodeId == null && node != null) {
         nodeId = node.getId();
-        group = ProxyContexts.fromNode(node).groupKey();
+        context = ProxyContexts.fromNode(node);
+        group = context.groupKey();
+        addresses = ProxyContexts.addresses(node);
       }
       if (names != null) {
         requestedNames.put(typeUrl, List.copyOf(names));
@@ -997,7 +1001,18 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     }
 
     synchronized ProxyStatus status() {
-      return new ProxyStatus(nodeId, group, connectedAt, Map.copyOf(types));
+      ProxyContext known = context;
+      return new ProxyStatus(
+          nodeId,
+          group,
+          known == null ? "" : known.role().metadataValue(),
+          known == null ? "" : known.cluster(),
+          known == null ? "" : known.locality().toString(),
+          known == null ? "" : known.namespace(),
+          known == null ? Map.of() : known.labels(),
+          addresses,
+          connectedAt,
+          types);
     }
 
     private static ProxyStatus.TypeStatus empty() {

@@ -136,7 +136,7 @@ public final class Sidecar implements AutoCloseable {
     xds =
         XdsClient.start(
             channels,
-            node(bootstrap.node()),
+            node(bootstrap),
             executor,
             new Backoff(
                 Duration.ofMillis(100), Duration.ofSeconds(5), RandomGenerator.getDefault()),
@@ -163,7 +163,13 @@ public final class Sidecar implements AutoCloseable {
     return TrustBundleSet.ofRootsPem(pem, "roots");
   }
 
-  static Node node(SidecarBootstrap.NodeIdentity identity) {
+  /**
+   * The xDS node: who the workload is (role, cluster, network, namespace, service account, labels,
+   * locality) and its addresses, as Istio names them ({@code INSTANCE_IPS}: the pod addresses the
+   * sidecar listens on, from which the controller's traffic view scrapes its stats port).
+   */
+  static Node node(SidecarBootstrap bootstrap) {
+    SidecarBootstrap.NodeIdentity identity = bootstrap.node();
     Struct.Builder metadata =
         Struct.newBuilder()
             .putFields(NodeMetadata.ROLE, string(NodeMetadata.ROLE_SIDECAR))
@@ -174,9 +180,10 @@ public final class Sidecar implements AutoCloseable {
     Struct.Builder labels = Struct.newBuilder();
     identity.labels().forEach((k, v) -> labels.putFields(k, string(v)));
     metadata.putFields(NodeMetadata.LABELS, Value.newBuilder().setStructValue(labels).build());
+    ListValue.Builder addresses = ListValue.newBuilder();
+    instanceAddresses(bootstrap).forEach(address -> addresses.addValues(string(address)));
     metadata.putFields(
-        NodeMetadata.INSTANCE_IPS,
-        Value.newBuilder().setListValue(ListValue.getDefaultInstance()).build());
+        NodeMetadata.INSTANCE_IPS, Value.newBuilder().setListValue(addresses).build());
     return Node.newBuilder()
         .setId(identity.id())
         .setCluster(identity.cluster())
@@ -184,6 +191,22 @@ public final class Sidecar implements AutoCloseable {
         .setLocality(Locality.newBuilder().setRegion(identity.region()).setZone(identity.zone()))
         .setUserAgentName("fedmesh-sidecar")
         .build();
+  }
+
+  /**
+   * The specific addresses the sidecar binds (stats, outbound, admin, inbound listeners), in that
+   * order without repeats; wildcard addresses say nothing about the pod and are left out.
+   */
+  static List<String> instanceAddresses(SidecarBootstrap bootstrap) {
+    java.util.LinkedHashSet<String> addresses = new java.util.LinkedHashSet<>();
+    java.util.stream.Stream.concat(
+            java.util.stream.Stream.of(bootstrap.stats(), bootstrap.outbound(), bootstrap.admin())
+                .flatMap(Optional::stream),
+            bootstrap.inbound().stream().map(dev.fedmesh.proxy.http.InboundPort::listen))
+        .map(InetSocketAddress::getAddress)
+        .filter(address -> address != null && !address.isAnyLocalAddress())
+        .forEach(address -> addresses.add(address.getHostAddress()));
+    return List.copyOf(addresses);
   }
 
   private static Value string(String value) {

@@ -1,0 +1,253 @@
+package dev.fedmesh.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fedmesh.cli.DashboardServer;
+import dev.fedmesh.lab.LocalLab;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
+
+/**
+ * The web UI in a real browser (Debian's chromium, headless) against a running lab, through {@code
+ * fedmesh dashboard}'s relay: the page shows the three clusters and their services; traffic from
+ * east to payments shows as an edge east → west; the page's own kill button takes west down, which
+ * the page shows within 3 s, and the edge moves to central; revive brings both back. Each step
+ * saves a screenshot under {@code target/dashboard/}. The browser's console must stay free of
+ * errors throughout.
+ */
+class DashboardIT {
+  private static final Path SHOTS = Path.of("target", "dashboard");
+  private static final String CHROMIUM = "/usr/bin/chromium";
+  private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+
+  @TempDir Path dir;
+
+  @Test
+  void theFailoverDemoCanBeWatchedAndRunFromThePage() throws Exception {
+    WebDriver browser = browser();
+    long shownDownMs;
+    try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
+        DashboardServer dashboard =
+            new DashboardServer(
+                new InetSocketAddress("127.0.0.1", 0),
+                lab.lab.adminClient(lab.lab.replicaAdmin(0)),
+                Optional.of(DashboardServer.labControl(lab.lab)))) {
+      Files.createDirectories(SHOTS);
+      browser.get(dashboard.url().toString());
+
+      // The topology: three clusters, each with the services it runs.
+      await("three clusters with their services")
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> servicesByCluster(browser).size() == 3);
+      Map<String, List<String>> services = servicesByCluster(browser);
+      assertThat(services.get("east")).contains("frontend.shop", "checkout.shop");
+      assertThat(services.get("west")).contains("checkout.shop", "payments.shop");
+      assertThat(services.get("central")).contains("checkout.shop", "payments.shop");
+      assertThat(clusterState(browser, "west")).isEqualTo("up");
+      screenshot(browser, "1-topology");
+
+      try (Load load = lab.load("east", "payments", 20)) {
+        ChaosLab.awaitSteady(load, "west");
+        await("the edge east -> west shows a rate")
+            .atMost(Duration.ofSeconds(15))
+            .until(() -> edgeRate(browser, "east", "west") > 0);
+        assertThat(edgeLabel(browser, "east", "west")).contains("rps");
+        screenshot(browser, "2-traffic-east-to-west");
+
+        // Kill west from the page itself.
+        click(browser, button("west", "kill"));
+        long clicked = System.nanoTime();
+        await("west shown down")
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> clusterState(browser, "west").equals("down"));
+        shownDownMs = (System.nanoTime() - clicked) / 1_000_000;
+        assertThat(shownDownMs)
+            .as("west is shown down within 3 s of the kill (took %d ms)", shownDownMs)
+            .isLessThanOrEqualTo(3_000);
+        await("the edge moves to central")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () ->
+                    edgeRate(browser, "east", "central") > 0 && !hasEdge(browser, "east", "west"));
+        screenshot(browser, "3-west-killed-traffic-to-central");
+
+        // Revive it from the page: west comes back up and takes the traffic again.
+        await("the revive button")
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> !browser.findElements(button("west", "revive")).isEmpty());
+        click(browser, button("west", "revive"));
+        await("west shown up again")
+            .atMost(Duration.ofSeconds(120))
+            .until(() -> clusterState(browser, "west").equals("up"));
+        await("the edge returns to west")
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () ->
+                    edgeRate(browser, "east", "west") > 0 && !hasEdge(browser, "east", "central"));
+        screenshot(browser, "4-west-revived");
+
+        // The other views render what the controller knows.
+        click(browser, By.cssSelector("nav a[data-view=traffic]"));
+        await("the workload graph")
+            .atMost(Duration.ofSeconds(5))
+            .until(
+                () ->
+                    !browser
+                        .findElements(
+                            By.cssSelector(
+                                "#traffic-graph path.edge[data-source='east/loadgen-v1']"))
+                        .isEmpty());
+        assertThat(
+                browser
+                    .findElement(
+                        By.cssSelector("#cluster-traffic tr[data-cluster-edge='east->west']"))
+                    .getText())
+            .contains("via west gateway");
+        screenshot(browser, "5-traffic-view");
+        click(browser, By.cssSelector("nav a[data-view=proxies]"));
+        await("every proxy synced")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () -> {
+                  List<WebElement> rows =
+                      browser.findElements(By.cssSelector("#proxy-table tr[data-proxy]"));
+                  return rows.size() >= 12
+                      && rows.stream().allMatch(r -> "SYNCED".equals(r.getAttribute("data-state")));
+                });
+        screenshot(browser, "6-proxies");
+      }
+      List<LogEntry> errors =
+          browser.manage().logs().get(LogType.BROWSER).getAll().stream()
+              .filter(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
+              .toList();
+      assertThat(errors).as("errors in the browser's console").isEmpty();
+    } finally {
+      browser.quit();
+    }
+    System.out.printf(
+        "DASHBOARD west shown down %d ms after the page's kill button%n", shownDownMs);
+  }
+
+  private static WebDriver browser() {
+    for (String program : List.of(CHROMIUM, CHROMEDRIVER)) {
+      if (!new File(program).canExecute()) {
+        throw new IllegalStateException(
+            program
+                + " is missing: this test drives Debian's chromium through chromedriver; install"
+                + " them with scripts/install-deps.sh (packages chromium and chromium-driver)");
+      }
+    }
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM);
+    options.addArguments(
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000");
+    LoggingPreferences logs = new LoggingPreferences();
+    logs.enable(LogType.BROWSER, Level.ALL);
+    options.setCapability("goog:loggingPrefs", logs);
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(new File(CHROMEDRIVER))
+            .usingAnyFreePort()
+            .build();
+    return new ChromeDriver(service, options);
+  }
+
+  /** The services each cluster card lists, by cluster. */
+  private static Map<String, List<String>> servicesByCluster(WebDriver browser) {
+    return browser.findElements(By.cssSelector(".cluster[data-cluster]")).stream()
+        .collect(
+            Collectors.toMap(
+                card -> card.getAttribute("data-cluster"),
+                card ->
+                    card.findElements(By.cssSelector(".chip[data-service]")).stream()
+                        .map(chip -> chip.getAttribute("data-service"))
+                        .distinct()
+                        .toList()));
+  }
+
+  private static String clusterState(WebDriver browser, String cluster) {
+    return browser
+        .findElement(By.cssSelector(".cluster[data-cluster='" + cluster + "']"))
+        .getAttribute("data-state");
+  }
+
+  private static By edge(String from, String to) {
+    return By.cssSelector("g.cluster-edge[data-from='" + from + "'][data-to='" + to + "']");
+  }
+
+  private static boolean hasEdge(WebDriver browser, String from, String to) {
+    return !browser.findElements(edge(from, to)).isEmpty();
+  }
+
+  private static double edgeRate(WebDriver browser, String from, String to) {
+    List<WebElement> edges = browser.findElements(edge(from, to));
+    return edges.isEmpty() ? 0 : Double.parseDouble(edges.get(0).getAttribute("data-rps"));
+  }
+
+  private static String edgeLabel(WebDriver browser, String from, String to) {
+    return browser.findElement(edge(from, to)).findElement(By.tagName("text")).getText();
+  }
+
+  /** A wait that looks again when the page redrew an element while it was being read. */
+  private static ConditionFactory await(String alias) {
+    return Awaitility.await(alias)
+        .pollInterval(Duration.ofMillis(100))
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class);
+  }
+
+  private static By button(String cluster, String action) {
+    return By.cssSelector(
+        ".cluster[data-cluster='" + cluster + "'] button[data-action=" + action + "]");
+  }
+
+  /** Clicks what {@code target} finds, again if the page redrew it in between. */
+  private static void click(WebDriver browser, By target) {
+    await("click " + target)
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              try {
+                browser.findElement(target).click();
+                return true;
+              } catch (org.openqa.selenium.StaleElementReferenceException e) {
+                return false;
+              }
+            });
+  }
+
+  private static void screenshot(WebDriver browser, String name) throws Exception {
+    byte[] png = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
+    Files.write(SHOTS.resolve(name + ".png"), png);
+  }
+}
