@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server),
-# openssl, which the certificate tests use to check what the CA issues, and iptables and iproute2
+# openssl, which the certificate tests use to check what the CA issues, iptables and iproute2
 # (ip), with which the root-only interception test applies the injector's rules in network
-# namespaces.
+# namespaces, and chromium with its chromedriver, in which the web UI's test runs the page.
 # Safe to run any number of times: it installs only what is missing.
 set -euo pipefail
 
@@ -18,6 +18,12 @@ if ! command -v iptables >/dev/null 2>&1 && [[ ! -x /usr/sbin/iptables ]]; then
 fi
 if ! command -v ip >/dev/null 2>&1 && [[ ! -x /usr/sbin/ip ]] && [[ ! -x /sbin/ip ]]; then
   need+=(iproute2)
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+  need+=(chromium)
+fi
+if [[ ! -x /usr/bin/chromedriver ]]; then
+  need+=(chromium-driver)
 fi
 if ! command -v setsid >/dev/null 2>&1; then
   need+=(util-linux)

@@ -172,6 +172,40 @@ class SidecarTest {
         .build();
   }
 
+  @Test
+  void theNodeAnnouncesThePodAddressesTheSidecarBindsButNoWildcard() {
+    SidecarBootstrap bootstrap =
+        new SidecarBootstrap(
+            new SidecarBootstrap.NodeIdentity(
+                "payments-1", "west", "west", "us-west", "us-west-a", "shop", "payments", Map.of()),
+            List.of("127.0.0.1:15012"),
+            Optional.empty(),
+            Optional.of(new InetSocketAddress("127.2.1.12", 15001)),
+            Optional.of(new InetSocketAddress("0.0.0.0", 15000)),
+            List.of(
+                new dev.fedmesh.proxy.http.InboundPort(
+                    new InetSocketAddress("127.2.1.12", 8080),
+                    new InetSocketAddress("127.0.0.1", 18080),
+                    dev.fedmesh.proxy.http.InboundPort.AppProtocol.HTTP,
+                    dev.fedmesh.proxy.http.InboundPort.TlsMode.PERMISSIVE)),
+            dev.fedmesh.proxy.xds.XdsClient.Protocol.STATE_OF_THE_WORLD,
+            false,
+            SidecarBootstrap.DEFAULT_PROTOCOL_DETECTION_TIMEOUT,
+            SidecarBootstrap.Interception.NONE,
+            Optional.of(new InetSocketAddress("127.2.1.12", 15090)));
+
+    var node = Sidecar.node(bootstrap);
+
+    // The controller's traffic view scrapes <first address>:15090; Istio names the field so.
+    assertThat(
+            node.getMetadata()
+                .getFieldsOrThrow(dev.fedmesh.model.NodeMetadata.INSTANCE_IPS)
+                .getListValue()
+                .getValuesList())
+        .extracting(com.google.protobuf.Value::getStringValue)
+        .containsExactly("127.2.1.12");
+  }
+
   private Sidecar sidecar() throws Exception {
     return sidecar(dev.fedmesh.proxy.xds.XdsClient.Protocol.STATE_OF_THE_WORLD);
   }
