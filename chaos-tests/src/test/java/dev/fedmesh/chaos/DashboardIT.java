@@ -3,8 +3,11 @@ package dev.fedmesh.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fedmesh.cli.DashboardServer;
+import dev.fedmesh.cli.FedmeshCommand;
 import dev.fedmesh.lab.LocalLab;
 import java.io.File;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,6 +140,53 @@ class DashboardIT {
                       && rows.stream().allMatch(r -> "SYNCED".equals(r.getAttribute("data-state")));
                 });
         screenshot(browser, "6-proxies");
+
+        // A policy applied with the CLI shows with how many proxies hold it, all of them in time.
+        Path policy = dir.resolve("payments-dr.yaml");
+        Files.writeString(
+            policy,
+            """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: payments, namespace: shop}
+            spec:
+              host: payments.shop.svc.cluster.local
+              trafficPolicy:
+                outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s}
+            """);
+        StringWriter out = new StringWriter();
+        int exit =
+            FedmeshCommand.run(
+                new PrintWriter(out, true),
+                new PrintWriter(out, true),
+                "apply",
+                "-f",
+                policy.toString(),
+                "--controller",
+                lab.lab.replicaAdmin(0),
+                "--admin-token-file",
+                lab.lab.dir().resolve("admin-token").toString(),
+                "--ca-file",
+                LocalLab.adminRoots(lab.lab.dir()).orElseThrow().toString());
+        assertThat(exit).as("fedmesh apply: " + out).isZero();
+        click(browser, By.cssSelector("nav a[data-view=policies]"));
+        await("the policy held by every proxy")
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () -> {
+                  List<WebElement> cells =
+                      browser.findElements(
+                          By.cssSelector(
+                              "#policy-table tr[data-policy='DestinationRule/shop/payments'] td"));
+                  if (cells.size() < 6) {
+                    return false;
+                  }
+                  String[] held = cells.get(5).getText().split(" / ");
+                  return cells.get(4).getText().equals("yes")
+                      && Integer.parseInt(held[1]) >= 12
+                      && held[0].equals(held[1]);
+                });
+        screenshot(browser, "7-policies");
       }
       List<LogEntry> errors =
           browser.manage().logs().get(LogType.BROWSER).getAll().stream()

@@ -211,6 +211,8 @@ public final class LocalLab {
             + "  dashboard: import deploy/grafana/fedmesh-mesh.json into Grafana%n",
         scrapeConfig);
     out.printf("%nThe lab runs in the background; logs are in %s.%n", dir.resolve("logs"));
+    out.println(
+        "Watch it:      ./fedmesh dashboard   (topology, live traffic, kill/revive buttons)");
     out.println("Send traffic:  ./fedmesh lab traffic --from east --to checkout");
     out.println("Kill a region: ./fedmesh lab kill-cluster west");
     out.println("Stop it:       ./fedmesh lab down");

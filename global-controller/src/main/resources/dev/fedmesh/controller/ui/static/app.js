@@ -402,11 +402,11 @@ function drawTrafficGraph(view) {
     layer.columns.append(svg('text', { class: 'title', x: String(x + 12), y: '28' }, name));
     layer.columns.append(svg('text', { class: 'subtitle', x: String(x + 12), y: '44' },
       cluster.region + (cluster.state === 'up' ? '' : ' · DOWN')));
-    positions['gw:' + name] = { x: x + columnWidth - 50, y: 30 };
+    positions['gw:' + name] = { x: x + columnWidth - 50, y: 30, column, columnX: x };
     layer.nodes.append(node(x + columnWidth - 92, 16, 84, 'gateway', 'gateway'));
     [...workloads[name]].sort().forEach((workload, row) => {
       const y = top + row * rowHeight;
-      positions[name + '/' + workload] = { x: x + 20, y: y + 14, right: x + columnWidth - 20 };
+      positions[name + '/' + workload] = { x: x + 20, y: y + 14, right: x + columnWidth - 20, column };
       layer.nodes.append(node(x + 20, y, columnWidth - 40, workload, 'workload'));
     });
   });
@@ -424,19 +424,30 @@ function drawTrafficGraph(view) {
     let d;
     let labelAt;
     if (edge.crossCluster) {
+      // Out of the source into the gap beside the destination's column, up to the lane under the
+      // titles, into the gateway from below; then down the column's right margin to the workload.
       const gw = positions['gw:' + edge.destination.cluster];
-      const start = to.x > from.x ? { x: from.right, y: from.y } : { x: from.x, y: from.y };
-      d = `M${start.x},${start.y} C${(start.x + gw.x) / 2},${start.y} ${(start.x + gw.x) / 2},${gw.y} ${gw.x},${gw.y}` +
-        ` C${gw.x + 30},${gw.y + 20} ${to.right + 30},${to.y} ${to.right},${to.y}`;
-      labelAt = { x: (start.x + gw.x) / 2, y: (start.y + gw.y) / 2 };
+      const right = gw.column > from.column;
+      const dir = right ? 1 : -1;
+      const r = 8;
+      const startX = right ? from.right : from.x;
+      const laneX = right ? gw.columnX - gap / 2 : gw.columnX + columnWidth + gap / 2;
+      const laneY = 56;
+      const margin = gw.columnX + columnWidth - 9;
+      d = `M${startX},${from.y} L${laneX - r * dir},${from.y} Q${laneX},${from.y} ${laneX},${from.y - r}` +
+        ` L${laneX},${laneY + r} Q${laneX},${laneY} ${laneX + r * dir},${laneY}` +
+        ` L${gw.x - r * dir},${laneY} Q${gw.x},${laneY} ${gw.x},${laneY - 12}` +
+        ` M${gw.x + 42},${gw.y} L${margin - r},${gw.y} Q${margin},${gw.y} ${margin},${gw.y + r}` +
+        ` L${margin},${to.y - r} Q${margin},${to.y} ${margin - r},${to.y} L${to.right},${to.y}`;
+      labelAt = { x: laneX - 10 * dir, y: (from.y + laneY) / 2, anchor: right ? 'end' : 'start' };
     } else {
       const bend = 40 + Math.abs(to.y - from.y) / 3;
       d = `M${from.right},${from.y} C${from.right + bend},${from.y} ${to.right + bend},${to.y} ${to.right},${to.y}`;
-      labelAt = { x: from.right + bend * 0.75, y: (from.y + to.y) / 2 };
+      labelAt = { x: from.right + bend * 0.75, y: (from.y + to.y) / 2, anchor: 'middle' };
     }
     layer.edges.append(svg('path', { ...attrs, d }));
     layer.labels.append(svg('text', { class: 'edge-label', x: String(labelAt.x), y: String(labelAt.y), fill: color,
-      'text-anchor': 'middle' }, rate(edge.requestsPerSecond) + ' rps'));
+      'text-anchor': labelAt.anchor }, rate(edge.requestsPerSecond) + ' rps'));
   }
   graph.replaceChildren(layer.columns, layer.edges, layer.nodes, layer.labels);
 }
