@@ -126,7 +126,16 @@ final class DashboardCommand implements Callable<Integer> {
             },
             true,
             java.nio.charset.StandardCharsets.UTF_8);
-    return Optional.of(DashboardServer.labControl(new LocalLab(dir, log)));
+    LocalLab lab = new LocalLab(dir, log);
+    try {
+      // The buttons are the lab owner's: whoever can read its fault token (mode 0600).
+      lab.controlToken();
+    } catch (IOException | RuntimeException e) {
+      out.println(
+          "lab controls off: the lab's fault token is not readable (" + e.getMessage() + ")");
+      return Optional.empty();
+    }
+    return Optional.of(DashboardServer.labControl(lab));
   }
 
   private static void open(java.net.URI url, PrintWriter out) {

@@ -9,6 +9,7 @@ import dev.fedmesh.controller.GlobalController;
 import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.controller.store.KeyLayout;
 import dev.fedmesh.controller.store.PolicyStore;
+import dev.fedmesh.controller.xds.XdsPublisher;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.policy.DestinationRule;
@@ -58,6 +59,9 @@ final class PolicyApi {
 
   /** An answer: HTTP status and JSON body. */
   record Answer(int status, JsonNode body) {}
+
+  /** At most this many proxies not yet holding a policy are named in its status. */
+  static final int MAX_WAITING_LISTED = 20;
 
   Answer apply(HttpExchange exchange) throws IOException {
     Optional<JsonNode> request = body(exchange);
@@ -211,11 +215,14 @@ final class PolicyApi {
       metadata.put("resourceVersion", String.valueOf(stored.modRevision()));
       metadata.put("generation", stored.version());
       item.set("document", document);
-      int[] holding = controller.xds().proxiesHolding(stored.modRevision());
+      XdsPublisher.Holding holding = controller.xds().proxiesHolding(stored.modRevision());
       ObjectNode status = item.putObject("status");
       status.put("inMesh", controller.mesh().revision() >= stored.modRevision());
-      status.put("proxiesSynced", holding[0]);
-      status.put("proxies", holding[1]);
+      status.put("proxiesSynced", holding.synced());
+      status.put("proxies", holding.connected());
+      // Which ones lag, by name, up to a screenful.
+      ArrayNode waiting = status.putArray("proxiesWaiting");
+      holding.waiting().stream().limit(MAX_WAITING_LISTED).forEach(waiting::add);
     }
     ArrayNode invalidNode = body.putArray("invalid");
     invalid.forEach(invalidNode::add);

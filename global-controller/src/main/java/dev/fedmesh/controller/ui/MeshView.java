@@ -130,9 +130,14 @@ public final class MeshView {
         });
   }
 
-  /** A cluster's endpoints by zone, then by service: counts per health. */
+  /**
+   * One service's endpoints in one zone: counts per health, and whether the service is exported.
+   */
+  private record ZoneService(int[] counts, boolean exported) {}
+
+  /** A cluster's endpoints by zone, then by service: counts per health, export status. */
   private static ArrayNode zones(MeshSnapshot mesh, ClusterName cluster) {
-    SortedMap<String, SortedMap<String, int[]>> byZone = new TreeMap<>();
+    SortedMap<String, SortedMap<String, ZoneService>> byZone = new TreeMap<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       ServiceEndpoints shard = service.getValue().get(cluster);
@@ -140,11 +145,11 @@ public final class MeshView {
         continue;
       }
       for (Endpoint endpoint : shard.endpoints()) {
-        int[] counts =
-            byZone
-                .computeIfAbsent(endpoint.locality().zone(), z -> new TreeMap<>())
-                .computeIfAbsent(label(service.getKey()), s -> new int[3]);
-        counts[endpoint.health().ordinal()]++;
+        byZone
+            .computeIfAbsent(endpoint.locality().zone(), z -> new TreeMap<>())
+            .computeIfAbsent(
+                label(service.getKey()), s -> new ZoneService(new int[3], shard.exported()))
+            .counts()[endpoint.health().ordinal()]++;
       }
     }
     ArrayNode zones = JSON.createArrayNode();
@@ -154,7 +159,10 @@ public final class MeshView {
           node.put("name", zone);
           ArrayNode list = node.putArray("services");
           services.forEach(
-              (service, counts) -> health(list.addObject().put("service", service), counts));
+              (service, counts) ->
+                  health(
+                      list.addObject().put("service", service).put("exported", counts.exported()),
+                      counts.counts()));
         });
     return zones;
   }
@@ -261,6 +269,11 @@ public final class MeshView {
       out.put("inMesh", status.path("inMesh").asBoolean());
       out.put("proxiesSynced", status.path("proxiesSynced").asInt());
       out.put("proxies", status.path("proxies").asInt());
+      out.set(
+          "proxiesWaiting",
+          status.path("proxiesWaiting").isArray()
+              ? status.path("proxiesWaiting")
+              : JSON.createArrayNode());
     }
     listing.path("invalid").forEach(invalid::add);
   }

@@ -191,15 +191,28 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
   }
 
   /**
-   * How many connected proxies hold config made from etcd revision {@code revision} or later: the
-   * snapshots now served were built from a mesh at or past it, and the proxy acknowledged every
-   * type it watches of its group's snapshot. What {@code fedmesh get} reports per policy.
+   * Which connected proxies hold config made from etcd revision {@code revision} or later.
    *
-   * @return {@code [synced, connected]}
+   * @param synced how many hold it
+   * @param connected how many are connected to this replica
+   * @param waiting the node ids of those that do not hold it yet, sorted
    */
-  public synchronized int[] proxiesHolding(long revision) {
+  public record Holding(int synced, int connected, List<String> waiting) {
+    public Holding {
+      waiting = List.copyOf(waiting);
+    }
+  }
+
+  /**
+   * Which connected proxies hold config made from etcd revision {@code revision} or later: the
+   * snapshots now served were built from a mesh at or past it, and the proxy acknowledged every
+   * type it watches of its group's snapshot. What {@code fedmesh get} and the web UI report per
+   * policy.
+   */
+  public synchronized Holding proxiesHolding(long revision) {
     int connected = 0;
     int synced = 0;
+    List<String> waiting = new ArrayList<>();
     boolean published = mesh.revision() >= revision;
     for (StreamState stream : streams.values()) {
       if (stream.nodeId == null || stream.group == null) {
@@ -213,9 +226,12 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       }
       if (published && !rollingOut && snapshot != null && stream.holds(snapshot)) {
         synced++;
+      } else {
+        waiting.add(stream.nodeId);
       }
     }
-    return new int[] {synced, connected};
+    java.util.Collections.sort(waiting);
+    return new Holding(synced, connected, waiting);
   }
 
   public int connectedProxies() {

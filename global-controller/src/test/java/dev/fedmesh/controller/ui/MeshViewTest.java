@@ -83,8 +83,19 @@ class MeshViewTest {
     assertThat(east.path("gateways").get(0).asText()).isEqualTo("127.1.0.1:15443");
     assertThat(east.path("zones").toString())
         .isEqualTo(
-            "[{\"name\":\"us-east-a\",\"services\":[{\"service\":\"echo.default\",\"healthy\":1,\"draining\":0,\"unhealthy\":0}]},"
-                + "{\"name\":\"us-east-b\",\"services\":[{\"service\":\"echo.default\",\"healthy\":1,\"draining\":1,\"unhealthy\":0}]}]");
+            "[{\"name\":\"us-east-a\",\"services\":[{\"service\":\"echo.default\",\"exported\":true,\"healthy\":1,\"draining\":0,\"unhealthy\":0}]},"
+                + "{\"name\":\"us-east-b\",\"services\":[{\"service\":\"echo.default\",\"exported\":true,\"healthy\":1,\"draining\":1,\"unhealthy\":0}]}]");
+    assertThat(
+            view.path("clusters")
+                .get(1)
+                .path("zones")
+                .get(0)
+                .path("services")
+                .get(0)
+                .path("exported")
+                .asBoolean())
+        .as("west keeps echo to itself")
+        .isFalse();
 
     JsonNode west = view.path("clusters").get(1);
     assertThat(west.path("state").asText()).as("its agent is gone").isEqualTo("down");
@@ -184,7 +195,7 @@ class MeshViewTest {
             {"revision": 9, "items": [{"document": {"apiVersion": "networking.istio.io/v1",
               "kind": "DestinationRule", "metadata": {"name": "payments", "namespace": "shop",
               "resourceVersion": "8"}}, "status": {"inMesh": true, "proxiesSynced": 11,
-              "proxies": 12}}], "invalid": ["/fedmesh/v1/policies/x: not a policy"]}
+              "proxies": 12, "proxiesWaiting": ["gateway.west"]}}], "invalid": ["/fedmesh/v1/policies/x: not a policy"]}
             """);
 
     JsonNode policies =
@@ -198,7 +209,8 @@ class MeshViewTest {
     assertThat(policies.path("items").get(0).toString())
         .isEqualTo(
             "{\"kind\":\"DestinationRule\",\"apiVersion\":\"networking.istio.io/v1\",\"namespace\":\"shop\","
-                + "\"name\":\"payments\",\"resourceVersion\":\"8\",\"inMesh\":true,\"proxiesSynced\":11,\"proxies\":12}");
+                + "\"name\":\"payments\",\"resourceVersion\":\"8\",\"inMesh\":true,\"proxiesSynced\":11,\"proxies\":12,"
+                + "\"proxiesWaiting\":[\"gateway.west\"]}");
     assertThat(policies.path("invalid").get(0).asText())
         .isEqualTo("/fedmesh/v1/policies/x: not a policy");
   }

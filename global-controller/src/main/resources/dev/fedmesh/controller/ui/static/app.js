@@ -271,12 +271,15 @@ function clusterCard(cluster) {
 function serviceChip(service, cluster) {
   const kind = service.healthy === 0 ? 'none' : cluster.endpointState === 'ready' ? '' : cluster.endpointState;
   const bad = service.draining + service.unhealthy;
-  return el('span', { class: 'chip ' + kind, 'data-service': service.service,
+  return el('span', { class: 'chip ' + kind + (service.exported ? '' : ' local'), 'data-service': service.service,
+      'data-exported': String(service.exported),
       title: service.healthy + ' ready, ' + service.draining + ' draining, ' + service.unhealthy + ' not ready' +
-        (cluster.endpointState === 'ready' ? '' : ' (' + cluster.endpointState + ')') },
+        (cluster.endpointState === 'ready' ? '' : ' (' + cluster.endpointState + ')') +
+        (service.exported ? '; exported to the mesh' : '; not exported: only this cluster reaches it') },
     service.service,
     el('span', { class: 'count' }, service.healthy),
-    bad ? el('span', { class: 'bad' }, '+' + bad + ' not ready') : null);
+    bad ? el('span', { class: 'bad' }, '+' + bad + ' not ready') : null,
+    service.exported ? null : el('span', { class: 'scope' }, 'local only'));
 }
 
 /** Arcs above the cluster cards: requests/s from one cluster's workloads to another's. */
@@ -494,7 +497,9 @@ function renderPolicies(view) {
         el('td', {}, p.kind), el('td', {}, p.namespace || '—'), el('td', {}, p.name),
         el('td', { class: 'num' }, p.resourceVersion),
         el('td', {}, p.inMesh ? 'yes' : 'not yet'),
-        el('td', { class: 'num' }, p.proxiesSynced + ' / ' + p.proxies))));
+        el('td', { class: 'num' }, p.proxiesSynced + ' / ' + p.proxies,
+          p.proxiesWaiting.length ? el('div', { class: 'waiting' }, 'waiting: ' + p.proxiesWaiting.join(', ') +
+            (p.proxies - p.proxiesSynced > p.proxiesWaiting.length ? ', …' : '')) : null))));
   document.getElementById('policy-invalid').replaceChildren(
     ...policies.invalid.map((text) => el('li', {}, text)));
 }
