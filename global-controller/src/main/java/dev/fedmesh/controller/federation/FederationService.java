@@ -22,7 +22,9 @@ import dev.fedmesh.model.ServiceKey;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -65,16 +67,32 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     AgentTokens.Identity identity = AgentAuthInterceptor.IDENTITY.get();
     AgentStream stream =
         new AgentStream(call, identity == null ? AgentTokens.Identity.ANONYMOUS : identity);
-    call.request(1);
+    call.request(WINDOW);
     return stream;
   }
+
+  /**
+   * Messages an agent may have in flight: read ahead so that a burst of announcements (an agent
+   * connecting, or reconnecting after a failover) is stored in a few transactions, not one each.
+   */
+  static final int WINDOW = 512;
+
+  /** At most this many consecutive announcements are stored as one batch. */
+  static final int MAX_BATCH = 512;
+
+  /** The end of an agent's stream, queued behind the messages that came before it. */
+  private record EndOfStream(Runnable action) {}
 
   private final class AgentStream implements StreamObserver<AgentMessage> {
     /** The cluster the Hello claimed, for reports of refusals; null before it. */
     private volatile dev.fedmesh.model.ClusterName claimed;
 
     private final ServerCallStreamObserver<ControllerMessage> call;
-    private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+
+    /** Messages (and the stream's end) not yet handled, in order; guarded by {@code this}. */
+    private final java.util.ArrayDeque<Object> inbox = new java.util.ArrayDeque<>();
+
+    private boolean draining;
     private ClusterSession session;
     private final Set<ServiceKey> announced = new HashSet<>();
     private boolean finished;
@@ -89,17 +107,127 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
     @Override
     public void onNext(AgentMessage message) {
-      tail =
-          tail.thenCompose(ignored -> handle(message))
-              .handle(
-                  (ignored, error) -> {
-                    if (error != null) {
-                      fail(error);
-                    } else if (!isFinished()) {
-                      call.request(1);
-                    }
-                    return null;
-                  });
+      enqueue(message);
+    }
+
+    private void enqueue(Object item) {
+      synchronized (this) {
+        inbox.addLast(item);
+        if (draining) {
+          return;
+        }
+        draining = true;
+      }
+      drain();
+    }
+
+    /**
+     * Handles what the inbox holds, in order: a run of consecutive announcements (services and
+     * withdrawals) as one batch, anything else alone. Work that completes at once is looped over,
+     * work that waits for etcd continues from its callback, so the stack never grows with the
+     * inbox.
+     */
+    private void drain() {
+      while (true) {
+        List<AgentMessage> run = new ArrayList<>();
+        EndOfStream end = null;
+        synchronized (this) {
+          Object head = inbox.pollFirst();
+          if (head == null) {
+            draining = false;
+            return;
+          }
+          if (head instanceof EndOfStream ending) {
+            end = ending;
+          } else {
+            run.add((AgentMessage) head);
+            while (session != null
+                && batchable(run.get(0))
+                && run.size() < MAX_BATCH
+                && inbox.peekFirst() instanceof AgentMessage next
+                && batchable(next)) {
+              run.add((AgentMessage) inbox.pollFirst());
+            }
+          }
+        }
+        if (end != null) {
+          end.action().run();
+          continue;
+        }
+        CompletableFuture<Void> work;
+        try {
+          work = run.size() == 1 && !batchable(run.get(0)) ? handle(run.get(0)) : announce(run);
+        } catch (RuntimeException e) {
+          work = CompletableFuture.failedFuture(e);
+        }
+        if (work.isDone() && !work.isCompletedExceptionally()) {
+          handled(run.size());
+          continue;
+        }
+        int count = run.size();
+        work.whenComplete(
+            (ignored, error) -> {
+              if (error != null) {
+                fail(error);
+              } else {
+                handled(count);
+              }
+              drain();
+            });
+        return;
+      }
+    }
+
+    private boolean batchable(AgentMessage message) {
+      return session != null
+          && (message.getKindCase() == AgentMessage.KindCase.SERVICE
+              || message.getKindCase() == AgentMessage.KindCase.WITHDRAWN);
+    }
+
+    /** {@code count} messages are done with: the agent may send as many more. */
+    private void handled(int count) {
+      if (!isFinished()) {
+        call.request(count);
+      }
+    }
+
+    /**
+     * Services and withdrawals, checked one by one (a bad one is refused alone and changes
+     * nothing), then stored together: unchanged shards are skipped, the rest written in as few
+     * transactions as etcd allows; each accepted message is acknowledged once stored.
+     */
+    private CompletableFuture<Void> announce(List<AgentMessage> messages) {
+      if (isFinished()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      List<ClusterSession.Change> changes = new ArrayList<>();
+      List<Long> accepted = new ArrayList<>();
+      for (AgentMessage message : messages) {
+        Optional<ClusterSession.Change> change =
+            message.getKindCase() == AgentMessage.KindCase.SERVICE
+                ? service(message)
+                : withdrawn(message);
+        if (change.isPresent()) {
+          changes.add(change.get());
+          accepted.add(message.getGeneration());
+        }
+      }
+      if (changes.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      return session
+          .write(changes)
+          .thenRun(
+              () -> {
+                for (ClusterSession.Change change : changes) {
+                  if (change instanceof ClusterSession.Put) {
+                    announced.add(change.service());
+                  } else {
+                    announced.remove(change.service());
+                  }
+                }
+                accepted.forEach(this::ack);
+              });
     }
 
     private CompletableFuture<Void> handle(AgentMessage message) {
@@ -116,9 +244,8 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
         case HELLO:
           return hello(message);
         case SERVICE:
-          return service(message);
         case WITHDRAWN:
-          return withdrawn(message);
+          return announce(List.of(message));
         case INITIAL_SYNC_COMPLETE:
           return session
               .sweep(Set.copyOf(announced))
@@ -211,48 +338,37 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
               });
     }
 
-    private CompletableFuture<Void> service(AgentMessage message) {
+    /** The shard a service message announces, or empty (and refused) when it is not valid. */
+    private Optional<ClusterSession.Change> service(AgentMessage message) {
       long generation = message.getGeneration();
       ServiceEndpoints shard;
       try {
         shard = FederationCodec.serviceEndpoints(session.cluster(), message.getService());
       } catch (InvalidMessageException e) {
         refuse(generation, e.getMessage());
-        return CompletableFuture.completedFuture(null);
+        return Optional.empty();
       }
       // What this cluster may announce: the service keeps its last accepted state otherwise.
       Optional<String> outside =
           tokens.bounds(session.cluster()).flatMap(bounds -> bounds.endpointProblem(shard));
       if (outside.isPresent()) {
         refuse(generation, outside.get());
-        return CompletableFuture.completedFuture(null);
+        return Optional.empty();
       }
-      return session
-          .put(shard)
-          .thenRun(
-              () -> {
-                announced.add(shard.service());
-                ack(generation);
-              });
+      return Optional.of(new ClusterSession.Put(shard));
     }
 
-    private CompletableFuture<Void> withdrawn(AgentMessage message) {
-      long generation = message.getGeneration();
+    /** The service a withdrawal names, or empty (and refused) when it is not valid. */
+    private Optional<ClusterSession.Change> withdrawn(AgentMessage message) {
       ServiceWithdrawn withdrawn = message.getWithdrawn();
-      ServiceKey key;
       try {
-        key = ServiceKey.of(withdrawn.getNamespace(), withdrawn.getName());
+        return Optional.of(
+            new ClusterSession.Withdraw(
+                ServiceKey.of(withdrawn.getNamespace(), withdrawn.getName())));
       } catch (IllegalArgumentException e) {
-        refuse(generation, "withdrawn." + e.getMessage());
-        return CompletableFuture.completedFuture(null);
+        refuse(message.getGeneration(), "withdrawn." + e.getMessage());
+        return Optional.empty();
       }
-      return session
-          .withdraw(key)
-          .thenRun(
-              () -> {
-                announced.remove(key);
-                ack(generation);
-              });
     }
 
     private void ack(long generation) {
@@ -337,14 +453,14 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     @Override
     public void onError(Throwable error) {
       log.info("{} disconnected: {}", clusterName(), Status.fromThrowable(error));
-      tail = tail.whenComplete((ignored, e) -> endSession());
+      enqueue(new EndOfStream(this::endSession));
     }
 
     @Override
     public void onCompleted() {
-      tail =
-          tail.whenComplete(
-              (ignored, e) -> {
+      enqueue(
+          new EndOfStream(
+              () -> {
                 synchronized (this) {
                   if (!finished) {
                     finished = true;
@@ -352,7 +468,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
                   }
                 }
                 endSession();
-              });
+              }));
     }
 
     private void endSession() {

@@ -66,7 +66,17 @@ public final class EtcdMeshStore {
                         CompletableFuture<Void> lost = new CompletableFuture<>();
                         return new ClusterSession(
                             client, info, leaseId, token, keepAlive(info, leaseId, lost), lost);
-                      });
+                      })
+                  .thenCompose(
+                      session ->
+                          session
+                              .loadStored()
+                              .whenComplete(
+                                  (loaded, error) -> {
+                                    if (error != null) {
+                                      session.close();
+                                    }
+                                  }));
             });
   }
 
@@ -92,20 +102,37 @@ public final class EtcdMeshStore {
                     info.name(),
                     previous.getValue());
               }
+              ByteSequence clusterKey = utf8(KeyLayout.cluster(info.name()));
+              ByteSequence encoded = StoreCodec.encode(info);
+              // The cluster's info is written only when it changed: a reconnect that brings
+              // nothing new writes the session key alone.
               return client
                   .getKVClient()
-                  .txn()
-                  .If(new Cmp(sessionKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
-                  .Then(
-                      Op.put(
-                          sessionKey,
-                          utf8(token),
-                          PutOption.builder().withLeaseId(leaseId).build()),
-                      Op.put(
-                          utf8(KeyLayout.cluster(info.name())),
-                          StoreCodec.encode(info),
-                          PutOption.DEFAULT))
-                  .commit();
+                  .get(clusterKey)
+                  .thenCompose(
+                      existing -> {
+                        boolean same =
+                            !existing.getKvs().isEmpty()
+                                && existing.getKvs().get(0).getValue().equals(encoded);
+                        Op session =
+                            Op.put(
+                                sessionKey,
+                                utf8(token),
+                                PutOption.builder().withLeaseId(leaseId).build());
+                        return client
+                            .getKVClient()
+                            .txn()
+                            .If(
+                                new Cmp(
+                                    sessionKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                            .Then(
+                                same
+                                    ? new Op[] {session}
+                                    : new Op[] {
+                                      session, Op.put(clusterKey, encoded, PutOption.DEFAULT)
+                                    })
+                            .commit();
+                      });
             })
         .thenCompose(
             response -> {

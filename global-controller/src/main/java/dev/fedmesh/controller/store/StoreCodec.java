@@ -23,8 +23,13 @@ import java.util.Optional;
  * either.
  */
 final class StoreCodec {
+  /**
+   * Map keys sorted: one state is always the same bytes, whichever replica wrote it, so a write can
+   * be skipped when the bytes already stored are equal.
+   */
   private static final JsonFormat.Printer PRINTER =
-      JsonFormat.printer().omittingInsignificantWhitespace();
+      JsonFormat.printer().omittingInsignificantWhitespace().sortingMapKeys();
+
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
 
   private StoreCodec() {}
