@@ -71,32 +71,113 @@ public final class ControlPlaneLoadHarness {
   private final int services;
   private final int endpoints;
   private final int proxies;
+  private final int replicas;
   private final Random random = new Random(42);
 
-  private ControlPlaneLoadHarness(int clusters, int services, int endpoints, int proxies) {
+  ControlPlaneLoadHarness(int clusters, int services, int endpoints, int proxies) {
+    this(clusters, services, endpoints, proxies, 1);
+  }
+
+  ControlPlaneLoadHarness(int clusters, int services, int endpoints, int proxies, int replicas) {
     this.clusters = clusters;
     this.services = services;
     this.endpoints = endpoints;
     this.proxies = proxies;
+    this.replicas = replicas;
   }
 
+  /**
+   * {@code CLUSTERS SERVICES ENDPOINTS PROXIES [REPLICAS]} runs one point (against REPLICAS
+   * controller replicas sharing etcd, agents and proxies spread over them) and prints the goals met
+   * or not; {@code curve [OUT_DIR]} runs the scaling curve (1×, 2×, 4× proxies; 1×, 2×, 4×
+   * endpoints) and writes {@code curve.csv} and {@code curve.svg} to OUT_DIR (default {@code
+   * target/scaling}).
+   */
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("curve")) {
+      Path out = Path.of(args.length > 1 ? args[1] : "target/scaling");
+      ScalingCurve.run(out);
+      System.exit(0);
+    }
     int[] n =
         Arrays.stream(args.length == 0 ? new String[] {"10", "1000", "20000", "2000"} : args)
             .mapToInt(Integer::parseInt)
             .toArray();
-    new ControlPlaneLoadHarness(n[0], n[1], n[2], n[3]).run();
+    Result result =
+        new ControlPlaneLoadHarness(n[0], n[1], n[2], n[3], n.length > 4 ? n[4] : 1).run();
+    result.printGoals();
     System.exit(0);
   }
 
-  private void run() throws Exception {
+  /**
+   * What one run measured.
+   *
+   * @param storedMs from the first announcement until etcd holds every shard
+   * @param announcedMs until the controller's model holds every service
+   * @param reconnectWrites keys of endpoints or clusters written when an agent reconnected with
+   *     nothing changed
+   * @param reconnectPushes xDS responses sent for that reconnect
+   */
+  record Result(
+      int clusters,
+      int services,
+      int endpoints,
+      int proxies,
+      long storedMs,
+      long announcedMs,
+      double heapPerProxyKb,
+      double p50Ms,
+      double p99Ms,
+      double cpuPerChangeMs,
+      long reconnectWrites,
+      long reconnectPushes) {
+
+    /** The goals, each met or NOT met, with the figure. */
+    void printGoals() {
+      System.out.println("goals:");
+      goal("push p99 <= 100 ms", p99Ms <= 100, String.format("%.1f ms", p99Ms));
+      goal("push p50 <= 30 ms", p50Ms <= 30, String.format("%.1f ms", p50Ms));
+      goal(
+          "CPU per change <= 20 ms",
+          cpuPerChangeMs <= 20,
+          String.format("%.1f ms", cpuPerChangeMs));
+      goal(
+          "initial announcement <= 2000 ms",
+          announcedMs <= 2000,
+          announcedMs + " ms (etcd holding all: " + storedMs + " ms)");
+      goal(
+          "reconnect with nothing changed writes nothing",
+          reconnectWrites == 0,
+          reconnectWrites + " keys written");
+      goal(
+          "reconnect with nothing changed pushes nothing",
+          reconnectPushes == 0,
+          reconnectPushes + " responses");
+      goal(
+          "heap per proxy <= 50 KB",
+          heapPerProxyKb <= 50,
+          String.format("%.1f KB", heapPerProxyKb));
+    }
+
+    private static void goal(String name, boolean met, String figure) {
+      System.out.printf("  %-48s %-8s %s%n", name, met ? "met" : "NOT met", figure);
+    }
+  }
+
+  Result run() throws Exception {
     Path work = Files.createTempDirectory("fedmesh-load-");
-    int xdsPort = FreePorts.next();
-    int adminPort = FreePorts.next();
+    List<Integer> xdsPorts = new ArrayList<>();
+    List<Integer> adminPorts = new ArrayList<>();
+    for (int r = 0; r < replicas; r++) {
+      xdsPorts.add(FreePorts.next());
+      adminPorts.add(FreePorts.next());
+    }
     try (EtcdCluster etcd = EtcdCluster.start(1);
-        JavaProcess controller =
+        Replicas controllers = new Replicas()) {
+      for (int r = 0; r < replicas; r++) {
+        controllers.add(
             JavaProcess.start(
-                "controller",
+                "controller-" + r,
                 work,
                 "dev.fedmesh.controller.ControllerMain",
                 List.of(
@@ -104,19 +185,27 @@ public final class ControlPlaneLoadHarness {
                     etcd.endpoints(),
                     "--insecure-any-agent",
                     "--insecure-xds-address",
-                    "127.0.0.1:" + xdsPort,
+                    "127.0.0.1:" + xdsPorts.get(r),
                     "--admin-address",
-                    "127.0.0.1:" + adminPort,
+                    "127.0.0.1:" + adminPorts.get(r),
                     "--replica-id",
-                    "load"),
-                harnessJvmOptions())) {
-      AdminClient admin = new AdminClient("127.0.0.1:" + adminPort);
-      awaitTrue("controller ready", Duration.ofSeconds(60), admin::ready);
+                    "load-" + r),
+                harnessJvmOptions()));
+      }
+      List<AdminClient> admins = new ArrayList<>();
+      for (int port : adminPorts) {
+        AdminClient client = new AdminClient("127.0.0.1:" + port);
+        awaitTrue("controller ready", Duration.ofSeconds(60), client::ready);
+        admins.add(client);
+      }
+      AdminClient admin = admins.get(0);
+      int adminPort = adminPorts.get(0);
       System.out.printf(
           "fedmesh control-plane load: %d clusters, %d services, %d endpoints, %d proxies"
-              + " watching %d services each%n",
-          clusters, services, endpoints, proxies, SERVICES_PER_PROXY);
-
+              + " watching %d services each, %d controller replica(s)%n",
+          clusters, services, endpoints, proxies, SERVICES_PER_PROXY, replicas);
+      io.etcd.jetcd.Client kv = io.etcd.jetcd.Client.builder().endpoints(etcd.endpoints()).build();
+      warmUp(xdsPorts, kv);
       List<Map<ServiceKey, ServiceEndpoints>> state = initialState();
       List<ManualSource> sources = new ArrayList<>();
       List<ClusterAgent> agents = new ArrayList<>();
@@ -125,25 +214,31 @@ public final class ControlPlaneLoadHarness {
         ManualSource source = new ManualSource();
         sources.add(source);
         ClusterInfo info = clusterInfo(c);
-        agents.add(ClusterAgent.start(info, List.of("127.0.0.1:" + xdsPort), executor -> source));
+        agents.add(ClusterAgent.start(info, controllersFor(c, xdsPorts), executor -> source));
         source.awaitStarted().onServices(state.get(c));
       }
       awaitTrue(
-          "every endpoint stored",
+          "every shard in etcd",
           Duration.ofMinutes(5),
-          () -> admin.status().path("services").size() == services);
+          () -> count(kv, "/fedmesh/v1/endpoints/", 0) == (long) services * clusters,
+          10);
+      long storedMs = (System.nanoTime() - announced) / 1_000_000;
+      awaitTrue(
+          "every endpoint modelled", Duration.ofMinutes(5), () -> modelled(admin) == endpoints, 50);
+      long announcedMs = (System.nanoTime() - announced) / 1_000_000;
       System.out.printf(
-          "initial announcement of %d endpoints stored and modelled in %d ms%n",
-          endpoints, (System.nanoTime() - announced) / 1_000_000);
+          "initial announcement of %d endpoints: in etcd after %d ms, modelled after %d ms%n",
+          endpoints, storedMs, announcedMs);
 
-      long heapBefore = heapAfterGc(controller.pid());
+      long heapBefore = controllers.heapAfterGc();
       List<ManagedChannel> channels = new ArrayList<>();
       List<LoadProxy> fleet = new ArrayList<>();
       CountDownLatch firstResponses = new CountDownLatch(proxies);
       for (int p = 0; p < proxies; p++) {
         if (p % STREAMS_PER_CHANNEL == 0) {
           channels.add(
-              NettyChannelBuilder.forAddress("127.0.0.1", xdsPort)
+              NettyChannelBuilder.forAddress(
+                      "127.0.0.1", xdsPorts.get((p / STREAMS_PER_CHANNEL) % replicas))
                   .usePlaintext()
                   .maxInboundMessageSize(64 * 1024 * 1024)
                   .build());
@@ -155,10 +250,11 @@ public final class ControlPlaneLoadHarness {
       if (!firstResponses.await(5, TimeUnit.MINUTES)) {
         throw new IllegalStateException(firstResponses.getCount() + " proxies got no endpoints");
       }
-      long heapAfter = heapAfterGc(controller.pid());
+      long heapAfter = controllers.heapAfterGc();
+      double heapPerProxyKb = (heapAfter - heapBefore) / 1024.0 / proxies;
       System.out.printf(
           "controller heap: %.1f MB before proxies, %.1f MB with %d proxies: %.1f KB per proxy%n",
-          heapBefore / 1e6, heapAfter / 1e6, proxies, (heapAfter - heapBefore) / 1024.0 / proxies);
+          heapBefore / 1e6, heapAfter / 1e6, proxies, heapPerProxyKb);
 
       Map<ServiceKey, List<LoadProxy>> watchers = new HashMap<>();
       for (LoadProxy proxy : fleet) {
@@ -166,7 +262,7 @@ public final class ControlPlaneLoadHarness {
           watchers.computeIfAbsent(key, k -> new ArrayList<>()).add(proxy);
         }
       }
-      long cpuBefore = cpuNanos(controller.pid());
+      long cpuBefore = controllers.cpuNanos();
       List<Long> latencies = new ArrayList<>();
       int unaffected = 0;
       for (int i = 0; i < CHANGES; i++) {
@@ -197,7 +293,7 @@ public final class ControlPlaneLoadHarness {
         }
         latencies.add(System.nanoTime() - start);
       }
-      long cpu = cpuNanos(controller.pid()) - cpuBefore;
+      long cpu = controllers.cpuNanos() - cpuBefore;
       latencies.sort(null);
       System.out.printf(
           "endpoint change -> all affected proxies ACKed, over %d changes (avg %.0f proxies each):"
@@ -219,12 +315,166 @@ public final class ControlPlaneLoadHarness {
           clusters * 2,
           mean(metrics, "fedmesh_xds_push_seconds") * 1e3);
 
+      // An agent reconnects (a controller failover, a network cut) with nothing changed: it
+      // re-announces every service; nothing may be written but its session, nothing pushed.
+      long revision = revision(kv);
+      double pushesBefore = pushes(adminPorts);
+      agents.get(0).close();
+      ManualSource again = new ManualSource();
+      ClusterAgent reconnected =
+          ClusterAgent.start(clusterInfo(0), controllersFor(0, xdsPorts), executor -> again);
+      agents.set(0, reconnected);
+      again.awaitStarted().onServices(state.get(0));
+      awaitTrue(
+          "the reconnected agent in sync",
+          Duration.ofMinutes(1),
+          () -> reconnected.federation().isInSync(),
+          10);
+      // Let any push the reconnect caused reach the proxies before counting.
+      Thread.sleep(1000);
+      long reconnectWrites =
+          count(kv, "/fedmesh/v1/endpoints/", revision + 1)
+              + count(kv, "/fedmesh/v1/clusters/", revision + 1);
+      long reconnectPushes = Math.round(pushes(adminPorts) - pushesBefore);
+      System.out.printf(
+          "agent reconnect with nothing changed: %d keys written, %d xDS responses pushed%n",
+          reconnectWrites, reconnectPushes);
+
       fleet.forEach(LoadProxy::close);
       for (ManagedChannel channel : channels) {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
       agents.forEach(ClusterAgent::close);
+      kv.close();
+      return new Result(
+          clusters,
+          services,
+          endpoints,
+          proxies,
+          storedMs,
+          announcedMs,
+          heapPerProxyKb,
+          percentile(latencies, 50) / 1e6,
+          percentile(latencies, 99) / 1e6,
+          cpu / 1e6 / latencies.size(),
+          reconnectWrites,
+          reconnectPushes);
     }
+  }
+
+  /** xDS responses all replicas have sent. */
+  private static double pushes(List<Integer> adminPorts) throws Exception {
+    double total = 0;
+    for (int port : adminPorts) {
+      total += scrape(port).getOrDefault("fedmesh_xds_pushes_total", 0.0);
+    }
+    return total;
+  }
+
+  /** Agent {@code index}'s controllers: all replicas, starting at its own, so agents spread. */
+  private static List<String> controllersFor(int index, List<Integer> xdsPorts) {
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < xdsPorts.size(); i++) {
+      addresses.add("127.0.0.1:" + xdsPorts.get((index + i) % xdsPorts.size()));
+    }
+    return addresses;
+  }
+
+  /**
+   * Connects and closes a throwaway agent first, so that this JVM's gRPC classes are loaded and
+   * warm: the announcement then measures the controller, not the harness's own start-up.
+   */
+  private void warmUp(List<Integer> xdsPorts, io.etcd.jetcd.Client kv) throws Exception {
+    ManualSource source = new ManualSource();
+    ClusterInfo info =
+        new ClusterInfo(
+            ClusterName.of("warm-up"),
+            "net",
+            Locality.of("region-0", "region-0-a"),
+            List.of(),
+            "fedmesh.local",
+            "load");
+    try (ClusterAgent agent = ClusterAgent.start(info, controllersFor(0, xdsPorts), e -> source)) {
+      source.awaitStarted().onServices(Map.of());
+      awaitTrue(
+          "warm-up agent in sync", Duration.ofSeconds(30), () -> agent.federation().isInSync());
+    }
+    // Gone again, so that it changes nothing the run measures (its liveness would age later).
+    kv.getKVClient()
+        .delete(
+            io.etcd.jetcd.ByteSequence.from(
+                "/fedmesh/v1/clusters/warm-up", java.nio.charset.StandardCharsets.UTF_8))
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  /** The controller replicas, measured together. */
+  private static final class Replicas implements AutoCloseable {
+    private final List<JavaProcess> processes = new ArrayList<>();
+
+    void add(JavaProcess process) {
+      processes.add(process);
+    }
+
+    long heapAfterGc() throws IOException, InterruptedException {
+      long total = 0;
+      for (JavaProcess process : processes) {
+        total += ControlPlaneLoadHarness.heapAfterGc(process.pid());
+      }
+      return total;
+    }
+
+    long cpuNanos() {
+      return processes.stream().mapToLong(p -> ControlPlaneLoadHarness.cpuNanos(p.pid())).sum();
+    }
+
+    @Override
+    public void close() {
+      processes.forEach(JavaProcess::close);
+    }
+  }
+
+  /** Keys under {@code prefix} last written at {@code minModRevision} or later (0: all). */
+  private static long count(io.etcd.jetcd.Client kv, String prefix, long minModRevision)
+      throws Exception {
+    io.etcd.jetcd.ByteSequence key =
+        io.etcd.jetcd.ByteSequence.from(prefix, java.nio.charset.StandardCharsets.UTF_8);
+    if (minModRevision == 0) {
+      return kv.getKVClient()
+          .get(
+              key,
+              io.etcd.jetcd.options.GetOption.builder().isPrefix(true).withCountOnly(true).build())
+          .get(10, TimeUnit.SECONDS)
+          .getCount();
+    }
+    // etcd counts before it filters by revision: count the keys it returns instead.
+    return kv.getKVClient()
+        .get(
+            key,
+            io.etcd.jetcd.options.GetOption.builder()
+                .isPrefix(true)
+                .withKeysOnly(true)
+                .withMinModRevision(minModRevision)
+                .build())
+        .get(10, TimeUnit.SECONDS)
+        .getKvs()
+        .size();
+  }
+
+  private static long revision(io.etcd.jetcd.Client kv) throws Exception {
+    return kv.getKVClient()
+        .get(io.etcd.jetcd.ByteSequence.from("/", java.nio.charset.StandardCharsets.UTF_8))
+        .get(10, TimeUnit.SECONDS)
+        .getHeader()
+        .getRevision();
+  }
+
+  /** Endpoints the controller's model holds, from its status document. */
+  private static long modelled(AdminClient admin) throws IOException {
+    long total = 0;
+    for (var cluster : admin.status().path("clusters")) {
+      total += cluster.path("endpoints").asLong();
+    }
+    return total;
   }
 
   /** The controller's metrics, summed over labels, by name. */
@@ -376,12 +626,17 @@ public final class ControlPlaneLoadHarness {
   }
 
   private static void awaitTrue(String what, Duration timeout, Check check) throws Exception {
+    awaitTrue(what, timeout, check, 100);
+  }
+
+  private static void awaitTrue(String what, Duration timeout, Check check, long pollMillis)
+      throws Exception {
     Instant deadline = Instant.now().plus(timeout);
     while (!check.ok()) {
       if (Instant.now().isAfter(deadline)) {
         throw new IllegalStateException(what + ": not after " + timeout);
       }
-      Thread.sleep(100);
+      Thread.sleep(pollMillis);
     }
   }
 
