@@ -234,17 +234,25 @@ public final class ControlPlaneLoadHarness {
       List<ManagedChannel> channels = new ArrayList<>();
       List<LoadProxy> fleet = new ArrayList<>();
       CountDownLatch firstResponses = new CountDownLatch(proxies);
+      // Proxies are placed by cluster: all of a cluster's proxies on one replica (cluster modulo
+      // replicas), so that each replica builds only the groups of its own clusters, as a
+      // deployment would point each cluster's proxies at the replicas of its region.
+      Map<Integer, ManagedChannel> open = new HashMap<>();
+      Map<Integer, Integer> streamsOn = new HashMap<>();
       for (int p = 0; p < proxies; p++) {
-        if (p % STREAMS_PER_CHANNEL == 0) {
-          channels.add(
-              NettyChannelBuilder.forAddress(
-                      "127.0.0.1", xdsPorts.get((p / STREAMS_PER_CHANNEL) % replicas))
+        int replica = (p % clusters) % replicas;
+        int streams = streamsOn.merge(replica, 1, Integer::sum);
+        if (streams % STREAMS_PER_CHANNEL == 1 || STREAMS_PER_CHANNEL == 1) {
+          ManagedChannel channel =
+              NettyChannelBuilder.forAddress("127.0.0.1", xdsPorts.get(replica))
                   .usePlaintext()
                   .maxInboundMessageSize(64 * 1024 * 1024)
-                  .build());
+                  .build();
+          channels.add(channel);
+          open.put(replica, channel);
         }
         LoadProxy proxy = new LoadProxy(p, watchedServices(), firstResponses::countDown);
-        proxy.connect(channels.get(channels.size() - 1), clusterInfo(p % clusters));
+        proxy.connect(open.get(replica), clusterInfo(p % clusters));
         fleet.add(proxy);
       }
       if (!firstResponses.await(5, TimeUnit.MINUTES)) {
