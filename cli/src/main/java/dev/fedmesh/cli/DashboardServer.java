@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.controller.admin.AdminClient;
+import dev.fedmesh.model.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What {@code fedmesh dashboard} runs: a loopback-only relay of the controller's web UI, as {@code
@@ -81,22 +81,8 @@ public final class DashboardServer implements AutoCloseable {
     new SecureRandom().nextBytes(random);
     this.key = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
     this.sessionKey = ("Bearer " + key).getBytes(StandardCharsets.US_ASCII);
-    AtomicInteger threads = new AtomicInteger();
-    this.executor =
-        Executors.newFixedThreadPool(
-            16,
-            runnable -> {
-              Thread thread = new Thread(runnable, "dashboard-" + threads.incrementAndGet());
-              thread.setDaemon(true);
-              return thread;
-            });
-    this.labWork =
-        Executors.newSingleThreadExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "dashboard-lab");
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.executor = Executors.newFixedThreadPool(16, DaemonThreads.numbered("dashboard"));
+    this.labWork = Executors.newSingleThreadExecutor(DaemonThreads.named("dashboard-lab"));
     this.server = HttpServer.create(bind, 0);
     server.setExecutor(executor);
     server.createContext("/", this::handle);

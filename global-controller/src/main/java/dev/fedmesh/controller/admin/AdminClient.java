@@ -120,20 +120,7 @@ public final class AdminClient {
     if (!token.isEmpty()) {
       request.header("Authorization", "Bearer " + token);
     }
-    try {
-      return http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
-    } catch (IOException e) {
-      throw new IOException(
-          "cannot reach the controller's admin API at "
-              + base.getAuthority()
-              + " ("
-              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
-              + ")",
-          e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
+    return send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
   }
 
   /** The admin API's base URL ({@code https://host:port} when over TLS). */
@@ -218,8 +205,13 @@ public final class AdminClient {
   }
 
   private HttpResponse<String> send(HttpRequest request) throws IOException {
+    return send(request, HttpResponse.BodyHandlers.ofString());
+  }
+
+  private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body)
+      throws IOException {
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofString());
+      return http.send(request, body);
     } catch (IOException e) {
       throw new IOException(
           "cannot reach the controller's admin API at "

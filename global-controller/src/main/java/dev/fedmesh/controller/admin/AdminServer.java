@@ -102,16 +102,9 @@ public final class AdminServer {
         controller.config().tls().isPresent()
             ? https(address, controller.config().tls().get())
             : HttpServer.create(address, 0);
-    java.util.concurrent.atomic.AtomicInteger threads =
-        new java.util.concurrent.atomic.AtomicInteger();
     this.executor =
         Executors.newFixedThreadPool(
-            THREADS,
-            runnable -> {
-              Thread thread = new Thread(runnable, "controller-admin-" + threads.incrementAndGet());
-              thread.setDaemon(true);
-              return thread;
-            });
+            THREADS, dev.fedmesh.model.DaemonThreads.numbered("controller-admin"));
     server.setExecutor(executor);
     server.createContext("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
     server.createContext("/ready", this::ready);

@@ -142,11 +142,7 @@ public final class TrafficScraper implements AutoCloseable {
     this.current = empty();
     this.executor =
         Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "traffic-scraper");
-              thread.setDaemon(true);
-              return thread;
-            });
+            dev.fedmesh.model.DaemonThreads.named("traffic-scraper"));
     long period = settings.interval().toMillis();
     executor.scheduleWithFixedDelay(this::tick, period, period, TimeUnit.MILLISECONDS);
   }
