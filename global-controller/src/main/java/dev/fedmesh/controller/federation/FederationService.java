@@ -67,7 +67,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     AgentTokens.Identity identity = AgentAuthInterceptor.IDENTITY.get();
     AgentStream stream =
         new AgentStream(call, identity == null ? AgentTokens.Identity.ANONYMOUS : identity);
-    call.request(WINDOW);
+    stream.grant();
     return stream;
   }
 
@@ -76,6 +76,12 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
    * connecting, or reconnecting after a failover) is stored in a few transactions, not one each.
    */
   static final int WINDOW = 512;
+
+  /**
+   * Read-ahead stops while this many bytes of an agent's messages wait: a service message may be
+   * megabytes, and 512 of those would not fit a controller's heap.
+   */
+  static final long MAX_QUEUED_BYTES = 16L << 20;
 
   /** At most this many consecutive announcements are stored as one batch. */
   static final int MAX_BATCH = 512;
@@ -93,6 +99,18 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     private final java.util.ArrayDeque<Object> inbox = new java.util.ArrayDeque<>();
 
     private boolean draining;
+
+    /** Bytes of the messages in the inbox; guarded by {@code this}. */
+    private long queuedBytes;
+
+    /** Messages requested from gRPC and not yet received; guarded by {@code this}. */
+    private int outstanding;
+
+    /** Bytes and count of every message received, for their average size; guarded by this. */
+    private long seenBytes;
+
+    private long seenMessages;
+
     private ClusterSession session;
     private final Set<ServiceKey> announced = new HashSet<>();
     private boolean finished;
@@ -107,7 +125,36 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
 
     @Override
     public void onNext(AgentMessage message) {
+      synchronized (this) {
+        outstanding--;
+        queuedBytes += message.getSerializedSize();
+        seenBytes += message.getSerializedSize();
+        seenMessages++;
+      }
       enqueue(message);
+    }
+
+    /**
+     * Asks gRPC for more messages: up to {@link #WINDOW} in flight, and no more than the messages
+     * of the average size seen so far that fit in what is left of {@link #MAX_QUEUED_BYTES} (at
+     * least one at a time, so an agent of huge services still progresses). The first grant assumes
+     * 32 KiB a message.
+     */
+    void grant() {
+      int more;
+      synchronized (this) {
+        long average = seenMessages == 0 ? 32 << 10 : Math.max(1, seenBytes / seenMessages);
+        long fit = Math.max(0, (MAX_QUEUED_BYTES - queuedBytes) / average - outstanding);
+        more = (int) Math.min(WINDOW - outstanding, fit);
+        if (outstanding == 0 && queuedBytes == 0) {
+          more = Math.max(more, 1);
+        }
+        more = Math.max(0, more);
+        outstanding += more;
+      }
+      if (more > 0 && !isFinished()) {
+        call.request(more);
+      }
     }
 
     private void enqueue(Object item) {
@@ -160,17 +207,17 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
         } catch (RuntimeException e) {
           work = CompletableFuture.failedFuture(e);
         }
+        long bytes = run.stream().mapToLong(AgentMessage::getSerializedSize).sum();
         if (work.isDone() && !work.isCompletedExceptionally()) {
-          handled(run.size());
+          handled(bytes);
           continue;
         }
-        int count = run.size();
         work.whenComplete(
             (ignored, error) -> {
               if (error != null) {
                 fail(error);
               } else {
-                handled(count);
+                handled(bytes);
               }
               drain();
             });
@@ -184,11 +231,12 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
               || message.getKindCase() == AgentMessage.KindCase.WITHDRAWN);
     }
 
-    /** {@code count} messages are done with: the agent may send as many more. */
-    private void handled(int count) {
-      if (!isFinished()) {
-        call.request(count);
+    /** Messages of {@code bytes} are done with: the agent may send more. */
+    private void handled(long bytes) {
+      synchronized (this) {
+        queuedBytes -= bytes;
       }
+      grant();
     }
 
     /**
