@@ -63,11 +63,8 @@ final class DashboardCommand implements Callable<Integer> {
   @Option(names = "--browser", description = "Open the page in the desktop's browser.")
   boolean browser;
 
-  /** Ends {@link #call()} (tests); Ctrl-C ends it otherwise. */
-  final CountDownLatch stop = new CountDownLatch(1);
-
-  /** The relay once it serves (tests). */
-  volatile DashboardServer server;
+  /** Counted down by Ctrl-C (the shutdown hook), which ends {@link #call()}. */
+  private final CountDownLatch stop = new CountDownLatch(1);
 
   @Override
   public Integer call() throws Exception {
@@ -89,7 +86,6 @@ final class DashboardCommand implements Callable<Integer> {
         noLabControls ? Optional.empty() : labControl(dir, out);
     try (DashboardServer relay =
         new DashboardServer(new InetSocketAddress(bind, port), upstream, lab)) {
-      server = relay;
       out.printf("fedmesh dashboard for the controller at %s%n", upstream.base());
       out.printf("  open: %s%n", relay.url());
       out.printf(

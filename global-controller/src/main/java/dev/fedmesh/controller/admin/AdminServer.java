@@ -293,8 +293,28 @@ public final class AdminServer {
     return targets;
   }
 
-  /** The UI's document, fresh. */
+  /** The last view built and when (nanos): open pages share it instead of each building one. */
+  private record CachedView(long builtAtNanos, JsonNode view) {}
+
+  private volatile CachedView cachedView = new CachedView(Long.MIN_VALUE, null);
+
+  /**
+   * The UI's document, at most half a push interval old: every open event stream asks for it each
+   * second, and one build serves them all.
+   */
   private JsonNode view() {
+    long now = System.nanoTime();
+    CachedView cached = cachedView;
+    if (cached.view() != null
+        && now - cached.builtAtNanos() < UiRoutes.PUSH_INTERVAL.toNanos() / 2) {
+      return cached.view();
+    }
+    JsonNode fresh = buildView();
+    cachedView = new CachedView(now, fresh);
+    return fresh;
+  }
+
+  private JsonNode buildView() {
     return MeshView.build(
         new MeshView.Inputs(
             controller.config().replicaId(),
