@@ -16,15 +16,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Level;
-import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -99,7 +98,7 @@ class DashboardIT {
         // Revive it from the page: west comes back up and takes the traffic again.
         await("the revive button")
             .atMost(Duration.ofSeconds(10))
-            .until(() -> !browser.findElements(button("west", "revive")).isEmpty());
+            .until(() -> !attributes(browser, button("west", "revive"), "data-action").isEmpty());
         click(browser, button("west", "revive"));
         await("west shown up again")
             .atMost(Duration.ofSeconds(120))
@@ -112,32 +111,28 @@ class DashboardIT {
         screenshot(browser, "4-west-revived");
 
         // The other views render what the controller knows.
-        click(browser, By.cssSelector("nav a[data-view=traffic]"));
+        click(browser, "nav a[data-view=traffic]");
         await("the workload graph")
             .atMost(Duration.ofSeconds(5))
             .until(
                 () ->
-                    !browser
-                        .findElements(
-                            By.cssSelector(
-                                "#traffic-graph path.edge[data-source='east/loadgen-v1']"))
+                    !attributes(
+                            browser,
+                            "#traffic-graph path.edge[data-source='east/loadgen-v1']",
+                            "data-source")
                         .isEmpty());
-        assertThat(
-                browser
-                    .findElement(
-                        By.cssSelector("#cluster-traffic tr[data-cluster-edge='east->west']"))
-                    .getText())
-            .contains("via west gateway");
+        assertThat(rows(browser, "#cluster-traffic tr[data-cluster-edge='east->west']"))
+            .singleElement()
+            .satisfies(cells -> assertThat(String.join(" ", cells)).contains("via west gateway"));
         screenshot(browser, "5-traffic-view");
-        click(browser, By.cssSelector("nav a[data-view=proxies]"));
+        click(browser, "nav a[data-view=proxies]");
         await("every proxy synced")
             .atMost(Duration.ofSeconds(30))
             .until(
                 () -> {
-                  List<WebElement> rows =
-                      browser.findElements(By.cssSelector("#proxy-table tr[data-proxy]"));
-                  return rows.size() >= 12
-                      && rows.stream().allMatch(r -> "SYNCED".equals(r.getAttribute("data-state")));
+                  List<String> states =
+                      attributes(browser, "#proxy-table tr[data-proxy]", "data-state");
+                  return states.size() >= 12 && states.stream().allMatch("SYNCED"::equals);
                 });
         screenshot(browser, "6-proxies");
 
@@ -169,20 +164,20 @@ class DashboardIT {
                 "--ca-file",
                 LocalLab.adminRoots(lab.lab.dir()).orElseThrow().toString());
         assertThat(exit).as("fedmesh apply: " + out).isZero();
-        click(browser, By.cssSelector("nav a[data-view=policies]"));
+        click(browser, "nav a[data-view=policies]");
         await("the policy held by every proxy")
             .atMost(Duration.ofSeconds(30))
             .until(
                 () -> {
-                  List<WebElement> cells =
-                      browser.findElements(
-                          By.cssSelector(
-                              "#policy-table tr[data-policy='DestinationRule/shop/payments'] td"));
-                  if (cells.size() < 6) {
+                  List<List<String>> found =
+                      rows(
+                          browser, "#policy-table tr[data-policy='DestinationRule/shop/payments']");
+                  if (found.size() != 1 || found.get(0).size() < 6) {
                     return false;
                   }
-                  String[] held = cells.get(5).getText().split(" / ");
-                  return cells.get(4).getText().equals("yes")
+                  List<String> cells = found.get(0);
+                  String[] held = cells.get(5).split(" / ");
+                  return cells.get(4).equals("yes")
                       && Integer.parseInt(held[1]) >= 12
                       && held[0].equals(held[1]);
                 });
@@ -233,40 +228,89 @@ class DashboardIT {
     return new ChromeDriver(service, options);
   }
 
+  /**
+   * Reads the page with one script: the page redraws every second, and a script runs between two
+   * redraws, so what it returns is one consistent view (an element found by one driver call can be
+   * gone by the next).
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> T read(WebDriver browser, String script, Object... args) {
+    return (T) ((JavascriptExecutor) browser).executeScript(script, args);
+  }
+
   /** The services each cluster card lists, by cluster. */
   private static Map<String, List<String>> servicesByCluster(WebDriver browser) {
-    return browser.findElements(By.cssSelector(".cluster[data-cluster]")).stream()
-        .collect(
-            Collectors.toMap(
-                card -> card.getAttribute("data-cluster"),
-                card ->
-                    card.findElements(By.cssSelector(".chip[data-service]")).stream()
-                        .map(chip -> chip.getAttribute("data-service"))
-                        .distinct()
-                        .toList()));
+    return read(
+        browser,
+        """
+        const byCluster = {};
+        for (const card of document.querySelectorAll('.cluster[data-cluster]')) {
+          const names = [...card.querySelectorAll('.chip[data-service]')]
+              .map(chip => chip.getAttribute('data-service'));
+          byCluster[card.getAttribute('data-cluster')] = [...new Set(names)];
+        }
+        return byCluster;
+        """);
   }
 
   private static String clusterState(WebDriver browser, String cluster) {
-    return browser
-        .findElement(By.cssSelector(".cluster[data-cluster='" + cluster + "']"))
-        .getAttribute("data-state");
+    return read(
+        browser,
+        """
+        const card = document.querySelector(`.cluster[data-cluster='${arguments[0]}']`);
+        return card ? card.getAttribute('data-state') : 'absent';
+        """,
+        cluster);
   }
 
-  private static By edge(String from, String to) {
-    return By.cssSelector("g.cluster-edge[data-from='" + from + "'][data-to='" + to + "']");
+  /** The cluster edge's rate and label, or null when the page draws no such edge. */
+  private static Map<String, Object> edge(WebDriver browser, String from, String to) {
+    return read(
+        browser,
+        """
+        const edge = document.querySelector(
+            `g.cluster-edge[data-from='${arguments[0]}'][data-to='${arguments[1]}']`);
+        if (!edge) return null;
+        const label = edge.querySelector('text');
+        return {rps: Number(edge.getAttribute('data-rps')),
+                label: label ? label.textContent : ''};
+        """,
+        from,
+        to);
   }
 
   private static boolean hasEdge(WebDriver browser, String from, String to) {
-    return !browser.findElements(edge(from, to)).isEmpty();
+    return edge(browser, from, to) != null;
   }
 
   private static double edgeRate(WebDriver browser, String from, String to) {
-    List<WebElement> edges = browser.findElements(edge(from, to));
-    return edges.isEmpty() ? 0 : Double.parseDouble(edges.get(0).getAttribute("data-rps"));
+    Map<String, Object> edge = edge(browser, from, to);
+    return edge == null ? 0 : ((Number) edge.get("rps")).doubleValue();
   }
 
   private static String edgeLabel(WebDriver browser, String from, String to) {
-    return browser.findElement(edge(from, to)).findElement(By.tagName("text")).getText();
+    Map<String, Object> edge = edge(browser, from, to);
+    return edge == null ? "" : (String) edge.get("label");
+  }
+
+  /** The text of each cell of the rows {@code rowSelector} finds, row by row. */
+  private static List<List<String>> rows(WebDriver browser, String rowSelector) {
+    return read(
+        browser,
+        """
+        return [...document.querySelectorAll(arguments[0])]
+            .map(row => [...row.querySelectorAll('td')].map(cell => cell.innerText.trim()));
+        """,
+        rowSelector);
+  }
+
+  /** The value of {@code attribute} on every element {@code selector} finds. */
+  private static List<String> attributes(WebDriver browser, String selector, String attribute) {
+    return read(
+        browser,
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute(arguments[1]));",
+        selector,
+        attribute);
   }
 
   /** A wait that looks again when the page redrew an element while it was being read. */
@@ -276,19 +320,18 @@ class DashboardIT {
         .ignoreException(org.openqa.selenium.StaleElementReferenceException.class);
   }
 
-  private static By button(String cluster, String action) {
-    return By.cssSelector(
-        ".cluster[data-cluster='" + cluster + "'] button[data-action=" + action + "]");
+  private static String button(String cluster, String action) {
+    return ".cluster[data-cluster='" + cluster + "'] button[data-action=" + action + "]";
   }
 
-  /** Clicks what {@code target} finds, again if the page redrew it in between. */
-  private static void click(WebDriver browser, By target) {
+  /** Clicks what the CSS selector {@code target} finds, again if the page redrew it in between. */
+  private static void click(WebDriver browser, String target) {
     await("click " + target)
         .atMost(Duration.ofSeconds(10))
         .until(
             () -> {
               try {
-                browser.findElement(target).click();
+                browser.findElement(By.cssSelector(target)).click();
                 return true;
               } catch (org.openqa.selenium.StaleElementReferenceException e) {
                 return false;
