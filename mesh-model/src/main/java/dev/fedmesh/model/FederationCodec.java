@@ -91,7 +91,8 @@ public final class FederationCodec {
         ServiceState.newBuilder()
             .setNamespace(service.service().namespace())
             .setName(service.service().name())
-            .setExported(service.exported());
+            .setExported(service.exported())
+            .addAllClusterIps(service.clusterIps());
     for (ServicePort port : service.ports()) {
       state.addPorts(
           dev.fedmesh.federation.v1.ServicePort.newBuilder()
@@ -176,7 +177,14 @@ public final class FederationCodec {
         attempt(
             problems,
             "service.",
-            () -> new ServiceEndpoints(cluster, key, ports, state.getExported(), endpoints));
+            () ->
+                new ServiceEndpoints(
+                    cluster,
+                    key,
+                    ports,
+                    state.getExported(),
+                    endpoints,
+                    state.getClusterIpsList()));
     if (!problems.isEmpty()) {
       throw new InvalidMessageException(problems);
     }

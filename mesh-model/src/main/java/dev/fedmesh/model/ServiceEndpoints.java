@@ -14,19 +14,42 @@ import java.util.Set;
  * @param ports the service's ports
  * @param exported whether other clusters may reach it
  * @param endpoints every instance, in any health
+ * @param clusterIps the Service's cluster IPs in that cluster (IP literals); empty when headless
  */
 public record ServiceEndpoints(
     ClusterName cluster,
     ServiceKey service,
     List<ServicePort> ports,
     boolean exported,
-    List<Endpoint> endpoints) {
+    List<Endpoint> endpoints,
+    List<String> clusterIps) {
+
+  /** A service whose cluster IPs are not known (headless, or announced by a file). */
+  public ServiceEndpoints(
+      ClusterName cluster,
+      ServiceKey service,
+      List<ServicePort> ports,
+      boolean exported,
+      List<Endpoint> endpoints) {
+    this(cluster, service, ports, exported, endpoints, List.of());
+  }
 
   public ServiceEndpoints {
     requireNonNull(cluster, "cluster");
     requireNonNull(service, "service");
     ports = List.copyOf(ports);
     endpoints = List.copyOf(endpoints);
+    clusterIps = List.copyOf(clusterIps);
+    for (int i = 0; i < clusterIps.size(); i++) {
+      if (!Addresses.isIpLiteral(clusterIps.get(i))) {
+        throw new IllegalArgumentException(
+            "clusterIps["
+                + i
+                + "]: '"
+                + clusterIps.get(i)
+                + "' (expected: an IPv4 or IPv6 address)");
+      }
+    }
     Set<String> names = new HashSet<>();
     Set<Integer> numbers = new HashSet<>();
     for (ServicePort port : ports) {

@@ -71,6 +71,23 @@ final class ServiceTranslator {
     this.clusterLocality = clusterLocality;
   }
 
+  /**
+   * The Service's cluster IPs: {@code spec.clusterIPs}, else {@code spec.clusterIP}; none for a
+   * headless Service ({@code None}) or one not allocated yet.
+   */
+  static List<String> clusterIps(Service service) {
+    List<String> ips =
+        service.getSpec().getClusterIPs() == null || service.getSpec().getClusterIPs().isEmpty()
+            ? (service.getSpec().getClusterIP() == null
+                ? List.of()
+                : List.of(service.getSpec().getClusterIP()))
+            : service.getSpec().getClusterIPs();
+    return ips.stream()
+        .filter(ip -> ip != null && dev.fedmesh.model.Addresses.isIpLiteral(ip))
+        .distinct()
+        .toList();
+  }
+
   Translation translate(KubernetesView view) {
     Map<ServiceKey, ServiceEndpoints> services = new TreeMap<>();
     List<Finding> findings = new ArrayList<>();
@@ -92,7 +109,8 @@ final class ServiceTranslator {
                 key,
                 ports.stream().map(MeshPort::port).toList(),
                 exported(view, service),
-                endpoints));
+                endpoints,
+                clusterIps(service)));
       } catch (IllegalArgumentException e) {
         serviceFindings.add(
             new Finding(
