@@ -29,6 +29,13 @@ public final class NodeMetadata {
   /** The workload's addresses, a list of strings. */
   public static final String INSTANCE_IPS = "INSTANCE_IPS";
 
+  /**
+   * {@code "true"} when the pod's DNS queries are redirected to the sidecar (Istio's {@code
+   * DNS_CAPTURE}): the controller then sends the sidecar its DNS listener ({@link
+   * XdsNames#DNS_LISTENER}). A string; anything but {@code "true"} means off.
+   */
+  public static final String DNS_CAPTURE = "DNS_CAPTURE";
+
   /** Values of {@link #ROLE}. */
   public static final String ROLE_GRPC = "grpc";
 
