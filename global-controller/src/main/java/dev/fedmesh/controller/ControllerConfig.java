@@ -3,6 +3,7 @@ package dev.fedmesh.controller;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.controller.model.FailoverOrder;
+import dev.fedmesh.controller.store.VirtualAddresses;
 import dev.fedmesh.controller.xds.XdsPublisher;
 import dev.fedmesh.trust.SvidFiles;
 import java.net.InetSocketAddress;
@@ -33,6 +34,8 @@ import java.util.Optional;
  * @param groupLimits how many proxy groups a cluster may have, and how long an idle one is kept
  * @param adminToken the bearer token the admin API's {@code /status}, {@code /proxies} and {@code
  *     /debug} require; empty leaves them open
+ * @param virtualAddresses the range the mesh's virtual addresses come from, and how long a host
+ *     that no longer needs its address keeps it
  */
 public record ControllerConfig(
     List<String> etcdEndpoints,
@@ -49,7 +52,28 @@ public record ControllerConfig(
     Optional<SvidFiles.Source> tls,
     Optional<InetSocketAddress> insecureXdsAddress,
     XdsPublisher.GroupLimits groupLimits,
-    Optional<String> adminToken) {
+    Optional<String> adminToken,
+    VirtualAddressSettings virtualAddresses) {
+
+  /**
+   * @param range the IPv4 range (default Istio's {@code 240.240.0.0/16})
+   * @param releaseGrace how long an address outlives the last need for it (default 5 minutes)
+   */
+  public record VirtualAddressSettings(VirtualAddresses.Range range, Duration releaseGrace) {
+    public static final VirtualAddressSettings DEFAULT =
+        new VirtualAddressSettings(
+            VirtualAddresses.Range.parse(VirtualAddresses.DEFAULT_RANGE),
+            VirtualAddresses.DEFAULT_RELEASE_GRACE);
+
+    public VirtualAddressSettings {
+      requireNonNull(range, "range");
+      requireNonNull(releaseGrace, "releaseGrace");
+      if (releaseGrace.isNegative()) {
+        throw new IllegalArgumentException(
+            "virtualAddressReleaseGrace: " + releaseGrace + " (expected: zero or more)");
+      }
+    }
+  }
 
   public ControllerConfig {
     etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -67,6 +91,7 @@ public record ControllerConfig(
     requireNonNull(insecureXdsAddress, "insecureXdsAddress");
     requireNonNull(adminToken, "adminToken");
     requireNonNull(groupLimits, "groupLimits");
+    requireNonNull(virtualAddresses, "virtualAddresses");
     if (adminToken.isPresent() && adminToken.get().length() < 16) {
       throw new IllegalArgumentException(
           "adminToken: " + adminToken.get().length() + " characters (expected: at least 16)");
@@ -117,7 +142,8 @@ public record ControllerConfig(
         .tls(tls.orElse(null))
         .insecureXdsAddress(insecureXdsAddress.orElse(null))
         .groupLimits(groupLimits)
-        .adminToken(adminToken.orElse(null));
+        .adminToken(adminToken.orElse(null))
+        .virtualAddresses(virtualAddresses);
   }
 
   /** Builds a {@link ControllerConfig}. */
@@ -137,6 +163,7 @@ public record ControllerConfig(
     private InetSocketAddress insecureXdsAddress;
     private String adminToken;
     private XdsPublisher.GroupLimits groupLimits = XdsPublisher.GroupLimits.DEFAULT;
+    private VirtualAddressSettings virtualAddresses = VirtualAddressSettings.DEFAULT;
 
     private Builder(
         List<String> etcdEndpoints, InetSocketAddress xdsAddress, InetSocketAddress adminAddress) {
@@ -201,6 +228,12 @@ public record ControllerConfig(
       return this;
     }
 
+    /** Where virtual addresses come from and how long they outlive their use. */
+    public Builder virtualAddresses(VirtualAddressSettings virtualAddresses) {
+      this.virtualAddresses = requireNonNull(virtualAddresses, "virtualAddresses");
+      return this;
+    }
+
     public ControllerConfig build() {
       return new ControllerConfig(
           etcdEndpoints,
@@ -217,7 +250,8 @@ public record ControllerConfig(
           Optional.ofNullable(tls),
           Optional.ofNullable(insecureXdsAddress),
           groupLimits,
-          Optional.ofNullable(adminToken));
+          Optional.ofNullable(adminToken),
+          virtualAddresses);
     }
   }
 }

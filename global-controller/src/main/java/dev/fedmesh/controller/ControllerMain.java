@@ -114,6 +114,20 @@ public final class ControllerMain implements Callable<Integer> {
   String livenessExpiry;
 
   @Option(
+      names = "--virtual-address-range",
+      defaultValue = dev.fedmesh.controller.store.VirtualAddresses.DEFAULT_RANGE,
+      description =
+          "IPv4 range of the virtual addresses given to exported services and ServiceEntry hosts"
+              + " without addresses (default: ${DEFAULT-VALUE}).")
+  String virtualAddressRange;
+
+  @Option(
+      names = "--virtual-address-release-grace",
+      defaultValue = "5m",
+      description = "How long a virtual address outlives the last service that needs it.")
+  String virtualAddressReleaseGrace;
+
+  @Option(
       names = "--agent-tokens",
       description =
           "YAML file of agent identities (token digests and the clusters each may speak for).")
@@ -184,6 +198,18 @@ public final class ControllerMain implements Callable<Integer> {
             .failover(new FailoverOrder(failover));
     if (replicaId != null) {
       builder.replicaId(replicaId);
+    }
+    try {
+      builder.virtualAddresses(
+          new ControllerConfig.VirtualAddressSettings(
+              dev.fedmesh.controller.store.VirtualAddresses.Range.parse(virtualAddressRange),
+              DurationParser.parse("--virtual-address-release-grace", virtualAddressReleaseGrace)));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          e.getMessage().startsWith("--")
+              ? e.getMessage()
+              : "--virtual-address-range: " + e.getMessage(),
+          e);
     }
     if (agentTokens != null) {
       builder.agentTokens(AgentTokens.load(agentTokens));

@@ -10,6 +10,7 @@ import dev.fedmesh.controller.model.MeshSnapshot;
 import dev.fedmesh.controller.store.EtcdMeshStore;
 import dev.fedmesh.controller.store.MeshWatcher;
 import dev.fedmesh.controller.store.PolicyStore;
+import dev.fedmesh.controller.store.VirtualAddresses;
 import dev.fedmesh.controller.xds.ProxyAuthenticator;
 import dev.fedmesh.controller.xds.ServeWhenLoaded;
 import dev.fedmesh.controller.xds.XdsPublisher;
@@ -54,6 +55,9 @@ public final class GlobalController implements AutoCloseable {
   private final Server insecureServer;
   private final AdminServer admin;
   private final PolicyStore policies;
+  private final ScheduledExecutorService virtualAddressExecutor;
+  private final VirtualAddresses virtualAddresses;
+  private final FederationService federationService;
   private final HealthStatusManager health = new HealthStatusManager();
   private final ControllerMetrics metrics;
   private volatile boolean storeReachable = true;
@@ -83,12 +87,19 @@ public final class GlobalController implements AutoCloseable {
             this::publish);
     watcher = new MeshWatcher(etcd, model, scheduler);
     policies = new PolicyStore(etcd);
+    virtualAddressExecutor = Executors.newSingleThreadScheduledExecutor(named("virtual-addresses"));
+    virtualAddresses =
+        new VirtualAddresses(
+            etcd,
+            config.virtualAddresses().range(),
+            config.virtualAddresses().releaseGrace(),
+            clock,
+            virtualAddressExecutor);
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
     agents = new ConnectedAgents(clock);
     EtcdMeshStore store = new EtcdMeshStore(etcd, config.replicaId(), config.sessionTtl());
-    ServerServiceDefinition federation =
-        new FederationService(store, config.replicaId(), agents)
-            .authenticated(config.agentTokens());
+    federationService = new FederationService(store, config.replicaId(), agents);
+    ServerServiceDefinition federation = federationService.authenticated(config.agentTokens());
     ServerServiceDefinition gated =
         ServerInterceptors.intercept(
             publisher.service(),
@@ -184,12 +195,17 @@ public final class GlobalController implements AutoCloseable {
     return admin.address();
   }
 
-  /** The mesh as last published to proxies. */
   /** The policies in etcd, for the admin API's writes. */
   public PolicyStore policies() {
     return policies;
   }
 
+  /** The allocator of the mesh's virtual addresses (its range, hosts it could not serve). */
+  public VirtualAddresses virtualAddresses() {
+    return virtualAddresses;
+  }
+
+  /** The mesh as last published to proxies. */
   public MeshSnapshot mesh() {
     return model.current();
   }
@@ -227,6 +243,8 @@ public final class GlobalController implements AutoCloseable {
   /** Runs on the model's executor for every snapshot the model publishes. */
   private void publish(MeshSnapshot snapshot) {
     publisher.publish(snapshot);
+    virtualAddresses.offer(snapshot);
+    federationService.meshChanged(snapshot);
     long listed = watcher.listedRevision();
     if (!meshLoaded && listed >= 0 && snapshot.revision() >= listed) {
       meshLoaded = true;
@@ -276,6 +294,8 @@ public final class GlobalController implements AutoCloseable {
       insecureServer.shutdownNow();
     }
     watcher.close();
+    virtualAddresses.close();
+    virtualAddressExecutor.shutdownNow();
     try {
       grpcServer.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

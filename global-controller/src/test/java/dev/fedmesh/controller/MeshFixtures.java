@@ -36,6 +36,7 @@ public final class MeshFixtures {
   private final List<Policy> policies = new java.util.ArrayList<>();
   private final TreeMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
       new TreeMap<>();
+  private final TreeMap<String, String> virtualAddresses = new TreeMap<>();
 
   public static MeshFixtures mesh() {
     return new MeshFixtures();
@@ -79,6 +80,29 @@ public final class MeshFixtures {
             ClusterName.of(cluster),
             new ServiceEndpoints(
                 ClusterName.of(cluster), service, ports, exported, List.of(endpoints)));
+    return this;
+  }
+
+  /** Gives {@code cluster}'s shard of {@code service} (added before) these cluster IPs. */
+  public MeshFixtures clusterIps(String cluster, ServiceKey service, String... ips) {
+    ServiceEndpoints shard = services.get(service).get(ClusterName.of(cluster));
+    services
+        .get(service)
+        .put(
+            shard.cluster(),
+            new ServiceEndpoints(
+                shard.cluster(),
+                service,
+                shard.ports(),
+                shard.exported(),
+                shard.endpoints(),
+                List.of(ips)));
+    return this;
+  }
+
+  /** Stores a virtual address for {@code host}, as the allocator would. */
+  public MeshFixtures virtualAddress(String host, String address) {
+    virtualAddresses.put(host, address);
     return this;
   }
 
@@ -130,6 +154,13 @@ public final class MeshFixtures {
 
   public MeshSnapshot build() {
     return new MeshSnapshot(
-        1, 1, clusters, services, new FailoverOrder(failover), PolicySet.of(policies), 0);
+        1,
+        1,
+        clusters,
+        services,
+        new FailoverOrder(failover),
+        PolicySet.of(policies),
+        0,
+        virtualAddresses);
   }
 }

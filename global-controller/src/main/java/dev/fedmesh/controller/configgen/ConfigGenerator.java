@@ -15,6 +15,7 @@ import dev.fedmesh.model.Protocol;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.model.ServicePort;
+import dev.fedmesh.model.XdsNames;
 import dev.fedmesh.model.policy.DestinationRule;
 import dev.fedmesh.model.policy.LocalityLbSetting;
 import dev.fedmesh.model.policy.MeshConfig;
@@ -83,9 +84,11 @@ public final class ConfigGenerator {
     }
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
     SortedMap<String, FilterChain> tcpChains = new TreeMap<>();
+    List<Map<String, List<String>>> dnsNames = new ArrayList<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       XdsResources resources = generateService(mesh, proxy, service.getKey(), service.getValue());
+      dnsNames.add(resources.dnsNames());
       listeners.putAll(resources.listeners());
       routes.putAll(resources.routes());
       clusters.putAll(resources.clusters());
@@ -100,7 +103,11 @@ public final class ConfigGenerator {
     endpoints.putAll(entries.endpoints());
     virtualHosts.putAll(entries.virtualHosts());
     tcpChains.putAll(entries.tcpChains());
+    dnsNames.add(entries.dnsNames());
     if (proxy.role() == ProxyRole.SIDECAR) {
+      if (proxy.dnsCapture()) {
+        listeners.put(XdsNames.DNS_LISTENER, sidecarDnsListener(dnsNames));
+      }
       listeners.put(SidecarOutbound.LISTENER, sidecarOutboundListener(mesh, tcpChains.values()));
       routes.put(SidecarOutbound.ROUTES, sidecarOutboundRoutes(virtualHosts.values()));
       Cluster fallback = sidecarFallbackCluster(mesh);
@@ -116,7 +123,27 @@ public final class ConfigGenerator {
    * and listener. Made of the policies, and of the services their routes name.
    */
   public static XdsResources serviceEntries(MeshSnapshot mesh, ProxyContext proxy) {
-    return ServiceEntries.generate(mesh, proxy);
+    XdsResources entries = ServiceEntries.generate(mesh, proxy);
+    if (proxy.role() != ProxyRole.SIDECAR || !proxy.dnsCapture()) {
+      return entries;
+    }
+    return new XdsResources(
+        entries.listeners(),
+        entries.routes(),
+        entries.clusters(),
+        entries.endpoints(),
+        entries.virtualHosts(),
+        entries.tcpChains(),
+        SidecarDns.entryNames(mesh));
+  }
+
+  /**
+   * A DNS-capturing sidecar's DNS listener over the names of its services and ServiceEntries (see
+   * {@link SidecarDns}), in the order given: where two claim one name, the first keeps it.
+   */
+  public static Listener sidecarDnsListener(
+      Collection<? extends Map<String, List<String>>> dnsNames) {
+    return SidecarDns.listener(dnsNames);
   }
 
   /**
@@ -207,6 +234,12 @@ public final class ConfigGenerator {
     SortedMap<String, VirtualHost> virtualHosts = new TreeMap<>();
     SortedMap<String, FilterChain> tcpChains = new TreeMap<>();
     java.util.SortedSet<String> identities = identities(mesh, key, shards, trustDomain);
+    List<String> serviceAddresses =
+        proxy.role() == ProxyRole.SIDECAR
+            ? SidecarDns.serviceAddresses(mesh, proxy, key, shards)
+            : List.of();
+    boolean clusterset =
+        proxy.role() == ProxyRole.SIDECAR && SidecarDns.exportedAnywhere(mesh, shards);
     Optional<DestinationRule> rule = mesh.policies().destinationRuleFor(key.fqdn());
     Optional<MeshConfig> meshConfig = mesh.policies().meshConfig();
     List<String> subsets = new ArrayList<>();
@@ -253,14 +286,21 @@ public final class ConfigGenerator {
             hostPort,
             SidecarOutbound.virtualHost(
                 hostPort,
-                domains(key, port.port(), false),
+                sidecarDomains(key, port.port(), clusterset, serviceAddresses),
                 clusterName,
                 HttpRoutes.routes(mesh, key, port, proxy)));
         if (port.protocol() == Protocol.TCP) {
+          String target = tcpCluster(mesh, key.fqdn(), port).orElse(clusterName);
           tcpChains.putAll(
-              SidecarOutbound.tcpChains(
-                  tcpCluster(mesh, key.fqdn(), port).orElse(clusterName),
-                  directTargets(mesh, proxy, shards, port)));
+              SidecarOutbound.tcpChains(target, directTargets(mesh, proxy, shards, port)));
+          if (!serviceAddresses.isEmpty()) {
+            // Connections to the service's own address (its virtual address or local cluster
+            // IPs) on the service port, as a ClusterIP is matched.
+            tcpChains.put(
+                clusterName + "|vip",
+                SidecarOutbound.chain(
+                    clusterName + "|vip", target, port.port(), serviceAddresses, List.of()));
+          }
         }
       }
       if (proxy.role() == ProxyRole.PROXYLESS_GRPC) {
@@ -277,7 +317,36 @@ public final class ConfigGenerator {
                 .build());
       }
     }
-    return new XdsResources(listeners, routes, clusters, endpoints, virtualHosts, tcpChains);
+    SortedMap<String, List<String>> dnsNames =
+        proxy.role() == ProxyRole.SIDECAR && proxy.dnsCapture()
+            ? SidecarDns.serviceNames(mesh, proxy, key, shards)
+            : new TreeMap<>();
+    return new XdsResources(
+        listeners, routes, clusters, endpoints, virtualHosts, tcpChains, dnsNames);
+  }
+
+  /**
+   * A sidecar's names for a service port: {@link #domains}, the MCS name {@code
+   * <svc>.<ns>.svc.clusterset.local} when some cluster exports the service, and the addresses the
+   * application may have resolved it to (Host headers of clients that call an address).
+   */
+  static List<String> sidecarDomains(
+      ServiceKey service, int port, boolean clusterset, List<String> addresses) {
+    List<String> domains = new ArrayList<>(domains(service, port, false));
+    List<String> hosts = new ArrayList<>();
+    if (clusterset) {
+      hosts.add(service.name() + "." + service.namespace() + SidecarDns.CLUSTERSET_SUFFIX);
+    }
+    for (String address : addresses) {
+      hosts.add(address.contains(":") ? "[" + address + "]" : address);
+    }
+    for (String host : hosts) {
+      domains.add(host + ":" + port);
+      if (port == 80) {
+        domains.add(host);
+      }
+    }
+    return domains;
   }
 
   /**
@@ -605,7 +674,7 @@ public final class ConfigGenerator {
    * gateways: its agent saw a ServiceExport in that cluster, or a ServiceExport policy exports the
    * service in every cluster. The callers' side and the gateway's side ask this one question.
    */
-  static boolean exported(MeshSnapshot mesh, ServiceEndpoints shard) {
+  public static boolean exported(MeshSnapshot mesh, ServiceEndpoints shard) {
     return shard.exported() || mesh.policies().exports(shard.service());
   }
 

@@ -18,6 +18,7 @@ import java.util.TreeMap;
  * @param namespace a sidecar's workload namespace (PeerAuthentication and AuthorizationPolicy
  *     select by it); empty for other roles
  * @param labels a sidecar's workload labels (policy selectors match them); empty for other roles
+ * @param dnsCapture a sidecar whose pod's DNS queries are redirected to it: it gets a DNS listener
  */
 public record ProxyContext(
     ProxyRole role,
@@ -25,7 +26,8 @@ public record ProxyContext(
     String network,
     Locality locality,
     String namespace,
-    SortedMap<String, String> labels) {
+    SortedMap<String, String> labels,
+    boolean dnsCapture) {
   public ProxyContext {
     requireNonNull(role, "role");
     requireNonNull(cluster, "cluster");
@@ -35,6 +37,17 @@ public record ProxyContext(
     labels = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(labels));
   }
 
+  /** A context without DNS capture. */
+  public ProxyContext(
+      ProxyRole role,
+      String cluster,
+      String network,
+      Locality locality,
+      String namespace,
+      SortedMap<String, String> labels) {
+    this(role, cluster, network, locality, namespace, labels, false);
+  }
+
   /** A context with no workload (gRPC clients, gateways, tests of outbound config). */
   public ProxyContext(ProxyRole role, String cluster, String network, Locality locality) {
     this(role, cluster, network, locality, "", new TreeMap<>());
@@ -42,12 +55,19 @@ public record ProxyContext(
 
   /** The same proxy as a workload of {@code namespace} with {@code labels}. */
   public ProxyContext withWorkload(String namespace, Map<String, String> labels) {
-    return new ProxyContext(role, cluster, network, locality, namespace, new TreeMap<>(labels));
+    return new ProxyContext(
+        role, cluster, network, locality, namespace, new TreeMap<>(labels), dnsCapture);
+  }
+
+  /** The same proxy with its DNS captured, or not. */
+  public ProxyContext withDnsCapture(boolean dnsCapture) {
+    return new ProxyContext(role, cluster, network, locality, namespace, labels, dnsCapture);
   }
 
   /** A stable string naming the group of proxies that share this context. */
   public String groupKey() {
     String key = role.metadataValue() + "|" + cluster + "|" + network + "|" + locality;
-    return namespace.isEmpty() && labels.isEmpty() ? key : key + "|" + namespace + "|" + labels;
+    key = namespace.isEmpty() && labels.isEmpty() ? key : key + "|" + namespace + "|" + labels;
+    return dnsCapture ? key + "|dns" : key;
   }
 }

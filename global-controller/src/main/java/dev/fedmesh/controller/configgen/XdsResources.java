@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import java.util.Collections;
+import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -17,6 +18,8 @@ import java.util.TreeMap;
  *     route configuration, kept apart so that a change to one service rebuilds only its own part
  * @param tcpChains a sidecar's per-service {@code tcp_proxy} filter chains by name: parts of its
  *     outbound listener, matching the service's endpoints by destination, kept apart likewise
+ * @param dnsNames the names a DNS-capturing sidecar answers for these resources' hosts, each with
+ *     its addresses: parts of its one DNS listener, kept apart likewise
  */
 public record XdsResources(
     SortedMap<String, Listener> listeners,
@@ -24,7 +27,8 @@ public record XdsResources(
     SortedMap<String, Cluster> clusters,
     SortedMap<String, ClusterLoadAssignment> endpoints,
     SortedMap<String, VirtualHost> virtualHosts,
-    SortedMap<String, FilterChain> tcpChains) {
+    SortedMap<String, FilterChain> tcpChains,
+    SortedMap<String, List<String>> dnsNames) {
 
   public XdsResources {
     listeners = Collections.unmodifiableSortedMap(new TreeMap<>(listeners));
@@ -33,6 +37,17 @@ public record XdsResources(
     endpoints = Collections.unmodifiableSortedMap(new TreeMap<>(endpoints));
     virtualHosts = Collections.unmodifiableSortedMap(new TreeMap<>(virtualHosts));
     tcpChains = Collections.unmodifiableSortedMap(new TreeMap<>(tcpChains));
+    dnsNames = Collections.unmodifiableSortedMap(new TreeMap<>(dnsNames));
+  }
+
+  public XdsResources(
+      SortedMap<String, Listener> listeners,
+      SortedMap<String, RouteConfiguration> routes,
+      SortedMap<String, Cluster> clusters,
+      SortedMap<String, ClusterLoadAssignment> endpoints,
+      SortedMap<String, VirtualHost> virtualHosts,
+      SortedMap<String, FilterChain> tcpChains) {
+    this(listeners, routes, clusters, endpoints, virtualHosts, tcpChains, new TreeMap<>());
   }
 
   public XdsResources(

@@ -47,6 +47,12 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   private final ConnectedAgents agents;
   private volatile AgentTokens tokens = AgentTokens.OPEN;
 
+  /** The mesh as last published, or null before the start-up listing is: no imports sent then. */
+  private volatile dev.fedmesh.controller.model.MeshSnapshot mesh;
+
+  /** Streams whose agent was welcomed, to send their cluster's imports to. */
+  private final Set<AgentStream> welcomed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   public FederationService(EtcdMeshStore store, String replicaId, ConnectedAgents agents) {
     this.store = requireNonNull(store, "store");
     this.replicaId = requireNonNull(replicaId, "replicaId");
@@ -57,6 +63,18 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   public io.grpc.ServerServiceDefinition authenticated(AgentTokens tokens) {
     this.tokens = requireNonNull(tokens, "tokens");
     return io.grpc.ServerInterceptors.intercept(this, new AgentAuthInterceptor(tokens));
+  }
+
+  /**
+   * Sends every connected agent its cluster's imports ({@link ServiceImportSets}) when they differ
+   * from what it was last sent. Called with each snapshot the model publishes, which always holds a
+   * whole listing, so an agent never sees a partial set.
+   */
+  public void meshChanged(dev.fedmesh.controller.model.MeshSnapshot snapshot) {
+    mesh = requireNonNull(snapshot, "snapshot");
+    for (AgentStream stream : welcomed) {
+      stream.sendImports(snapshot);
+    }
   }
 
   @Override
@@ -383,7 +401,31 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
                                 .setSessionLease(opened.leaseId()))
                         .build());
                 ack(generation);
+                welcomed.add(this);
+                dev.fedmesh.controller.model.MeshSnapshot current = mesh;
+                if (current != null) {
+                  sendImports(current);
+                }
               });
+    }
+
+    /** The imports last sent on this stream; guarded by {@code this}. */
+    private dev.fedmesh.federation.v1.ServiceImports importsSent;
+
+    void sendImports(dev.fedmesh.controller.model.MeshSnapshot snapshot) {
+      ClusterSession current = session;
+      if (current == null) {
+        return;
+      }
+      dev.fedmesh.federation.v1.ServiceImports imports =
+          ServiceImportSets.of(snapshot, current.cluster());
+      synchronized (this) {
+        if (imports.equals(importsSent)) {
+          return;
+        }
+        importsSent = imports;
+      }
+      send(ControllerMessage.newBuilder().setImports(imports).build());
     }
 
     /** The shard a service message announces, or empty (and refused) when it is not valid. */
@@ -520,6 +562,7 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     }
 
     private void endSession() {
+      welcomed.remove(this);
       ClusterSession ending;
       synchronized (this) {
         finished = true;

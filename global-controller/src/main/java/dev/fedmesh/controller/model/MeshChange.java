@@ -27,4 +27,10 @@ public sealed interface MeshChange {
    * @param id the policy's id, as {@link Policy#id()}
    */
   record PolicyDeleted(String id) implements MeshChange {}
+
+  /** A host's virtual address stored (see {@code VirtualAddresses}). */
+  record VirtualAddressPut(String host, String address) implements MeshChange {}
+
+  /** A host's virtual address released. */
+  record VirtualAddressDeleted(String host) implements MeshChange {}
 }

@@ -53,6 +53,7 @@ public final class MeshModel {
   private final Map<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services =
       new HashMap<>();
   private final Map<String, Policy> policies = new HashMap<>();
+  private final SortedMap<String, String> virtualAddresses = new TreeMap<>();
   private PolicySet policySet = PolicySet.EMPTY;
   private boolean policiesChanged;
   private long revision;
@@ -130,6 +131,7 @@ public final class MeshModel {
           sessions.clear();
           services.clear();
           policies.clear();
+          virtualAddresses.clear();
           policiesChanged = true;
           listing.forEach(this::applyOne);
           disconnectedSince.keySet().removeIf(sessions::contains);
@@ -175,6 +177,10 @@ public final class MeshModel {
       policiesChanged = true;
     } else if (change instanceof MeshChange.PolicyDeleted deleted) {
       policiesChanged |= policies.remove(deleted.id()) != null;
+    } else if (change instanceof MeshChange.VirtualAddressPut put) {
+      virtualAddresses.put(put.host(), put.address());
+    } else if (change instanceof MeshChange.VirtualAddressDeleted deleted) {
+      virtualAddresses.remove(deleted.host());
     } else if (change instanceof MeshChange.ServiceDeleted deleted) {
       SortedMap<ClusterName, ServiceEndpoints> previous = services.get(deleted.service());
       if (previous != null && previous.containsKey(deleted.cluster())) {
@@ -253,7 +259,8 @@ public final class MeshModel {
             new TreeMap<>(services),
             settings.failover(),
             policySet,
-            firstChangeNanos);
+            firstChangeNanos,
+            virtualAddresses);
     firstChangeNanos = 0;
     current = snapshot;
     log.debug(

@@ -25,6 +25,8 @@ import java.util.TreeMap;
  *     changes
  * @param changedAtNanos when (on the model's nano clock) the oldest change this snapshot is the
  *     first to carry was seen, or 0 when it carries no change; convergence is measured from it
+ * @param virtualAddresses the mesh's virtual address of each host that has one (a service's {@code
+ *     <name>.<namespace>.svc.cluster.local}, or a ServiceEntry host), as stored in etcd
  */
 public record MeshSnapshot(
     long version,
@@ -33,7 +35,8 @@ public record MeshSnapshot(
     SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services,
     FailoverOrder failover,
     PolicySet policies,
-    long changedAtNanos) {
+    long changedAtNanos,
+    SortedMap<String, String> virtualAddresses) {
 
   public static final MeshSnapshot EMPTY =
       new MeshSnapshot(
@@ -43,13 +46,36 @@ public record MeshSnapshot(
           Collections.emptySortedMap(),
           FailoverOrder.NONE,
           PolicySet.EMPTY,
-          0);
+          0,
+          Collections.emptySortedMap());
+
+  /** A snapshot without virtual addresses. */
+  public MeshSnapshot(
+      long version,
+      long revision,
+      SortedMap<ClusterName, ClusterState> clusters,
+      SortedMap<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> services,
+      FailoverOrder failover,
+      PolicySet policies,
+      long changedAtNanos) {
+    this(
+        version,
+        revision,
+        clusters,
+        services,
+        failover,
+        policies,
+        changedAtNanos,
+        Collections.emptySortedMap());
+  }
 
   public MeshSnapshot {
     requireNonNull(clusters, "clusters");
     requireNonNull(failover, "failover");
     requireNonNull(policies, "policies");
     requireNonNull(services, "services");
+    requireNonNull(virtualAddresses, "virtualAddresses");
+    virtualAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(virtualAddresses));
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
     // Each service's shard map is kept as given (the model never changes one once published),
     // so that unchanged services are identical objects from one snapshot to the next.
@@ -61,6 +87,11 @@ public record MeshSnapshot(
       }
     }
     services = Collections.unmodifiableSortedMap(copy);
+  }
+
+  /** The mesh's virtual address of {@code host}, if one is allocated. */
+  public Optional<String> virtualAddress(String host) {
+    return Optional.ofNullable(virtualAddresses.get(host));
   }
 
   public Optional<ClusterState> cluster(ClusterName name) {

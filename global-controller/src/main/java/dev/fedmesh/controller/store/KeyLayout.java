@@ -16,6 +16,9 @@ import java.util.Optional;
  *   <li>{@code endpoints/<cluster>/<namespace>/<service>}: the cluster's shard of a service
  *   <li>{@code policies/<kind plural>/<namespace>/<name>}: a policy document as applied (JSON);
  *       mesh-wide kinds use {@code _} for the namespace
+ *   <li>{@code vips/hosts/<host>}: the virtual address allocated to a mesh host (the address as
+ *       text), and {@code vips/addresses/<address>}: the host holding that address; both are
+ *       written and released together, in one transaction, so an address has at most one host
  * </ul>
  *
  * Sessions sit outside {@code clusters/} so that listing one never returns the other.
@@ -26,6 +29,9 @@ public final class KeyLayout {
   public static final String SESSIONS = ROOT + "sessions/";
   public static final String ENDPOINTS = ROOT + "endpoints/";
   public static final String POLICIES = ROOT + "policies/";
+  public static final String VIPS = ROOT + "vips/";
+  public static final String VIP_HOSTS = VIPS + "hosts/";
+  public static final String VIP_ADDRESSES = VIPS + "addresses/";
 
   /** The namespace segment of mesh-wide policies; no Kubernetes namespace can be named so. */
   public static final String MESH_WIDE = "_";
@@ -57,6 +63,14 @@ public final class KeyLayout {
         + name;
   }
 
+  public static String virtualAddressOf(String host) {
+    return VIP_HOSTS + host;
+  }
+
+  public static String virtualAddressHolder(String address) {
+    return VIP_ADDRESSES + address;
+  }
+
   public static String policy(Policy policy) {
     return policy(policy.kind(), policy.metadata().namespace(), policy.metadata().name());
   }
@@ -80,8 +94,17 @@ public final class KeyLayout {
     }
   }
 
+  /** A host's virtual address; the reverse key ({@code vips/addresses/}) parses to nothing. */
+  public record VirtualAddressKey(String host) implements Parsed {}
+
   public static Optional<Parsed> parse(String key) {
     try {
+      if (key.startsWith(VIP_HOSTS)) {
+        String host = key.substring(VIP_HOSTS.length());
+        return host.isEmpty() || host.contains("/")
+            ? Optional.empty()
+            : Optional.of(new VirtualAddressKey(host));
+      }
       if (key.startsWith(CLUSTERS)) {
         String rest = key.substring(CLUSTERS.length());
         return rest.contains("/")

@@ -79,6 +79,14 @@ final class StoreCodec {
       return Optional.of(
           new MeshChange.PolicyPut(decodePolicy(policyKey, key, value, modRevision, version)));
     }
+    if (parsed.get() instanceof KeyLayout.VirtualAddressKey vip) {
+      String address = value.toString(StandardCharsets.UTF_8);
+      if (!dev.fedmesh.model.Addresses.isIpLiteral(address)) {
+        throw new InvalidMessageException(
+            java.util.List.of("address: '" + address + "' (expected: an IP address)"));
+      }
+      return Optional.of(new MeshChange.VirtualAddressPut(vip.host(), address));
+    }
     String json = value.toString(StandardCharsets.UTF_8);
     try {
       if (parsed.get() instanceof KeyLayout.ClusterKey cluster) {
@@ -142,6 +150,9 @@ final class StoreCodec {
               }
               if (parsed instanceof KeyLayout.PolicyKey policy) {
                 return new MeshChange.PolicyDeleted(policy.id());
+              }
+              if (parsed instanceof KeyLayout.VirtualAddressKey vip) {
+                return new MeshChange.VirtualAddressDeleted(vip.host());
               }
               KeyLayout.EndpointsKey endpoints = (KeyLayout.EndpointsKey) parsed;
               return new MeshChange.ServiceDeleted(endpoints.cluster(), endpoints.service());

@@ -69,7 +69,9 @@ public final class ProxyContexts {
                 }
               });
     }
-    return context.withWorkload(string(metadata, NodeMetadata.NAMESPACE, ""), labels);
+    return context
+        .withWorkload(string(metadata, NodeMetadata.NAMESPACE, ""), labels)
+        .withDnsCapture("true".equals(string(metadata, NodeMetadata.DNS_CAPTURE, "")));
   }
 
   /** The addresses a proxy announced in {@code INSTANCE_IPS} (strings; anything else ignored). */

@@ -481,6 +481,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private Map<ServiceKey, Memo> memo = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, VirtualHost>> virtualHosts = new HashMap<>();
     private final Map<ServiceKey, SortedMap<String, FilterChain>> tcpChains = new HashMap<>();
+    private final Map<ServiceKey, SortedMap<String, List<String>>> dnsNames = new HashMap<>();
 
     /**
      * The ServiceEntries' resources, regenerated at every update: there are few, and their routes
@@ -490,6 +491,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
 
     private SortedMap<String, VirtualHost> entryHosts = new java.util.TreeMap<>();
     private SortedMap<String, FilterChain> entryChains = new java.util.TreeMap<>();
+    private SortedMap<String, List<String>> entryNames = new java.util.TreeMap<>();
     private final Map<Resources.ResourceType, Map<String, Message>> merged =
         new EnumMap<>(Resources.ResourceType.class);
     private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
@@ -499,13 +501,18 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     /**
      * @param dependencies the shard maps of the other services the service's routes name (a
      *     VirtualService's destinations), by identity; null values for services absent then
+     * @param virtualAddress the service's virtual address then, or null
      */
     private record Memo(
         SortedMap<ClusterName, ServiceEndpoints> shards,
         Map<ServiceKey, Object> dependencies,
-        Map<Resources.ResourceType, Map<String, Message>> resources) {
-      boolean unchanged(MeshSnapshot mesh, SortedMap<ClusterName, ServiceEndpoints> now) {
-        if (shards != now) {
+        Map<Resources.ResourceType, Map<String, Message>> resources,
+        String virtualAddress) {
+      boolean unchanged(
+          MeshSnapshot mesh, ServiceKey key, SortedMap<ClusterName, ServiceEndpoints> now) {
+        if (shards != now
+            || !java.util.Objects.equals(
+                virtualAddress, mesh.virtualAddress(key.fqdn()).orElse(null))) {
           return false;
         }
         for (Map.Entry<ServiceKey, Object> dependency : dependencies.entrySet()) {
@@ -551,6 +558,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
               || !mesh.failover().equals(failover)
               || mesh.policies() != policies;
       boolean hostsChanged = false;
+      boolean namesChanged = false;
       clusters = mesh.clusters();
       failover = mesh.failover();
       policies = mesh.policies();
@@ -561,7 +569,9 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
           mesh.services().entrySet()) {
         Memo previous = memo.remove(service.getKey());
-        if (!everything && previous != null && previous.unchanged(mesh, service.getValue())) {
+        if (!everything
+            && previous != null
+            && previous.unchanged(mesh, service.getKey(), service.getValue())) {
           next.put(service.getKey(), previous);
           continue;
         }
@@ -580,7 +590,11 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
             new Memo(
                 service.getValue(),
                 dependencies(mesh, service.getKey()),
-                merge(previous, fresh, changed)));
+                merge(previous, fresh, changed),
+                mesh.virtualAddress(service.getKey().fqdn()).orElse(null)));
+        if (!fresh.dnsNames().equals(dnsNames.put(service.getKey(), fresh.dnsNames()))) {
+          namesChanged = true;
+        }
         if (!fresh
             .virtualHosts()
             .equals(virtualHosts.put(service.getKey(), fresh.virtualHosts()))) {
@@ -594,6 +608,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       for (ServiceKey gone : memo.keySet()) {
         hostsChanged |= virtualHosts.remove(gone) != null;
         hostsChanged |= tcpChains.remove(gone) != null;
+        namesChanged |= dnsNames.remove(gone) != null;
       }
       for (Memo gone : memo.values()) {
         for (Resources.ResourceType type : SERVED) {
@@ -612,7 +627,11 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
       if (!entryProblems.isEmpty()) {
         throw new IllegalStateException("ServiceEntries: " + entryProblems);
       }
-      entries = new Memo(null, Map.of(), merge(entries, declared, changed));
+      entries = new Memo(null, Map.of(), merge(entries, declared, changed), null);
+      if (!declared.dnsNames().equals(entryNames)) {
+        namesChanged = true;
+        entryNames = declared.dnsNames();
+      }
       if (!declared.virtualHosts().equals(entryHosts)
           || !declared.tcpChains().equals(entryChains)) {
         hostsChanged = true;
@@ -645,6 +664,16 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
                         entryHosts.values().stream())
                     .toList());
         putDerived(Resources.ResourceType.ROUTE, routes, routes.getName(), changed);
+      }
+      if (context.role() == ProxyRole.SIDECAR
+          && context.dnsCapture()
+          && (namesChanged || everything)) {
+        // Services first, by name, then the ServiceEntries': a service keeps a name both claim.
+        List<Map<String, List<String>>> parts =
+            new java.util.ArrayList<>(new java.util.TreeMap<>(dnsNames).values());
+        parts.add(entryNames);
+        Listener dns = ConfigGenerator.sidecarDnsListener(parts);
+        putDerived(Resources.ResourceType.LISTENER, dns, dns.getName(), changed);
       }
       if (context.role() == ProxyRole.SIDECAR && everything) {
         Optional<Listener> inbound = ConfigGenerator.sidecarInboundListener(mesh, context);

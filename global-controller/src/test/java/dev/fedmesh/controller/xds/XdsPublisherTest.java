@@ -28,6 +28,9 @@ class XdsPublisherTest {
       List.of(
           new ProxyContext(ProxyRole.PROXYLESS_GRPC, "east", "mesh", EAST_A),
           new ProxyContext(ProxyRole.SIDECAR, "west", "mesh", WEST_A),
+          new ProxyContext(ProxyRole.SIDECAR, "east", "mesh", EAST_A)
+              .withWorkload("default", java.util.Map.of())
+              .withDnsCapture(true),
           new ProxyContext(ProxyRole.GATEWAY, "west", "mesh", WEST_A));
 
   private final FakeClock clock = new FakeClock();
@@ -35,6 +38,12 @@ class XdsPublisherTest {
       new XdsPublisher(clock.clock(), clock.nanoTime(), new ControllerMetrics());
 
   private static MeshSnapshot meshWith(int services, String changedAddress, boolean westDemoted) {
+    return meshWith(services, changedAddress, westDemoted, 0);
+  }
+
+  /** As above, with the first {@code virtualAddresses} services given a virtual address. */
+  private static MeshSnapshot meshWith(
+      int services, String changedAddress, boolean westDemoted, int virtualAddresses) {
     MeshFixtures fixtures =
         mesh()
             .cluster("east", "mesh", EAST_A)
@@ -54,6 +63,15 @@ class XdsPublisherTest {
     if (westDemoted) {
       fixtures.liveness("west", Liveness.DEMOTED);
     }
+    // A service only west runs: east's DNS answers it with its virtual address, once it has one.
+    ServiceKey westOnly = ServiceKey.of("default", "west-only");
+    fixtures.service("west", westOnly, GRPC_7070, true, endpoint("10.2.1.1", 8080, WEST_A));
+    if (virtualAddresses > 0) {
+      fixtures.virtualAddress(westOnly.fqdn(), "240.240.1.1");
+    }
+    for (int i = 0; i < virtualAddresses; i++) {
+      fixtures.virtualAddress(ServiceKey.of("default", "svc-" + i).fqdn(), "240.240.0." + (i + 1));
+    }
     return fixtures.build();
   }
 
@@ -66,6 +84,8 @@ class XdsPublisherTest {
     history.add(meshWith(6, "10.1.0.101", false)); // a service appears
     history.add(meshWith(4, "10.1.0.101", false)); // two disappear
     history.add(meshWith(4, "10.1.0.101", true)); // a cluster is demoted
+    history.add(meshWith(4, "10.1.0.101", true, 2)); // two services get virtual addresses
+    history.add(meshWith(4, "10.1.0.101", true, 1)); // one address is released
 
     for (MeshSnapshot mesh : history) {
       publisher.publish(mesh);
