@@ -92,6 +92,14 @@ public final class ControllerWithAgent implements AutoCloseable {
     source.get().onServices(services);
   }
 
+  /** Announces the cluster's complete state as given. */
+  public void announce(java.util.Collection<ServiceEndpoints> shards) {
+    await().atMost(Duration.ofSeconds(5)).until(() -> source.get() != null);
+    Map<ServiceKey, ServiceEndpoints> services = new HashMap<>();
+    shards.forEach(shard -> services.put(shard.service(), shard));
+    source.get().onServices(services);
+  }
+
   @Override
   public void close() {
     agent.close();

@@ -12,10 +12,12 @@ import dev.fedmesh.federation.v1.Endpoint;
 import dev.fedmesh.federation.v1.EndpointPort;
 import dev.fedmesh.federation.v1.FederationGrpc;
 import dev.fedmesh.federation.v1.Hello;
+import dev.fedmesh.federation.v1.ImportedService;
 import dev.fedmesh.federation.v1.InitialSyncComplete;
 import dev.fedmesh.federation.v1.Locality;
 import dev.fedmesh.federation.v1.Protocol;
 import dev.fedmesh.federation.v1.ProtocolVersion;
+import dev.fedmesh.federation.v1.ServiceImports;
 import dev.fedmesh.federation.v1.ServicePort;
 import dev.fedmesh.federation.v1.ServiceState;
 import dev.fedmesh.testkit.EtcdExtension;
@@ -179,6 +181,60 @@ class FederationServiceIT {
     replacement.close();
   }
 
+  @Test
+  void everyAgentIsSentWhatItsClusterImportsAsExportsComeAndGo() throws Exception {
+    AgentStream east = new AgentStream();
+    east.send(hello("east"));
+    east.awaitAck(1);
+    AgentStream west = new AgentStream();
+    west.send(hello("west"));
+    west.awaitAck(1);
+
+    // East exports payments; west has no Service of its own: it imports the virtual address.
+    east.send(
+        AgentMessage.newBuilder()
+            .setService(service("payments", "10.1.0.7").toBuilder().setExported(true)));
+    east.awaitAck(2);
+    ServiceImports westImports =
+        west.awaitImports(
+            set -> set.getServicesCount() == 1 && set.getServices(0).getIpsCount() == 1);
+    ImportedService payments = westImports.getServices(0);
+    assertThat(payments.getNamespace()).isEqualTo("default");
+    assertThat(payments.getName()).isEqualTo("payments");
+    assertThat(payments.getClustersList()).containsExactly("east");
+    assertThat(payments.getIpsList()).containsExactly(payments.getVirtualAddress());
+    assertThat(payments.getVirtualAddress()).startsWith("240.240.");
+    assertThat(payments.getPortsList())
+        .extracting(ServicePort::getName, ServicePort::getPort)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("grpc", 7070));
+
+    // West gets a Service of its own (with a ClusterIP), exported too: its names answer locally.
+    west.send(
+        AgentMessage.newBuilder()
+            .setService(
+                service("payments", "10.2.0.7").toBuilder()
+                    .setExported(true)
+                    .addClusterIps("10.96.0.42")));
+    west.awaitAck(2);
+    ImportedService both =
+        west.awaitImports(
+                set -> set.getServicesCount() == 1 && set.getServices(0).getClustersCount() == 2)
+            .getServices(0);
+    assertThat(both.getClustersList()).containsExactly("east", "west");
+    assertThat(both.getIpsList()).containsExactly("10.96.0.42");
+    assertThat(both.getVirtualAddress()).isEqualTo(payments.getVirtualAddress());
+
+    // Neither exports it any more: nobody imports it.
+    east.send(AgentMessage.newBuilder().setService(service("payments", "10.1.0.7")));
+    west.send(
+        AgentMessage.newBuilder()
+            .setService(service("payments", "10.2.0.7").toBuilder().addClusterIps("10.96.0.42")));
+    east.awaitImports(set -> set.getServicesCount() == 0);
+    west.awaitImports(set -> set.getServicesCount() == 0);
+    east.close();
+    west.close();
+  }
+
   private List<String> keys(String prefix) throws Exception {
     var response =
         client
@@ -220,6 +276,10 @@ class FederationServiceIT {
   /** A hand-driven agent stream: sends what the test says, queues what the controller answers. */
   private final class AgentStream {
     private final BlockingQueue<ControllerMessage> received = new LinkedBlockingQueue<>();
+
+    /** The import sets received, apart: they come whenever the mesh changes. */
+    private final BlockingQueue<ServiceImports> imports = new LinkedBlockingQueue<>();
+
     private final BlockingQueue<Status> closed = new LinkedBlockingQueue<>();
     private final StreamObserver<AgentMessage> requests;
     private long next = 1;
@@ -231,7 +291,11 @@ class FederationServiceIT {
                   new StreamObserver<>() {
                     @Override
                     public void onNext(ControllerMessage message) {
-                      received.add(message);
+                      if (message.hasImports()) {
+                        imports.add(message.getImports());
+                      } else {
+                        received.add(message);
+                      }
                     }
 
                     @Override
@@ -266,6 +330,24 @@ class FederationServiceIT {
                     && message.hasAck()
                     && message.getAck().getGeneration() == generation;
               });
+    }
+
+    /** Waits for an import set that {@code condition} accepts, and returns it. */
+    ServiceImports awaitImports(java.util.function.Predicate<ServiceImports> condition) {
+      java.util.concurrent.atomic.AtomicReference<ServiceImports> found =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> {
+                ServiceImports set = imports.poll(100, TimeUnit.MILLISECONDS);
+                if (set != null && condition.test(set)) {
+                  found.set(set);
+                  return true;
+                }
+                return false;
+              });
+      return found.get();
     }
 
     Status awaitClosed() throws InterruptedException {
