@@ -2,7 +2,9 @@ package dev.fedmesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -46,7 +48,9 @@ final class StatusCommand implements Callable<Integer> {
           cluster.path("locality").asText(),
           cluster.path("endpoints").asInt());
     }
-    out.printf("%n%-48s %s%n", "SERVICE", "CLUSTERS (healthy/endpoints)");
+    out.printf(
+        "%n%-44s %-16s %-40s %s%n",
+        "SERVICE", "VIRTUAL ADDRESS", "CLUSTERS (healthy/endpoints, exported)", "IMPORTED BY");
     for (JsonNode service : status.path("services")) {
       StringBuilder where = new StringBuilder();
       Iterator<Map.Entry<String, JsonNode>> clusters = service.path("clusters").fields();
@@ -63,7 +67,23 @@ final class StatusCommand implements Callable<Integer> {
             .append(entry.getValue().path("endpoints").asInt())
             .append(entry.getValue().path("exported").asBoolean() ? " exported" : "");
       }
-      out.printf("%-48s %s%n", service.path("name").asText(), where);
+      List<String> importers = new ArrayList<>();
+      service.path("importedBy").forEach(cluster -> importers.add(cluster.asText()));
+      String address = service.path("virtualAddress").asText("");
+      out.printf(
+          "%-44s %-16s %-40s %s%n",
+          service.path("name").asText(),
+          address.isEmpty() ? "-" : address,
+          where,
+          importers.isEmpty() ? "-" : String.join(",", importers));
+    }
+    JsonNode unallocated = status.path("virtualAddresses").path("unallocated");
+    if (unallocated.size() > 0) {
+      List<String> hosts = new ArrayList<>();
+      unallocated.forEach(host -> hosts.add(host.asText()));
+      out.printf(
+          "%nVIRTUAL ADDRESS RANGE %s EXHAUSTED: no address for %s%n",
+          status.path("virtualAddresses").path("range").asText(), String.join(", ", hosts));
     }
     Iterator<Map.Entry<String, JsonNode>> refused = status.path("refused").fields();
     if (refused.hasNext()) {

@@ -12,6 +12,7 @@ import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.controller.ControllerMetrics;
 import dev.fedmesh.controller.GlobalController;
+import dev.fedmesh.controller.configgen.ConfigGenerator;
 import dev.fedmesh.controller.configgen.ProxyContext;
 import dev.fedmesh.controller.configgen.ProxyRole;
 import dev.fedmesh.controller.configgen.XdsResources;
@@ -122,7 +123,9 @@ public final class AdminServer {
                     java.util.Map.of(
                         "findings",
                         dev.fedmesh.controller.analysis.MeshAnalysis.findings(
-                            controller.mesh())))));
+                            controller.mesh(),
+                            controller.virtualAddresses().unallocated(),
+                            controller.virtualAddresses().range().cidr())))));
     this.policies = new PolicyApi(controller);
     this.traffic = new TrafficScraper(this::trafficTargets, TrafficScraper.Settings.DEFAULT);
     this.ui = new UiRoutes(this::view);
@@ -396,20 +399,44 @@ public final class AdminServer {
       Map<String, Object> service = new LinkedHashMap<>();
       service.put("name", entry.getKey().fqdn());
       Map<String, Object> where = new LinkedHashMap<>();
+      boolean exported = false;
       for (ServiceEndpoints shard : entry.getValue().values()) {
         long healthy =
             shard.endpoints().stream().filter(e -> e.health() == EndpointHealth.HEALTHY).count();
+        boolean shardExported = ConfigGenerator.exported(mesh, shard);
+        exported |= shardExported;
         where.put(
             shard.cluster().value(),
             Map.of(
-                "endpoints", shard.endpoints().size(),
-                "healthy", healthy,
-                "exported", shard.exported()));
+                "endpoints",
+                shard.endpoints().size(),
+                "healthy",
+                healthy,
+                "exported",
+                shardExported,
+                "clusterIps",
+                shard.clusterIps()));
       }
       service.put("clusters", where);
+      service.put("virtualAddress", mesh.virtualAddress(entry.getKey().fqdn()).orElse(""));
+      // MCS: every cluster imports an exported service; those without a Service of their own
+      // reach it by its virtual address.
+      List<String> importedBy = new ArrayList<>();
+      if (exported) {
+        for (ClusterName cluster : mesh.clusters().keySet()) {
+          importedBy.add(cluster.value());
+        }
+      }
+      service.put("importedBy", importedBy);
       services.add(service);
     }
     status.put("services", services);
+    status.put(
+        "virtualAddresses",
+        Map.of(
+            "range", controller.virtualAddresses().range().cidr(),
+            "allocated", mesh.virtualAddresses().size(),
+            "unallocated", List.copyOf(controller.virtualAddresses().unallocated())));
     status.put("connectedProxies", controller.xds().connectedProxies());
     status.put("connectedAgents", controller.agents().snapshot());
     status.put("refused", controller.agents().refusals());

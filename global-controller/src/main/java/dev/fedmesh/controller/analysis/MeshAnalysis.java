@@ -41,6 +41,28 @@ public final class MeshAnalysis {
    */
   public record Finding(String code, String name, String subject, String path, String message) {}
 
+  /**
+   * As {@link #findings(MeshSnapshot)}, with FM009 for every host that should have a virtual
+   * address and has none because {@code range} is exhausted.
+   */
+  public static List<Finding> findings(
+      MeshSnapshot mesh, java.util.Collection<String> withoutVirtualAddress, String range) {
+    List<Finding> findings = findings(mesh);
+    for (String host : withoutVirtualAddress) {
+      findings.add(
+          new Finding(
+              "FM009",
+              "VirtualAddressRangeExhausted",
+              host,
+              "",
+              "no virtual address left in "
+                  + range
+                  + ": clusters without a Service of their own cannot resolve it; grow the range"
+                  + " (--virtual-address-range) or release addresses by unexporting services"));
+    }
+    return findings;
+  }
+
   public static List<Finding> findings(MeshSnapshot mesh) {
     List<Finding> findings = new ArrayList<>();
     PolicySet policies = mesh.policies();

@@ -98,6 +98,25 @@ class MeshAnalysisTest {
   }
 
   @Test
+  void hostsLeftWithoutAVirtualAddressAreFoundWithTheRangeToGrow() {
+    List<MeshAnalysis.Finding> findings =
+        MeshAnalysis.findings(
+            mesh().cluster("east", "mesh", EAST).build(),
+            List.of("payments.shop.svc.cluster.local"),
+            "240.240.0.0/30");
+    assertThat(findings)
+        .singleElement()
+        .satisfies(
+            finding -> {
+              assertThat(finding.code()).isEqualTo("FM009");
+              assertThat(finding.subject()).isEqualTo("payments.shop.svc.cluster.local");
+              assertThat(finding.message())
+                  .contains("240.240.0.0/30")
+                  .contains("--virtual-address-range");
+            });
+  }
+
+  @Test
   void aMeshWithoutPoliciesOrStrandedExportsHasNoFindings() {
     assertThat(MeshAnalysis.findings(mesh().cluster("east", "mesh", EAST).build())).isEmpty();
   }
