@@ -26,6 +26,12 @@ public record Finding(String kind, String namespace, String name, int port, Stri
   /** A Service the mesh cannot represent; it is not announced. */
   public static final String SERVICE_NOT_ANNOUNCED = "ServiceNotAnnounced";
 
+  /**
+   * An entry of the controller's import set that the agent cannot use (a field out of range); that
+   * service's ServiceImport is neither made nor changed.
+   */
+  public static final String IMPORT_INVALID = "ImportInvalid";
+
   public Finding {
     requireNonNull(kind, "kind");
     requireNonNull(namespace, "namespace");
