@@ -223,6 +223,9 @@ public final class AgentMain implements Callable<Integer> {
       }
       ClusterAgent.Builder agent =
           ClusterAgent.builder(info, controllers).token(token).source(sources).metrics(metrics);
+      if (kube != null) {
+        agent.serviceImports(kube);
+      }
       controllerRoots().ifPresent(agent::controllerRoots);
       if (statusAddress != null) {
         agent.statusAddress(address("--status-address", statusAddress));
