@@ -158,6 +158,16 @@ public final class AgentMain implements Callable<Integer> {
   String proxyInitImage;
 
   @Option(
+      names = "--dns-capture",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Injected pods send their DNS queries (port 53) to their sidecar; a pod's"
+              + " fedmesh.dev/dnsCapture annotation decides for itself (default: ${DEFAULT-VALUE}).")
+  boolean dnsCapture;
+
+  @Option(
       names = "--sidecar-controller",
       description = "Controller address injected sidecars use (default: the first --controller).")
   String sidecarController;
@@ -223,6 +233,9 @@ public final class AgentMain implements Callable<Integer> {
       }
       ClusterAgent.Builder agent =
           ClusterAgent.builder(info, controllers).token(token).source(sources).metrics(metrics);
+      if (kube != null) {
+        agent.serviceImports(kube);
+      }
       controllerRoots().ifPresent(agent::controllerRoots);
       if (statusAddress != null) {
         agent.statusAddress(address("--status-address", statusAddress));
@@ -406,7 +419,8 @@ public final class AgentMain implements Callable<Integer> {
               info.trustDomain(),
               sidecarController == null ? controllers.get(0) : sidecarController,
               caAddress,
-              InjectionSettings.DEFAULT_PROXY_UID);
+              InjectionSettings.DEFAULT_PROXY_UID,
+              dnsCapture);
     } catch (IllegalArgumentException e) {
       throw parameter(e.getMessage());
     }

@@ -3,6 +3,7 @@ package dev.fedmesh.agent;
 import static java.util.Objects.requireNonNull;
 
 import dev.fedmesh.agent.federation.FederationClient;
+import dev.fedmesh.agent.kubernetes.ServiceImports;
 import dev.fedmesh.agent.source.EndpointSource;
 import dev.fedmesh.agent.source.Finding;
 import dev.fedmesh.agent.status.AgentMetrics;
@@ -10,11 +11,13 @@ import dev.fedmesh.agent.status.AgentStatus;
 import dev.fedmesh.agent.status.StatusServer;
 import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.ClusterInfo;
+import dev.fedmesh.model.DaemonThreads;
 import dev.fedmesh.model.ServiceEndpoints;
 import dev.fedmesh.model.ServiceKey;
 import dev.fedmesh.trust.ControlPlaneTls;
 import dev.fedmesh.trust.SvidVerifier;
 import dev.fedmesh.trust.TrustBundleSet;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -33,8 +36,9 @@ import java.util.function.Function;
 
 /**
  * A cluster's agent: watches an {@link EndpointSource} and streams what it sees to the global
- * controller, and optionally serves its health, status and metrics. Embeddable (tests, the lab) and
- * run standalone by {@link AgentMain}.
+ * controller, and optionally serves its health, status and metrics, and keeps the cluster's MCS
+ * ServiceImports as the controller says (Kubernetes only). Embeddable (tests, the lab) and run
+ * standalone by {@link AgentMain}.
  */
 public final class ClusterAgent implements AutoCloseable {
   private final ClusterInfo cluster;
@@ -42,6 +46,8 @@ public final class ClusterAgent implements AutoCloseable {
   private final List<ManagedChannel> channels;
   private final EndpointSource source;
   private final FederationClient client;
+  private final ScheduledExecutorService importsExecutor;
+  private final ServiceImports imports;
   private final AgentMetrics metrics;
   private StatusServer statusServer;
   private volatile Map<ServiceKey, ServiceEndpoints> announced = Map.of();
@@ -78,13 +84,31 @@ public final class ClusterAgent implements AutoCloseable {
                 })
             .toList();
     source = builder.sourceFactory.apply(executor);
+    if (builder.importsClient != null) {
+      // Writes to the API server get a thread of their own: a slow one never stalls the stream.
+      importsExecutor =
+          Executors.newSingleThreadScheduledExecutor(
+              DaemonThreads.named("agent-" + cluster.name() + "-imports"));
+      imports =
+          new ServiceImports(
+              builder.importsClient,
+              cluster.name(),
+              importsExecutor,
+              System::nanoTime,
+              new SecureRandom(),
+              builder.importsSettings);
+    } else {
+      importsExecutor = null;
+      imports = null;
+    }
     client =
         new FederationClient(
             channels,
             cluster,
             executor,
             new Backoff(Duration.ofMillis(100), Duration.ofSeconds(5), new SecureRandom()),
-            Duration.ofSeconds(5));
+            Duration.ofSeconds(5),
+            imports == null ? set -> {} : imports);
     metrics.gauge(
         "fedmesh_agent_controller_connected",
         "1 while a controller replica has welcomed the agent's stream",
@@ -98,6 +122,12 @@ public final class ClusterAgent implements AutoCloseable {
         "fedmesh_agent_endpoints",
         "Endpoints of the services the agent announces",
         this::endpoints);
+    if (imports != null) {
+      metrics.gauge(
+          "fedmesh_agent_imported_services",
+          "Services the controller says the cluster imports (one ServiceImport each)",
+          imports::imported);
+    }
     metrics.gauge(
         "fedmesh_agent_findings",
         "Problems found in the cluster's configuration (see /status)",
@@ -163,6 +193,11 @@ public final class ClusterAgent implements AutoCloseable {
     return source;
   }
 
+  /** The cluster's ServiceImports, when the agent keeps them (Kubernetes only). */
+  public Optional<ServiceImports> serviceImports() {
+    return Optional.ofNullable(imports);
+  }
+
   public AgentMetrics metrics() {
     return metrics;
   }
@@ -184,11 +219,17 @@ public final class ClusterAgent implements AutoCloseable {
         findings());
   }
 
-  /** What the source found wrong in the cluster, and what the controller refused of it. */
+  /**
+   * What the source found wrong in the cluster, what the controller refused of it, and what kept
+   * imported services from their ServiceImports.
+   */
   private List<Finding> findings() {
     List<Finding> all = new java.util.ArrayList<>(source.findings());
     for (String reason : client.refusals()) {
       all.add(new Finding(Finding.REFUSED_BY_CONTROLLER, "", "", 0, reason));
+    }
+    if (imports != null) {
+      all.addAll(imports.findings());
     }
     return all;
   }
@@ -204,6 +245,10 @@ public final class ClusterAgent implements AutoCloseable {
     }
     source.close();
     client.close();
+    if (imports != null) {
+      imports.close();
+      importsExecutor.shutdown();
+    }
     channels.forEach(ManagedChannel::shutdown);
     try {
       for (ManagedChannel channel : channels) {
@@ -225,6 +270,8 @@ public final class ClusterAgent implements AutoCloseable {
     private Function<ScheduledExecutorService, EndpointSource> sourceFactory;
     private InetSocketAddress statusAddress;
     private AgentMetrics metrics = new AgentMetrics();
+    private KubernetesClient importsClient;
+    private ServiceImports.Settings importsSettings = ServiceImports.Settings.defaults();
 
     private Builder(ClusterInfo cluster, List<String> controllers) {
       this.cluster = requireNonNull(cluster, "cluster");
@@ -252,6 +299,22 @@ public final class ClusterAgent implements AutoCloseable {
     /** Makes the endpoint source, given the agent's executor. Required. */
     public Builder source(Function<ScheduledExecutorService, EndpointSource> sourceFactory) {
       this.sourceFactory = requireNonNull(sourceFactory, "sourceFactory");
+      return this;
+    }
+
+    /**
+     * Keeps the cluster's MCS ServiceImports as the controller says the cluster imports ({@link
+     * ServiceImports}), through {@code client}, which the agent does not close. Only for a source
+     * that is a Kubernetes cluster: without an API server there is nothing to import into.
+     */
+    public Builder serviceImports(KubernetesClient client) {
+      return serviceImports(client, ServiceImports.Settings.defaults());
+    }
+
+    /** Like {@link #serviceImports(KubernetesClient)}, with other timings (tests, the lab). */
+    public Builder serviceImports(KubernetesClient client, ServiceImports.Settings settings) {
+      this.importsClient = requireNonNull(client, "client");
+      this.importsSettings = requireNonNull(settings, "settings");
       return this;
     }
 

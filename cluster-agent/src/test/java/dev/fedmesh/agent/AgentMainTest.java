@@ -71,6 +71,17 @@ class AgentMainTest {
         .contains("--kubeconfig: '" + dir.resolve("missing") + "' (expected: a readable file)");
   }
 
+  @Test
+  void dnsCaptureIsOnUnlessTurnedOff() {
+    AgentMain byDefault = new AgentMain();
+    new CommandLine(byDefault).parseArgs("--cluster", "east");
+    AgentMain off = new AgentMain();
+    new CommandLine(off).parseArgs("--cluster", "east", "--no-dns-capture");
+
+    assertThat(byDefault.dnsCapture).isTrue();
+    assertThat(off.dnsCapture).isFalse();
+  }
+
   private static String refused(String... args) {
     StringWriter err = new StringWriter();
     CommandLine command = new CommandLine(new AgentMain());

@@ -32,10 +32,22 @@ import org.slf4j.LoggerFactory;
  * sends every service, then InitialSyncComplete; afterwards it sends a service's full state
  * whenever it changes, and heartbeats. A broken stream is retried forever with {@link Backoff}.
  *
+ * <p>The controller may send the set of services the cluster imports ({@code ServiceImports}, the
+ * whole set each time it changes); the client validates it ({@link ImportsCodec}) and hands it to
+ * an {@link ImportsListener}. Until a controller sends one, the listener hears nothing: an agent
+ * that has not heard from a controller does not know what its cluster imports.
+ *
  * <p>All state is confined to {@code executor}.
  */
 public final class FederationClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FederationClient.class);
+
+  /** Hears the set of services the cluster imports, each time a controller sends it. */
+  @FunctionalInterface
+  public interface ImportsListener {
+    /** Called on the client's executor; must not block it. */
+    void onImports(ServiceImportSet imports);
+  }
 
   private final List<FederationGrpc.FederationStub> stubs;
   private int nextStub;
@@ -45,6 +57,7 @@ public final class FederationClient implements AutoCloseable {
   private final java.util.ArrayDeque<String> refusals = new java.util.ArrayDeque<>();
   private final Backoff backoff;
   private final Duration heartbeatInterval;
+  private final ImportsListener imports;
 
   private Map<ServiceKey, ServiceEndpoints> desired;
   private final Map<ServiceKey, ServiceEndpoints> sent = new HashMap<>();
@@ -63,6 +76,20 @@ public final class FederationClient implements AutoCloseable {
       ScheduledExecutorService executor,
       Backoff backoff,
       Duration heartbeatInterval) {
+    this(controllers, cluster, executor, backoff, heartbeatInterval, imports -> {});
+  }
+
+  /**
+   * @param imports hears the controller's import sets (for a source without an API server to write
+   *     ServiceImports to, one that ignores them)
+   */
+  public FederationClient(
+      List<? extends Channel> controllers,
+      ClusterInfo cluster,
+      ScheduledExecutorService executor,
+      Backoff backoff,
+      Duration heartbeatInterval,
+      ImportsListener imports) {
     if (controllers.isEmpty()) {
       throw new IllegalArgumentException("controllers: none (expected: at least one)");
     }
@@ -71,6 +98,7 @@ public final class FederationClient implements AutoCloseable {
     this.executor = requireNonNull(executor, "executor");
     this.backoff = requireNonNull(backoff, "backoff");
     this.heartbeatInterval = requireNonNull(heartbeatInterval, "heartbeatInterval");
+    this.imports = requireNonNull(imports, "imports");
   }
 
   /**
@@ -239,6 +267,16 @@ public final class FederationClient implements AutoCloseable {
               refusals.removeFirst();
             }
           }
+        }
+        case IMPORTS -> {
+          ServiceImportSet set = ImportsCodec.decode(message.getImports());
+          onExecutor(
+              () -> {
+                // Only the current stream's controller speaks for the mesh now.
+                if (stream == requests && !closed) {
+                  imports.onImports(set);
+                }
+              });
         }
         default -> log.debug("ignoring controller message {}", message.getKindCase());
       }

@@ -17,6 +17,9 @@ import static java.util.Objects.requireNonNull;
  * @param caAddress where sidecars get their certificates (the cluster agent's CA), {@code
  *     host:port}
  * @param proxyUid the user and group id the proxy runs as; its own traffic is not redirected
+ * @param dnsCapture whether injected pods' DNS queries (port 53, UDP and TCP) go to their sidecar's
+ *     DNS listener; a pod's {@value SidecarInjector#DNS_CAPTURE_ANNOTATION} annotation decides for
+ *     itself
  */
 public record InjectionSettings(
     String proxyImage,
@@ -26,7 +29,8 @@ public record InjectionSettings(
     String trustDomain,
     String controllerAddress,
     String caAddress,
-    long proxyUid) {
+    long proxyUid,
+    boolean dnsCapture) {
 
   /** Istio's choice, which tools and policies already expect. */
   public static final long DEFAULT_PROXY_UID = 1337;

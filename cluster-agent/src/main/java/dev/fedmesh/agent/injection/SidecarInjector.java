@@ -52,6 +52,14 @@ public final class SidecarInjector {
    */
   public static final String INTERCEPTION_ANNOTATION = "fedmesh.dev/interceptionMode";
 
+  /**
+   * A pod annotation turning DNS capture off ({@code "false"}) or on ({@code "true"}) for that pod,
+   * whatever the injector's setting: its DNS queries then go around, or to, the sidecar's DNS
+   * listener. Istio's equivalent is {@code ISTIO_META_DNS_CAPTURE} in {@code
+   * proxy.istio.io/config}.
+   */
+  public static final String DNS_CAPTURE_ANNOTATION = "fedmesh.dev/dnsCapture";
+
   /** Set on injected pods: what was injected, which also makes injection idempotent. */
   public static final String STATUS_ANNOTATION = "fedmesh.dev/status";
 
@@ -205,7 +213,21 @@ public final class SidecarInjector {
               + asked
               + "' (expected: REDIRECT or TPROXY)");
     }
-    ArrayNode patch = patch(object, mode);
+    boolean dnsCapture = settings.dnsCapture();
+    String dns = annotations.get(DNS_CAPTURE_ANNOTATION);
+    if (dns != null) {
+      if (!"true".equalsIgnoreCase(dns) && !"false".equalsIgnoreCase(dns)) {
+        return refuse(
+            uid,
+            "request.object.metadata.annotations['"
+                + DNS_CAPTURE_ANNOTATION
+                + "']: '"
+                + dns
+                + "' (expected: true or false)");
+      }
+      dnsCapture = "true".equalsIgnoreCase(dns);
+    }
+    ArrayNode patch = patch(object, mode, dnsCapture);
     return reply(
         uid,
         new AdmissionResponseBuilder()
@@ -244,7 +266,7 @@ public final class SidecarInjector {
    * Adds to the pod exactly as the API server sent it: a list or map that is absent is added whole,
    * one that exists gets items appended, so existing entries are never replaced.
    */
-  private ArrayNode patch(JsonNode pod, SidecarTemplate.InterceptionMode mode) {
+  private ArrayNode patch(JsonNode pod, SidecarTemplate.InterceptionMode mode, boolean dnsCapture) {
     ArrayNode patch = JsonNodeFactory.instance.arrayNode();
     JsonNode metadata = pod.path("metadata");
     ObjectNode statusAnnotation = JsonNodeFactory.instance.objectNode();
@@ -262,8 +284,9 @@ public final class SidecarInjector {
           statusAnnotation.get(STATUS_ANNOTATION));
     }
     JsonNode spec = pod.path("spec");
-    append(patch, spec, "initContainers", List.of(SidecarTemplate.init(settings, mode)));
-    append(patch, spec, "containers", List.of(SidecarTemplate.proxy(settings, mode)));
+    append(
+        patch, spec, "initContainers", List.of(SidecarTemplate.init(settings, mode, dnsCapture)));
+    append(patch, spec, "containers", List.of(SidecarTemplate.proxy(settings, mode, dnsCapture)));
     append(patch, spec, "volumes", SidecarTemplate.volumes());
     return patch;
   }

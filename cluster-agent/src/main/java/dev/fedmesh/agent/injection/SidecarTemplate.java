@@ -1,6 +1,7 @@
 package dev.fedmesh.agent.injection;
 
 import dev.fedmesh.agent.ca.TokenReviewAuthenticator;
+import dev.fedmesh.model.XdsNames;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -18,7 +19,9 @@ import java.util.Map;
  * istio-init does): inbound to {@value #INBOUND_PORT}, outbound to {@value #OUTBOUND_PORT}, except
  * the proxy's own traffic (by its user and group id) and its admin and stats ports. Inbound capture
  * is by {@code nat REDIRECT} or, as Istio's {@code interceptionMode: TPROXY}, by {@code mangle
- * TPROXY} (the proxy then needs {@code NET_ADMIN} for its transparent listener).
+ * TPROXY} (the proxy then needs {@code NET_ADMIN} for its transparent listener). With DNS capture
+ * (on by default), the application's DNS queries, UDP and TCP to port 53, go to the sidecar's DNS
+ * listener on {@value #DNS_PORT}, as Istio's {@code DNS_CAPTURE} does.
  */
 final class SidecarTemplate {
   static final String PROXY_CONTAINER = "fedmesh-proxy";
@@ -30,6 +33,7 @@ final class SidecarTemplate {
   static final int INBOUND_PORT = 15006;
   static final int ADMIN_PORT = 15000;
   static final int STATS_PORT = 15090;
+  static final int DNS_PORT = XdsNames.DNS_PORT;
 
   /** The firewall mark TPROXY sets on captured packets, and the routing table it selects. */
   static final int TPROXY_MARK = 1337;
@@ -54,10 +58,14 @@ final class SidecarTemplate {
   private SidecarTemplate() {}
 
   static Container proxy(InjectionSettings settings) {
-    return proxy(settings, InterceptionMode.REDIRECT);
+    return proxy(settings, InterceptionMode.REDIRECT, settings.dnsCapture());
   }
 
-  static Container proxy(InjectionSettings settings, InterceptionMode mode) {
+  /**
+   * The sidecar container, told how its pod's traffic is captured ({@code dnsCapture}: whether it
+   * must answer the application's DNS on {@value #DNS_PORT}).
+   */
+  static Container proxy(InjectionSettings settings, InterceptionMode mode, boolean dnsCapture) {
     List<String> capabilities = mode == InterceptionMode.TPROXY ? List.of("NET_ADMIN") : List.of();
     return new ContainerBuilder()
         .withName(PROXY_CONTAINER)
@@ -68,7 +76,7 @@ final class SidecarTemplate {
         .withContainerPort(STATS_PORT)
         .withProtocol("TCP")
         .endPort()
-        .withEnv(environment(settings, mode))
+        .withEnv(environment(settings, mode, dnsCapture))
         .withNewReadinessProbe()
         .withNewHttpGet()
         .withPath("/ready")
@@ -103,9 +111,11 @@ final class SidecarTemplate {
         .build();
   }
 
-  private static List<EnvVar> environment(InjectionSettings settings, InterceptionMode mode) {
+  private static List<EnvVar> environment(
+      InjectionSettings settings, InterceptionMode mode, boolean dnsCapture) {
     return List.of(
         value("FEDMESH_INTERCEPTION_MODE", mode.name()),
+        value("FEDMESH_DNS_CAPTURE", String.valueOf(dnsCapture)),
         value("FEDMESH_CLUSTER", settings.cluster()),
         value("FEDMESH_NETWORK", settings.network()),
         value("FEDMESH_TRUST_DOMAIN", settings.trustDomain()),
@@ -116,6 +126,7 @@ final class SidecarTemplate {
         value("FEDMESH_OUTBOUND_PORT", String.valueOf(OUTBOUND_PORT)),
         value("FEDMESH_ADMIN_PORT", String.valueOf(ADMIN_PORT)),
         value("FEDMESH_STATS_PORT", String.valueOf(STATS_PORT)),
+        value("FEDMESH_DNS_PORT", String.valueOf(DNS_PORT)),
         field("FEDMESH_NODE_NAME", "spec.nodeName"),
         field("FEDMESH_POD_NAME", "metadata.name"),
         field("FEDMESH_POD_NAMESPACE", "metadata.namespace"),
@@ -140,14 +151,14 @@ final class SidecarTemplate {
   }
 
   static Container init(InjectionSettings settings) {
-    return init(settings, InterceptionMode.REDIRECT);
+    return init(settings, InterceptionMode.REDIRECT, settings.dnsCapture());
   }
 
-  static Container init(InjectionSettings settings, InterceptionMode mode) {
+  static Container init(InjectionSettings settings, InterceptionMode mode, boolean dnsCapture) {
     return new ContainerBuilder()
         .withName(INIT_CONTAINER)
         .withImage(settings.initImage())
-        .withCommand("sh", "-c", redirectionScript(settings.proxyUid(), mode))
+        .withCommand("sh", "-c", redirectionScript(settings.proxyUid(), mode, dnsCapture))
         .withNewResources()
         .withRequests(Map.of("cpu", new Quantity("10m"), "memory", new Quantity("16Mi")))
         .endResources()
@@ -164,9 +175,9 @@ final class SidecarTemplate {
         .build();
   }
 
-  /** The REDIRECT-mode rules. */
+  /** The REDIRECT-mode rules, with DNS capture. */
   static String redirectionScript(long proxyUid) {
-    return redirectionScript(proxyUid, InterceptionMode.REDIRECT);
+    return redirectionScript(proxyUid, InterceptionMode.REDIRECT, true);
   }
 
   /**
@@ -182,8 +193,15 @@ final class SidecarTemplate {
    * transparent (the proxy's own upstream connections). It applies to packets arriving from outside
    * the pod only ({@code ! -i lo}): on loopback it would take the proxy's connections to the
    * application.
+   *
+   * <p>With {@code dnsCapture}, the outbound chain first sends the application's DNS, UDP and TCP
+   * to port 53, to {@value #DNS_PORT} ({@code nat REDIRECT} in both modes): after the proxy's own
+   * traffic is let through (its upstream queries must reach the resolvers in {@code
+   * /etc/resolv.conf}), and before loopback is, so a resolver on {@code 127.0.0.x:53} (a node-local
+   * cache, say) is captured too. Traffic to {@code 127.0.0.1:}{@value #DNS_PORT} itself is not port
+   * 53 and takes the loopback exception, so it never loops or reaches {@value #OUTBOUND_PORT}.
    */
-  static String redirectionScript(long proxyUid, InterceptionMode mode) {
+  static String redirectionScript(long proxyUid, InterceptionMode mode, boolean dnsCapture) {
     List<String> lines = new ArrayList<>();
     lines.add("set -e");
     if (mode == InterceptionMode.REDIRECT) {
@@ -214,19 +232,34 @@ final class SidecarTemplate {
                   + "/0xffffffff",
               "iptables -t mangle -A PREROUTING ! -i lo -p tcp -j FEDMESH_INBOUND"));
     }
-    lines.addAll(outboundRules(proxyUid));
+    lines.addAll(outboundRules(proxyUid, dnsCapture));
     lines.add("");
     return String.join("\n", lines);
   }
 
-  private static List<String> outboundRules(long proxyUid) {
-    return List.of(
-        "iptables -t nat -N FEDMESH_OUTBOUND",
-        "iptables -t nat -A FEDMESH_OUTBOUND -m owner --uid-owner " + proxyUid + " -j RETURN",
-        "iptables -t nat -A FEDMESH_OUTBOUND -m owner --gid-owner " + proxyUid + " -j RETURN",
-        "iptables -t nat -A FEDMESH_OUTBOUND -d 127.0.0.1/32 -j RETURN",
-        "iptables -t nat -A FEDMESH_OUTBOUND -p tcp -j REDIRECT --to-ports " + OUTBOUND_PORT,
-        "iptables -t nat -A OUTPUT -p tcp -j FEDMESH_OUTBOUND");
+  private static List<String> outboundRules(long proxyUid, boolean dnsCapture) {
+    List<String> rules = new ArrayList<>();
+    rules.add("iptables -t nat -N FEDMESH_OUTBOUND");
+    rules.add(
+        "iptables -t nat -A FEDMESH_OUTBOUND -m owner --uid-owner " + proxyUid + " -j RETURN");
+    rules.add(
+        "iptables -t nat -A FEDMESH_OUTBOUND -m owner --gid-owner " + proxyUid + " -j RETURN");
+    if (dnsCapture) {
+      for (String protocol : List.of("udp", "tcp")) {
+        rules.add(
+            "iptables -t nat -A FEDMESH_OUTBOUND -p "
+                + protocol
+                + " --dport 53 -j REDIRECT --to-ports "
+                + DNS_PORT);
+      }
+    }
+    rules.add("iptables -t nat -A FEDMESH_OUTBOUND -d 127.0.0.1/32 -j RETURN");
+    rules.add("iptables -t nat -A FEDMESH_OUTBOUND -p tcp -j REDIRECT --to-ports " + OUTBOUND_PORT);
+    rules.add("iptables -t nat -A OUTPUT -p tcp -j FEDMESH_OUTBOUND");
+    if (dnsCapture) {
+      rules.add("iptables -t nat -A OUTPUT -p udp --dport 53 -j FEDMESH_OUTBOUND");
+    }
+    return rules;
   }
 
   static List<Volume> volumes() {

@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * How a Kubernetes service port declares its protocol: its {@code appProtocol} first, else its name
  * ({@code grpc}, {@code http-web}: the protocol, alone or followed by {@code -}), as Istio reads
- * them.
+ * them; and the {@code appProtocol} the agent writes for a mesh protocol (ServiceImport ports),
+ * which reads back as the same protocol.
  */
 final class PortProtocols {
   private PortProtocols() {}
@@ -24,6 +25,21 @@ final class PortProtocols {
       case "tcp" -> Optional.of(Protocol.TCP);
       case "tls", "https" -> Optional.of(Protocol.TLS);
       default -> Optional.empty();
+    };
+  }
+
+  /**
+   * The {@code appProtocol} that says {@code protocol} on a Kubernetes port whose {@code protocol}
+   * is TCP: Kubernetes' own {@code kubernetes.io/h2c} for HTTP/2 without TLS, else the names Istio
+   * reads; empty for plain TCP, which says nothing the port's protocol does not.
+   */
+  static Optional<String> appProtocol(Protocol protocol) {
+    return switch (protocol) {
+      case TCP -> Optional.empty();
+      case HTTP -> Optional.of("http");
+      case HTTP2 -> Optional.of("kubernetes.io/h2c");
+      case GRPC -> Optional.of("grpc");
+      case TLS -> Optional.of("tls");
     };
   }
 

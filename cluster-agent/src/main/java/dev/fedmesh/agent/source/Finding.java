@@ -9,7 +9,7 @@ import static java.util.Objects.requireNonNull;
  *
  * @param kind what is wrong, as a stable identifier such as {@code PortProtocolUnknown}
  * @param namespace the namespace of the object concerned
- * @param name the name of the object concerned (a Service)
+ * @param name the name of the object concerned (a Service, or a ServiceImport)
  * @param port the port concerned, or 0 when the finding is not about one port
  * @param message what happens because of it and how to fix it
  */
@@ -25,6 +25,29 @@ public record Finding(String kind, String namespace, String name, int port, Stri
 
   /** A Service the mesh cannot represent; it is not announced. */
   public static final String SERVICE_NOT_ANNOUNCED = "ServiceNotAnnounced";
+
+  /**
+   * An entry of the controller's import set that the agent cannot use (a field out of range); that
+   * service's ServiceImport is neither made nor changed.
+   */
+  public static final String IMPORT_INVALID = "ImportInvalid";
+
+  /**
+   * A ServiceImport with an imported service's name exists but fedmesh did not make it: it is left
+   * as it is, and the cluster does not get fedmesh's view of that service.
+   */
+  public static final String SERVICE_IMPORT_NOT_OWNED = "ServiceImportNotOwned";
+
+  /**
+   * An imported service's namespace does not exist in this cluster: no ServiceImport until it does.
+   */
+  public static final String IMPORT_NAMESPACE_MISSING = "ImportNamespaceMissing";
+
+  /**
+   * The API server did not take a ServiceImport write (or list) of the agent: retried, or for a
+   * refusal, tried again at the next resync.
+   */
+  public static final String SERVICE_IMPORT_NOT_WRITTEN = "ServiceImportNotWritten";
 
   public Finding {
     requireNonNull(kind, "kind");

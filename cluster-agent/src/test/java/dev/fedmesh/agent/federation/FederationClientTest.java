@@ -7,6 +7,7 @@ import dev.fedmesh.federation.v1.Ack;
 import dev.fedmesh.federation.v1.AgentMessage;
 import dev.fedmesh.federation.v1.ControllerMessage;
 import dev.fedmesh.federation.v1.FederationGrpc;
+import dev.fedmesh.federation.v1.ServiceImports;
 import dev.fedmesh.federation.v1.ServiceWithdrawn;
 import dev.fedmesh.federation.v1.Welcome;
 import dev.fedmesh.model.Backoff;
@@ -67,6 +68,7 @@ class FederationClientTest {
   private final List<ManagedChannel> channels = new ArrayList<>();
   private ScheduledExecutorService executor;
   private FederationClient client;
+  private final List<ServiceImportSet> imports = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() {
@@ -315,6 +317,56 @@ class FederationClientTest {
         .until(() -> controller.streamCount() == 1);
   }
 
+  @Test
+  void importSetsReachTheListenerValidatedAndOnlyOnceAControllerSendsThem() throws IOException {
+    FakeController controller = startController("replica-a");
+    startClient(NO_HEARTBEATS);
+    client.update(services(ECHO));
+    FakeStream stream = controller.awaitStream(0);
+    stream.awaitInitialSync();
+    eventually().until(client::isInSync);
+    assertThat(imports).as("no import set before a controller sends one").isEmpty();
+
+    stream.send(
+        ControllerMessage.newBuilder()
+            .setImports(
+                ServiceImports.newBuilder()
+                    .addServices(imported("web", "10.96.0.30"))
+                    .addServices(imported("db", "not-an-ip")))
+            .build());
+
+    eventually().until(() -> imports.size() == 1);
+    ServiceImportSet set = imports.get(0);
+    assertThat(set.services())
+        .extracting(ImportedService::service)
+        .containsExactly(ServiceKey.of("default", "web"));
+    assertThat(set.services().get(0).clusters()).containsExactly(ClusterName.of("west"));
+    assertThat(set.findings())
+        .singleElement()
+        .satisfies(
+            finding ->
+                assertThat(finding.message()).contains("imports.services[1].ips[0]: 'not-an-ip'"));
+
+    stream.send(ControllerMessage.newBuilder().setImports(ServiceImports.newBuilder()).build());
+
+    eventually().until(() -> imports.size() == 2);
+    assertThat(imports.get(1).services()).as("an empty set imports nothing").isEmpty();
+  }
+
+  private static dev.fedmesh.federation.v1.ImportedService imported(String name, String ip) {
+    return dev.fedmesh.federation.v1.ImportedService.newBuilder()
+        .setNamespace("default")
+        .setName(name)
+        .addPorts(
+            dev.fedmesh.federation.v1.ServicePort.newBuilder()
+                .setName("http")
+                .setPort(8080)
+                .setProtocol(dev.fedmesh.federation.v1.Protocol.HTTP))
+        .addClusters("west")
+        .addIps(ip)
+        .build();
+  }
+
   private FakeController startController(String replica) throws IOException {
     FakeController controller = new FakeController(replica);
     String name = InProcessServerBuilder.generateName();
@@ -330,7 +382,8 @@ class FederationClientTest {
             CLUSTER,
             executor,
             new Backoff(Duration.ofMillis(1), Duration.ofMillis(10), new SplittableRandom(7)),
-            heartbeatInterval);
+            heartbeatInterval,
+            imports::add);
   }
 
   private static ServiceEndpoints service(String name, String... addresses) {
@@ -446,6 +499,10 @@ class FederationClientTest {
           ControllerMessage.newBuilder()
               .setAck(Ack.newBuilder().setGeneration(generation))
               .build());
+    }
+
+    synchronized void send(ControllerMessage message) {
+      responses.onNext(message);
     }
 
     synchronized void fail(Status status) {

@@ -23,6 +23,9 @@ import java.time.Duration;
  *       and a line protocol on :9000 answering {@code echo:<line>}.
  *   <li>{@code http URL}: one GET; prints the status and body.
  *   <li>{@code tcp HOST PORT LINE}: sends a line, prints the answer line.
+ *   <li>{@code dns}: stand-ins for a sidecar's DNS listener and a resolver on loopback, each on UDP
+ *       and TCP: 127.0.0.1:15053 answers a line with {@code listener:<line>}, 127.0.0.1:53 with
+ *       {@code resolver:<line>}.
  * </ul>
  *
  * Exit status 0 on success, 1 when the exchange failed (the reason is printed).
@@ -35,6 +38,7 @@ public final class PodApps {
       case "server" -> server();
       case "http" -> http(args[1]);
       case "tcp" -> tcp(args[1], Integer.parseInt(args[2]), args[3]);
+      case "dns" -> dnsStandIns();
       default -> throw new IllegalArgumentException("unknown role " + args[0]);
     }
   }
@@ -79,6 +83,63 @@ public final class PodApps {
             });
     acceptor.start();
     System.out.println("pod app ready: http :8080, tcp :9000");
+  }
+
+  private static void dnsStandIns() throws Exception {
+    for (var answer :
+        java.util.Map.of(SidecarTemplate.DNS_PORT, "listener", 53, "resolver").entrySet()) {
+      InetSocketAddress address = new InetSocketAddress("127.0.0.1", answer.getKey());
+      java.net.DatagramSocket udp = new java.net.DatagramSocket(address);
+      ServerSocket tcp = new ServerSocket();
+      tcp.bind(address);
+      String tag = answer.getValue() + ":";
+      daemon(
+          () -> {
+            byte[] buffer = new byte[512];
+            while (true) {
+              java.net.DatagramPacket query = new java.net.DatagramPacket(buffer, buffer.length);
+              udp.receive(query);
+              String line =
+                  new String(query.getData(), 0, query.getLength(), StandardCharsets.UTF_8).strip();
+              byte[] reply = (tag + line + "\n").getBytes(StandardCharsets.UTF_8);
+              udp.send(new java.net.DatagramPacket(reply, reply.length, query.getSocketAddress()));
+            }
+          });
+      daemon(
+          () -> {
+            while (true) {
+              try (Socket socket = tcp.accept()) {
+                String line =
+                    new BufferedReader(
+                            new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8))
+                        .readLine();
+                socket
+                    .getOutputStream()
+                    .write((tag + line + "\n").getBytes(StandardCharsets.UTF_8));
+                socket.getOutputStream().flush();
+              }
+            }
+          });
+    }
+    System.out.println("dns stand-ins ready: udp and tcp on 127.0.0.1:15053 and 127.0.0.1:53");
+    Thread.currentThread().join();
+  }
+
+  private interface Loop {
+    void run() throws Exception;
+  }
+
+  private static void daemon(Loop loop) {
+    Thread thread =
+        new Thread(
+            () -> {
+              try {
+                loop.run();
+              } catch (Exception e) {
+                System.out.println("dns stand-in: " + e);
+              }
+            });
+    thread.start();
   }
 
   private static void http(String url) {

@@ -31,7 +31,8 @@ class SidecarInjectorTest {
           "fedmesh.local",
           "fedmesh-controller.fedmesh-system.svc:15010",
           "fedmesh-agent.fedmesh-system.svc:15012",
-          InjectionSettings.DEFAULT_PROXY_UID);
+          InjectionSettings.DEFAULT_PROXY_UID,
+          true);
   private static final Map<String, Map<String, String>> NAMESPACES =
       Map.of(
           "shop", Map.of(SidecarInjector.NAMESPACE_LABEL, "enabled"),
@@ -259,6 +260,58 @@ class SidecarInjectorTest {
   }
 
   @Test
+  void dnsCaptureIsOnByDefaultAndAPodAnnotationTurnsItOff() throws IOException {
+    Pod byDefault = injected(injector, review("deployment-pod.json"));
+    ObjectNode optedOut = review("deployment-pod.json");
+    ((ObjectNode) optedOut.at("/request/object/metadata/annotations"))
+        .put(SidecarInjector.DNS_CAPTURE_ANNOTATION, "false");
+    Pod withoutDns = injected(injector, optedOut);
+
+    assertThat(initScript(byDefault)).contains("--dport 53 -j REDIRECT --to-ports 15053");
+    assertThat(values(proxy(byDefault).getEnv())).containsEntry("FEDMESH_DNS_CAPTURE", "true");
+    assertThat(initScript(withoutDns)).doesNotContain("15053").doesNotContain("--dport 53");
+    assertThat(values(proxy(withoutDns).getEnv())).containsEntry("FEDMESH_DNS_CAPTURE", "false");
+    assertThat(initScript(withoutDns)).contains("-j REDIRECT --to-ports 15001");
+  }
+
+  @Test
+  void aPodAnnotationTurnsDnsCaptureOnWhereTheInjectorHasItOff() throws IOException {
+    SidecarInjector withoutDns =
+        new SidecarInjector(
+            new InjectionSettings(
+                SETTINGS.proxyImage(),
+                SETTINGS.initImage(),
+                SETTINGS.cluster(),
+                SETTINGS.network(),
+                SETTINGS.trustDomain(),
+                SETTINGS.controllerAddress(),
+                SETTINGS.caAddress(),
+                SETTINGS.proxyUid(),
+                false),
+            namespace -> Optional.ofNullable(NAMESPACES.get(namespace)));
+    ObjectNode optedIn = review("deployment-pod.json");
+    ((ObjectNode) optedIn.at("/request/object/metadata/annotations"))
+        .put(SidecarInjector.DNS_CAPTURE_ANNOTATION, "True");
+
+    assertThat(initScript(injected(withoutDns, review("deployment-pod.json"))))
+        .doesNotContain("15053");
+    assertThat(initScript(injected(withoutDns, optedIn)))
+        .contains("--dport 53 -j REDIRECT --to-ports 15053");
+  }
+
+  @Test
+  void aDnsCaptureAnnotationThatIsNeitherTrueNorFalseRefusesThePod() throws IOException {
+    ObjectNode review = review("deployment-pod.json");
+    ((ObjectNode) review.at("/request/object/metadata/annotations"))
+        .put(SidecarInjector.DNS_CAPTURE_ANNOTATION, "yes");
+
+    assertRefused(
+        injector.review(bytes(review)),
+        "request.object.metadata.annotations['fedmesh.dev/dnsCapture']: 'yes' (expected: true or"
+            + " false)");
+  }
+
+  @Test
   void namespaceThatCannotBeReadRefusesThePod() throws IOException {
     SidecarInjector failing =
         new SidecarInjector(
@@ -270,6 +323,30 @@ class SidecarInjectorTest {
     assertRefused(
         failing.review(bytes(review("deployment-pod.json"))),
         "namespace 'shop': its labels cannot be read (API server unavailable)");
+  }
+
+  private static Pod injected(SidecarInjector injector, ObjectNode review) throws IOException {
+    SidecarInjector.Reply reply = injector.review(bytes(review));
+    assertThat(reply.outcome()).as(reply.reason()).isEqualTo(SidecarInjector.Outcome.INJECTED);
+    return JSON.treeToValue(
+        applyPatch(JSON.readTree(reply.body()).path("response"), review.at("/request/object")),
+        Pod.class);
+  }
+
+  private static String initScript(Pod pod) {
+    return pod.getSpec().getInitContainers().stream()
+        .filter(c -> c.getName().equals("fedmesh-init"))
+        .findFirst()
+        .orElseThrow()
+        .getCommand()
+        .get(2);
+  }
+
+  private static Container proxy(Pod pod) {
+    return pod.getSpec().getContainers().stream()
+        .filter(c -> c.getName().equals("fedmesh-proxy"))
+        .findFirst()
+        .orElseThrow();
   }
 
   private static void assertAdmittedUnchanged(SidecarInjector.Reply reply) throws IOException {

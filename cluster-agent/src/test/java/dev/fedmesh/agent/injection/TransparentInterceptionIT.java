@@ -99,6 +99,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * plain JVMs ({@link PodApps}) with no proxy settings; the client finds the service's address in a
  * hosts file, as a pod would through DNS.
  *
+ * <p>The scripts capture DNS too (port 53 to the sidecar's DNS port, {@value
+ * SidecarTemplate#DNS_PORT}); the sidecars here do not answer DNS, which the hosts file makes
+ * unnecessary. A third namespace per mode, a "pod" without a sidecar ({@link #dnsPods}), holds
+ * stand-ins for the sidecar's DNS listener (on 127.0.0.1:{@value SidecarTemplate#DNS_PORT}) and for
+ * a resolver on loopback (127.0.0.1:53), under the same script, so that where each query lands
+ * shows what the rules capture.
+ *
  * <p>The test's CA and xDS server run in this JVM and reach the sidecars through a management veth
  * per namespace (the sidecars' own traffic, never captured). Everything stays inside the test's
  * namespaces and the 198.18.0.0/15 benchmarking range; namespaces, veths, processes and files are
@@ -142,6 +149,13 @@ class TransparentInterceptionIT {
 
   private static SvidRotator caIdentity;
   private static ScheduledExecutorService scheduler;
+
+  /** Per mode, the namespace of a pod with the DNS stand-ins and no sidecar. */
+  private static final Map<SidecarTemplate.InterceptionMode, String> dnsPods =
+      new EnumMap<>(SidecarTemplate.InterceptionMode.class);
+
+  /** A resolver address outside the pod, as a cluster's DNS service is (no one answers there). */
+  private static final String RESOLVER_IP = "198.18.64.53";
 
   /** One mode's pair of pods: namespace names and where their files and logs are. */
   private record Pods(String client, String server, Path dir) {}
@@ -195,10 +209,36 @@ class TransparentInterceptionIT {
       sh("ip", "-n", pair.client(), "link", "set", clientEnd, "up");
       sh("ip", "-n", pair.server(), "link", "set", serverEnd, "up");
       // The init container's script, exactly as the injector writes it.
-      String script = SidecarTemplate.redirectionScript(PROXY_UID, mode);
+      String script = SidecarTemplate.redirectionScript(PROXY_UID, mode, true);
       sh("ip", "netns", "exec", pair.client(), "sh", "-c", script);
       sh("ip", "netns", "exec", pair.server(), "sh", "-c", script);
       pods.put(mode, pair);
+    }
+
+    // Appended after the pods' namespaces: their management links are found by index.
+    for (SidecarTemplate.InterceptionMode mode : SidecarTemplate.InterceptionMode.values()) {
+      String tag = mode.name().substring(0, 1).toLowerCase();
+      String ns = "fm" + tag + "d" + suffix;
+      sh("ip", "netns", "add", ns);
+      namespaces.add(ns);
+      sh("ip", "-n", ns, "link", "set", "lo", "up");
+      // The pod's own network, as eth0 would be: a route to the resolver's address.
+      String podEnd = "vd" + tag + suffix;
+      String farEnd = "ve" + tag + suffix;
+      sh("ip", "-n", ns, "link", "add", podEnd, "type", "veth", "peer", "name", farEnd);
+      sh("ip", "-n", ns, "addr", "add", "198.18.64.1/24", "dev", podEnd);
+      sh("ip", "-n", ns, "link", "set", podEnd, "up");
+      sh("ip", "-n", ns, "link", "set", farEnd, "up");
+      sh(
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "sh",
+          "-c",
+          SidecarTemplate.redirectionScript(PROXY_UID, mode, true));
+      start(ns + "-dns", work, netns(ns, java(PodApps.class, "dns")));
+      dnsPods.put(mode, ns);
     }
 
     startControlPlane(management);
@@ -244,6 +284,14 @@ class TransparentInterceptionIT {
       await("server app in " + pair.server() + " listening")
           .atMost(Duration.ofSeconds(30))
           .until(() -> Files.exists(appLog) && Files.readString(appLog).contains("pod app ready"));
+    }
+    for (String ns : dnsPods.values()) {
+      Path dnsLog = LOGS.resolve(ns + "-dns.log");
+      await("DNS stand-ins in " + ns + " listening")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  Files.exists(dnsLog) && Files.readString(dnsLog).contains("dns stand-ins ready"));
     }
   }
 
@@ -418,6 +466,55 @@ class TransparentInterceptionIT {
     // An HTTP host with no route goes to where the request was going, as plain HTTP.
     assertThat(http.exit()).as(http.output()).isZero();
     assertThat(http.output()).contains("status=200 outside path=/x");
+  }
+
+  @ParameterizedTest
+  @EnumSource(SidecarTemplate.InterceptionMode.class)
+  void theApplicationsDnsGoesToTheDnsPortAndTheProxysOwnQueriesDoNot(
+      SidecarTemplate.InterceptionMode mode) {
+    String ns = dnsPods.get(mode);
+
+    // An application's queries, UDP and TCP, to the pod's resolver and to a cache on loopback.
+    assertThat(query(ns, false, "udp", RESOLVER_IP, 53, "app-udp")).isEqualTo("listener:app-udp");
+    assertThat(query(ns, false, "tcp", RESOLVER_IP, 53, "app-tcp")).isEqualTo("listener:app-tcp");
+    assertThat(query(ns, false, "udp", "127.0.0.1", 53, "app-lo-udp"))
+        .isEqualTo("listener:app-lo-udp");
+    assertThat(query(ns, false, "tcp", "127.0.0.1", 53, "app-lo-tcp"))
+        .isEqualTo("listener:app-lo-tcp");
+    // The proxy's own (upstream) queries reach the resolver they were sent to.
+    assertThat(query(ns, true, "udp", "127.0.0.1", 53, "proxy-udp"))
+        .isEqualTo("resolver:proxy-udp");
+    assertThat(query(ns, true, "tcp", "127.0.0.1", 53, "proxy-tcp"))
+        .isEqualTo("resolver:proxy-tcp");
+    // The DNS port itself, asked directly: not redirected again, and (TCP) not sent to 15001,
+    // where nothing listens in this pod.
+    assertThat(query(ns, false, "udp", "127.0.0.1", SidecarTemplate.DNS_PORT, "direct-udp"))
+        .isEqualTo("listener:direct-udp");
+    assertThat(query(ns, false, "tcp", "127.0.0.1", SidecarTemplate.DNS_PORT, "direct-tcp"))
+        .isEqualTo("listener:direct-tcp");
+  }
+
+  /**
+   * One line sent over UDP or TCP from {@code ns} (as the proxy's user when {@code asProxy}) with
+   * bash's {@code /dev/udp} and {@code /dev/tcp}; the first line of the answer, or the error.
+   */
+  private static String query(
+      String ns, boolean asProxy, String protocol, String host, int port, String line) {
+    List<String> command = new ArrayList<>();
+    if (asProxy) {
+      command.addAll(asProxyUser(false));
+    }
+    command.addAll(
+        List.of(
+            "bash",
+            "-c",
+            "exec 3<>\"/dev/$1/$2/$3\" && printf '%s\\n' \"$4\" >&3 && timeout 5 head -n1 <&3",
+            "query",
+            protocol,
+            host,
+            String.valueOf(port),
+            line));
+    return run(netns(ns, command), Duration.ofSeconds(10)).output();
   }
 
   @org.junit.jupiter.api.Test

@@ -54,7 +54,8 @@ class WebhookServerTest {
                 "fedmesh.local",
                 "ctl:15010",
                 "ca:15012",
-                1337),
+                1337,
+                true),
             namespace -> Optional.of(Map.of(SidecarInjector.NAMESPACE_LABEL, "enabled")));
     server =
         WebhookServer.start(new InetSocketAddress("127.0.0.1", 0), certificate, injector, metrics);

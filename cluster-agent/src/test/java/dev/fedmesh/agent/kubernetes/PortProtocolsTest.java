@@ -6,6 +6,7 @@ import dev.fedmesh.model.Protocol;
 import java.util.Optional;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class PortProtocolsTest {
   @ParameterizedTest
@@ -47,5 +48,17 @@ class PortProtocolsTest {
   @CsvSource({"mongo", "kubernetes.io/ws", "''"})
   void unknownAppProtocolDeclaresNothing(String appProtocol) {
     assertThat(PortProtocols.fromAppProtocol(appProtocol)).isEmpty();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Protocol.class)
+  void theAppProtocolWrittenForAProtocolReadsBackAsThatProtocol(Protocol protocol) {
+    // What the agent writes on ServiceImport ports must mean the same to its own reader (and so to
+    // Istio's); a TCP port carries none, which a reader takes as TCP.
+    Optional<String> written = PortProtocols.appProtocol(protocol);
+
+    assertThat(written.flatMap(PortProtocols::fromAppProtocol).orElse(Protocol.TCP))
+        .isEqualTo(protocol);
+    assertThat(written.isEmpty()).isEqualTo(protocol == Protocol.TCP);
   }
 }
