@@ -22,6 +22,7 @@ import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.NetUtil;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
@@ -46,8 +48,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Config arrives through {@link #apply}: a new table or resolver list replaces the old one in
  * place (same sockets; lookups in flight finish with the settings they started with), a new address
- * rebinds, and a config without the listener stops serving. A bind that fails is logged and shown
- * on the status page; the next config tries again.
+ * rebinds, and a config without the listener stops serving. A bind that fails is shown on the
+ * status page and tried again every few seconds while the config stands.
  *
  * <p>Limits on the wire: UDP datagrams are read up to 4097 bytes (a longer query is FORMERR, see
  * {@link DownstreamQuery}); a TCP frame announcing more than 4096 bytes closes its connection
@@ -60,8 +62,10 @@ public final class DnsProxy implements AutoCloseable {
 
   static final int TCP_IDLE_SECONDS = 30;
   private static final int PORT_ZERO_BIND_ATTEMPTS = 5;
+  static final int BIND_RETRY_SECONDS = 2;
 
   private final EventLoopGroup group;
+  private final ScheduledExecutorService executor;
   private final Path resolvConf;
   private final DnsMetrics metrics;
   private final AtomicInteger pending = new AtomicInteger();
@@ -76,10 +80,17 @@ public final class DnsProxy implements AutoCloseable {
   private Channel udp;
   private Channel tcp;
   private String error = "";
+  private boolean closed;
+  private String lastResolverProblem = "";
 
   private DnsProxy(
-      EventLoopGroup group, PrometheusRegistry registry, Path resolvConf, RandomGenerator random) {
+      EventLoopGroup group,
+      ScheduledExecutorService executor,
+      PrometheusRegistry registry,
+      Path resolvConf,
+      RandomGenerator random) {
     this.group = group;
+    this.executor = executor;
     this.resolvConf = resolvConf;
     this.metrics = new DnsMetrics(registry, pending::get);
     this.filter =
@@ -95,18 +106,27 @@ public final class DnsProxy implements AutoCloseable {
   /**
    * A DNS proxy on {@code group}'s loops, counting into {@code registry}, forwarding to the
    * nameservers of {@code resolvConf} when the config names no resolvers. Serves nothing until a
-   * config with the DNS listener is applied. Query IDs come from a {@link SecureRandom}.
+   * config with the DNS listener is applied. {@code executor} retries failed binds (binding waits,
+   * so never on an event loop). Query IDs come from a {@link SecureRandom}.
    */
   public static DnsProxy create(
-      EventLoopGroup group, PrometheusRegistry registry, Path resolvConf) {
-    return create(group, registry, resolvConf, new SecureRandom());
+      EventLoopGroup group,
+      ScheduledExecutorService executor,
+      PrometheusRegistry registry,
+      Path resolvConf) {
+    return create(group, executor, registry, resolvConf, new SecureRandom());
   }
 
-  /** As {@link #create(EventLoopGroup, PrometheusRegistry, Path)}, with the query IDs' source. */
+  /** As {@link #create(EventLoopGroup, ScheduledExecutorService, PrometheusRegistry, Path)}. */
   public static DnsProxy create(
-      EventLoopGroup group, PrometheusRegistry registry, Path resolvConf, RandomGenerator random) {
+      EventLoopGroup group,
+      ScheduledExecutorService executor,
+      PrometheusRegistry registry,
+      Path resolvConf,
+      RandomGenerator random) {
     return new DnsProxy(
         requireNonNull(group, "group"),
+        requireNonNull(executor, "executor"),
         requireNonNull(registry, "registry"),
         requireNonNull(resolvConf, "resolvConf"),
         requireNonNull(random, "random"));
@@ -130,12 +150,13 @@ public final class DnsProxy implements AutoCloseable {
     }
     DnsListenerConfig wanted = next.get();
     UpstreamResolvers upstream = UpstreamResolvers.of(wanted, resolvConf);
-    if (!upstream.problem().isEmpty()) {
+    if (!upstream.problem().isEmpty() && !upstream.problem().equals(lastResolverProblem)) {
       log.warn(
           "DNS listener: no upstream resolvers ({}: {}); names outside the table get SERVFAIL",
           upstream.source(),
           upstream.problem());
     }
+    lastResolverProblem = upstream.problem();
     DnsFilter.Settings nextSettings =
         new DnsFilter.Settings(
             wanted.table(), upstream, wanted.tcpUpstream(), wanted.maxPendingLookups());
@@ -146,7 +167,20 @@ public final class DnsProxy implements AutoCloseable {
       return;
     }
     stop();
-    settings = nextSettings;
+    tryBind(wanted, nextSettings, true);
+  }
+
+  /**
+   * Binds {@code wanted} if it is still the config and nothing is bound; on failure (the port still
+   * held by a socket just closed, or by another process) tries again every {@value
+   * #BIND_RETRY_SECONDS} s while the config stands, warning the first time only.
+   */
+  private synchronized void tryBind(
+      DnsListenerConfig wanted, DnsFilter.Settings wantedSettings, boolean first) {
+    if (config != wanted || udp != null || closed) {
+      return;
+    }
+    settings = wantedSettings;
     try {
       bind(wanted.address());
       error = "";
@@ -157,7 +191,13 @@ public final class DnsProxy implements AutoCloseable {
     } catch (Exception e) {
       stop();
       error = "cannot bind " + wanted.address() + ": " + e;
-      log.warn("DNS listener: {}", error);
+      if (first) {
+        log.warn("DNS listener: {}; trying again every {} s", error, BIND_RETRY_SECONDS);
+      } else {
+        log.debug("DNS listener: {}", error);
+      }
+      executor.schedule(
+          () -> tryBind(wanted, wantedSettings, false), BIND_RETRY_SECONDS, TimeUnit.SECONDS);
     }
   }
 
@@ -239,20 +279,18 @@ public final class DnsProxy implements AutoCloseable {
                         new Name(
                             e.name(),
                             Stream.concat(e.ipv4().stream(), e.ipv6().stream())
-                                .map(a -> a.getHostAddress())
+                                .map(NetUtil::toAddressString)
                                 .toList(),
                             e.ttlSeconds()))
                 .toList();
     UpstreamResolvers upstream = current == null ? null : current.upstream();
     return new Status(
         udp != null,
-        address().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort()).orElse(""),
+        address().map(NetUtil::toSocketAddressString).orElse(""),
         error,
         upstream == null
             ? List.of()
-            : upstream.resolvers().stream()
-                .map(a -> a.getAddress().getHostAddress() + ":" + a.getPort())
-                .toList(),
+            : upstream.resolvers().stream().map(NetUtil::toSocketAddressString).toList(),
         upstream == null ? "" : upstream.source(),
         upstream == null ? "" : upstream.problem(),
         config == null ? 0 : config.resolverTimeout().toMillis(),
@@ -295,6 +333,7 @@ public final class DnsProxy implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    closed = true;
     stop();
     config = null;
   }

@@ -35,6 +35,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -56,6 +58,13 @@ class DnsProxyTest {
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final ScheduledExecutorService executor =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "dns-test-control");
+            thread.setDaemon(true);
+            return thread;
+          });
   private final List<AutoCloseable> closeables = new ArrayList<>();
   @TempDir Path dir;
   private DnsProxy proxy;
@@ -65,6 +74,7 @@ class DnsProxyTest {
     for (int i = closeables.size() - 1; i >= 0; i--) {
       closeables.get(i).close();
     }
+    executor.shutdownNow();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -74,7 +84,9 @@ class DnsProxyTest {
 
   private DnsProxy serve(InetSocketAddress address, DnsFilterConfig filter) {
     if (proxy == null) {
-      proxy = DnsProxy.create(group, registry, dir.resolve("resolv.conf"), new SplittableRandom(7));
+      proxy =
+          DnsProxy.create(
+              group, executor, registry, dir.resolve("resolv.conf"), new SplittableRandom(7));
       closeables.add(proxy);
     }
     proxy.apply(Optional.of(DnsListenerConfig.of(listener(address, filter))));
@@ -485,14 +497,39 @@ class DnsProxyTest {
 
     assertThat(proxy.address()).isEmpty();
     assertThat(proxy.status().serving()).isFalse();
-    try (Socket socket = new Socket()) {
-      assertThatThrownBy(() -> socket.connect(first, 2000)).isInstanceOf(ConnectException.class);
-    }
+    // NIO releases a socket registered with a selector at the loop's next select: wait for it.
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () -> {
+              try (Socket socket = new Socket()) {
+                assertThatThrownBy(() -> socket.connect(first, 2000))
+                    .isInstanceOf(ConnectException.class);
+              }
+            });
 
     serve(new InetSocketAddress("127.0.0.2", 0), filter(TABLE, Duration.ofSeconds(2)).build());
     assertThat(server().getAddress().getHostAddress()).isEqualTo("127.0.0.2");
     assertThat(udp(server(), query(90, PAYMENTS, A)).addresses()).hasSize(2);
     assertThat(tcp(server(), query(91, PAYMENTS, A)).get(0).addresses()).hasSize(2);
+  }
+
+  @Test
+  void aPortThatIsTakenIsBoundOnceItIsFreeWhileTheConfigStands() throws Exception {
+    InetSocketAddress taken;
+    try (java.net.DatagramSocket holder = new java.net.DatagramSocket(ANY_PORT)) {
+      taken = (InetSocketAddress) holder.getLocalSocketAddress();
+      serve(taken, filter(TABLE, Duration.ofSeconds(2)).build());
+
+      assertThat(proxy.address()).isEmpty();
+      assertThat(proxy.status().serving()).isFalse();
+      assertThat(proxy.status().error()).startsWith("cannot bind /127.0.0.1:" + taken.getPort());
+    }
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> proxy.address().isPresent());
+    assertThat(server()).isEqualTo(taken);
+    assertThat(proxy.status().error()).isEmpty();
+    assertThat(udp(server(), query(95, PAYMENTS, A)).addresses()).hasSize(2);
   }
 
   @Test
@@ -512,9 +549,7 @@ class DnsProxyTest {
         .filteredOn(n -> n.name().equals(PAYMENTS))
         .singleElement()
         .satisfies(
-            n ->
-                assertThat(n.addresses())
-                    .containsExactly("10.0.0.1", "10.0.0.2", "fd00:0:0:0:0:0:0:1"));
+            n -> assertThat(n.addresses()).containsExactly("10.0.0.1", "10.0.0.2", "fd00::1"));
   }
 
   @Test
@@ -524,7 +559,7 @@ class DnsProxyTest {
     try {
       FakeResolver upstream = fake(FakeResolver.truncatingUdp("192.0.2.1", "192.0.2.2"));
       DnsProxy onEpoll =
-          DnsProxy.create(epoll, new PrometheusRegistry(), dir.resolve("resolv.conf"));
+          DnsProxy.create(epoll, executor, new PrometheusRegistry(), dir.resolve("resolv.conf"));
       try {
         onEpoll.apply(
             Optional.of(
