@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -196,8 +197,12 @@ public final class DnsProxy implements AutoCloseable {
       } else {
         log.debug("DNS listener: {}", error);
       }
-      executor.schedule(
-          () -> tryBind(wanted, wantedSettings, false), BIND_RETRY_SECONDS, TimeUnit.SECONDS);
+      try {
+        executor.schedule(
+            () -> tryBind(wanted, wantedSettings, false), BIND_RETRY_SECONDS, TimeUnit.SECONDS);
+      } catch (RejectedExecutionException shuttingDown) {
+        log.debug("DNS listener: not retrying the bind, the sidecar is stopping");
+      }
     }
   }
 
