@@ -6,10 +6,13 @@ import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.Optional;
@@ -53,5 +56,10 @@ public final class Transports {
   /** The connecting socket class for {@code group}'s (or one loop's) transport. */
   public static Class<? extends Channel> socketChannel(EventLoopGroup group) {
     return isNative(group) ? EpollSocketChannel.class : NioSocketChannel.class;
+  }
+
+  /** The UDP socket class for {@code group}'s (or one loop's) transport. */
+  public static Class<? extends DatagramChannel> datagramChannel(EventLoopGroup group) {
+    return isNative(group) ? EpollDatagramChannel.class : NioDatagramChannel.class;
   }
 }

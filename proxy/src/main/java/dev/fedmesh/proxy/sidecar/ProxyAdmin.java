@@ -1,5 +1,6 @@
 package dev.fedmesh.proxy.sidecar;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
@@ -30,9 +31,13 @@ import java.util.concurrent.Executors;
  *       /stats}
  *   <li>{@code /logging}: the loggers' levels; {@code POST /logging?level=debug} sets the root's,
  *       {@code POST /logging?dev.fedmesh.proxy=debug} one logger's
+ *   <li>{@code /dns}: the DNS listener as JSON: whether it serves and where, the names it answers
+ *       with their addresses, and where other names go
  * </ul>
  */
 final class ProxyAdmin implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private final HttpServer server;
   private final ExecutorService executor;
   private final Sidecar sidecar;
@@ -61,6 +66,7 @@ final class ProxyAdmin implements AutoCloseable {
     server.createContext("/stats/prometheus", admin::metrics);
     server.createContext("/stats", admin::stats);
     server.createContext("/logging", admin::logging);
+    server.createContext("/dns", admin::dns);
     server.start();
     return admin;
   }
@@ -160,6 +166,14 @@ final class ProxyAdmin implements AutoCloseable {
       }
     }
     respond(exchange, 200, "text/plain; charset=utf-8", plain.toString());
+  }
+
+  private void dns(HttpExchange exchange) throws IOException {
+    respond(
+        exchange,
+        200,
+        "application/json",
+        JSON.writerWithDefaultPrettyPrinter().writeValueAsString(sidecar.dns().status()) + "\n");
   }
 
   private void logging(HttpExchange exchange) throws IOException {

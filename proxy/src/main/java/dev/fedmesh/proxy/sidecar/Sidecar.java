@@ -7,6 +7,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import dev.fedmesh.model.Backoff;
 import dev.fedmesh.model.NodeMetadata;
+import dev.fedmesh.proxy.dns.DnsProxy;
 import dev.fedmesh.proxy.http.HttpProxy;
 import dev.fedmesh.proxy.http.ProxyStats;
 import dev.fedmesh.proxy.telemetry.Workload;
@@ -46,6 +47,7 @@ public final class Sidecar implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final HttpProxy proxy;
+  private final DnsProxy dns;
 
   /** Null until started: over TLS, once the first certificate is in. */
   private volatile XdsClient xds;
@@ -93,6 +95,7 @@ public final class Sidecar implements AutoCloseable {
           bootstrap.interception().mode(), bootstrap.interception().inboundCapture());
       bootstrap.inbound().forEach(builder::inbound);
       this.proxy = builder.start();
+      this.dns = DnsProxy.create(group, executor, proxy.stats().registry(), bootstrap.resolvConf());
       for (String controller : bootstrap.controllers()) {
         NettyChannelBuilder channel = NettyChannelBuilder.forTarget(controller);
         if (bootstrap.controllersOverTls()) {
@@ -151,6 +154,7 @@ public final class Sidecar implements AutoCloseable {
 
   private void onConfig(ProxyConfig config) {
     proxy.apply(config);
+    dns.apply(config);
     log.debug(
         "{}: config with {} listeners, {} clusters",
         bootstrap.node().id(),
@@ -221,6 +225,11 @@ public final class Sidecar implements AutoCloseable {
     return proxy;
   }
 
+  /** The DNS listener: serving while the controller's config has one. */
+  public DnsProxy dns() {
+    return dns;
+  }
+
   public ProxyConfig config() {
     XdsClient client = xds;
     return client == null ? ProxyConfig.EMPTY : client.current();
@@ -285,6 +294,9 @@ public final class Sidecar implements AutoCloseable {
     }
     if (client != null) {
       client.close();
+    }
+    if (dns != null) {
+      dns.close();
     }
     if (proxy != null) {
       proxy.close();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.fedmesh.proxy.dns.ResolvConf;
 import dev.fedmesh.proxy.http.InboundPort;
 import dev.fedmesh.proxy.intercept.InterceptionMode;
 import dev.fedmesh.proxy.xds.XdsClient;
@@ -55,6 +56,8 @@ import java.util.function.Supplier;
  *                               # sidecar (docs/ARCHITECTURE.md, Transparent interception); then the
  *                               # inbound ports are served on one capture listener:
  * inboundCapture: 0.0.0.0:15006 # (the default) picking the port by original destination
+ * resolvConf: /etc/resolv.conf  # the pod's original resolvers: where the DNS listener forwards
+ *                               # names outside the mesh when the controller names no resolvers
  * inbound:
  *   - listen: 10.0.0.5:8080
  *     app: 127.0.0.1:8080
@@ -73,7 +76,8 @@ public record SidecarBootstrap(
     boolean insecureControllers,
     Duration protocolDetectionTimeout,
     Interception interception,
-    Optional<InetSocketAddress> stats) {
+    Optional<InetSocketAddress> stats,
+    Path resolvConf) {
 
   /** How long a connection may stay silent before its first bytes say what it speaks. */
   public static final Duration DEFAULT_PROTOCOL_DETECTION_TIMEOUT = Duration.ofSeconds(5);
@@ -92,6 +96,34 @@ public record SidecarBootstrap(
       requireNonNull(mode, "mode");
       requireNonNull(inboundCapture, "inboundCapture");
     }
+  }
+
+  /** A bootstrap whose DNS listener forwards to the resolvers of {@code /etc/resolv.conf}. */
+  public SidecarBootstrap(
+      NodeIdentity node,
+      List<String> controllers,
+      Optional<Ca> ca,
+      Optional<InetSocketAddress> outbound,
+      Optional<InetSocketAddress> admin,
+      List<InboundPort> inbound,
+      XdsClient.Protocol xdsProtocol,
+      boolean insecureControllers,
+      Duration protocolDetectionTimeout,
+      Interception interception,
+      Optional<InetSocketAddress> stats) {
+    this(
+        node,
+        controllers,
+        ca,
+        outbound,
+        admin,
+        inbound,
+        xdsProtocol,
+        insecureControllers,
+        protocolDetectionTimeout,
+        interception,
+        stats,
+        ResolvConf.DEFAULT_PATH);
   }
 
   /** A bootstrap without interception (the explicit-proxy mode). */
@@ -231,6 +263,7 @@ public record SidecarBootstrap(
   }
 
   public SidecarBootstrap {
+    requireNonNull(resolvConf, "resolvConf");
     requireNonNull(interception, "interception");
     requireNonNull(stats, "stats");
     requireNonNull(xdsProtocol, "xdsProtocol");
@@ -392,7 +425,8 @@ public record SidecarBootstrap(
         Boolean.TRUE.equals(doc.insecureControllers),
         detection,
         new Interception(interceptionMode, inboundCapture),
-        stats);
+        stats,
+        doc.resolvConf == null ? ResolvConf.DEFAULT_PATH : file.resolveSibling(doc.resolvConf));
   }
 
   private static String read(Path file) {
@@ -452,6 +486,7 @@ public record SidecarBootstrap(
     @JsonProperty String stats;
     @JsonProperty String interception;
     @JsonProperty String inboundCapture;
+    @JsonProperty String resolvConf;
     @JsonProperty List<DocInbound> inbound;
   }
 

@@ -3,6 +3,7 @@ package dev.fedmesh.proxy.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.fedmesh.proxy.authz.Authorizer;
+import dev.fedmesh.proxy.dns.DnsListenerConfig;
 import dev.fedmesh.proxy.http.FaultInjection;
 import dev.fedmesh.proxy.http.RouteTable;
 import dev.fedmesh.proxy.tls.TlsOrigination;
@@ -264,6 +265,13 @@ final class XdsResourceRules {
   static List<String> check(Listener listener) {
     List<String> problems = new ArrayList<>();
     String where = "listener '" + listener.getName() + "': ";
+    if (DnsListenerConfig.concerns(listener)) {
+      // The DNS listener has no filter chains; its one listener filter is checked whole.
+      for (String problem : DnsListenerConfig.problems(listener)) {
+        problems.add(where + problem);
+      }
+      return problems;
+    }
     if (!listener.hasApiListener() && !listener.hasAddress()) {
       problems.add(where + "address: missing (expected: a socket address)");
     }

@@ -46,6 +46,14 @@ class SidecarBootstrapTest {
   }
 
   @Test
+  void theDnsListenerForwardsToTheResolversOfEtcResolvConfUnlessAnotherFileIsNamed()
+      throws Exception {
+    assertThat(load(BASE).resolvConf()).isEqualTo(Path.of("/etc/resolv.conf"));
+    assertThat(load(BASE + "resolvConf: pod-resolv.conf\n").resolvConf())
+        .isEqualTo(dir.resolve("pod-resolv.conf"));
+  }
+
+  @Test
   void theDetectionTimeoutIsAPositiveDuration() throws Exception {
     assertThat(load(BASE + "protocolDetectionTimeout: 750ms\n").protocolDetectionTimeout())
         .isEqualTo(Duration.ofMillis(750));

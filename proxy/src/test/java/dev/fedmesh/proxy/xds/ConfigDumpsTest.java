@@ -140,4 +140,31 @@ class ConfigDumpsTest {
                     new ProxyConfig(Map.of(), Map.of(), Map.of("x", cluster), Map.of())))
         .hasMessageContaining("example.v1.Unknown");
   }
+
+  @Test
+  void theDnsListenerAndItsTablePrint() throws Exception {
+    Listener dns =
+        dev.fedmesh.proxy.dns.DnsListeners.listener(
+            new java.net.InetSocketAddress("127.0.0.1", 15053),
+            dev.fedmesh.proxy.dns.DnsListeners.filter(
+                    io.envoyproxy.envoy.data.dns.v3.DnsTable.newBuilder()
+                        .addVirtualDomains(
+                            dev.fedmesh.proxy.dns.DnsListeners.domain(
+                                "payments.shop.svc.cluster.local", "10.0.0.1", "fd00::1"))
+                        .build(),
+                    java.time.Duration.ofSeconds(5),
+                    new java.net.InetSocketAddress("10.96.0.10", 53))
+                .build());
+
+    String dump =
+        ConfigDumps.json(new ProxyConfig(Map.of("dns", dns), Map.of(), Map.of(), Map.of()));
+
+    assertThat(dump)
+        .contains(
+            "type.googleapis.com/envoy.extensions.filters.udp.dns_filter.v3.DnsFilterConfig",
+            "\"protocol\": \"UDP\"",
+            "\"name\": \"payments.shop.svc.cluster.local\"",
+            "\"fd00::1\"",
+            "\"address\": \"10.96.0.10\"");
+  }
 }

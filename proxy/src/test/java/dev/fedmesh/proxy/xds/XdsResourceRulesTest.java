@@ -204,4 +204,36 @@ class XdsResourceRulesTest {
                     .build()))
         .isEmpty();
   }
+
+  @Test
+  void theDnsListenerIsCheckedWholeAndEachProblemNamesTheListenerAndField() {
+    var good =
+        dev.fedmesh.proxy.dns.DnsListeners.listener(
+            new java.net.InetSocketAddress("127.0.0.1", 15053),
+            dev.fedmesh.proxy.dns.DnsListeners.filter(
+                    io.envoyproxy.envoy.data.dns.v3.DnsTable.newBuilder()
+                        .addVirtualDomains(
+                            dev.fedmesh.proxy.dns.DnsListeners.domain(
+                                "payments.shop.svc.cluster.local", "10.0.0.1"))
+                        .build(),
+                    java.time.Duration.ofSeconds(5))
+                .build());
+    var bad =
+        dev.fedmesh.proxy.dns.DnsListeners.listener(
+            new java.net.InetSocketAddress("127.0.0.1", 15053),
+            dev.fedmesh.proxy.dns.DnsListeners.filter(
+                    io.envoyproxy.envoy.data.dns.v3.DnsTable.newBuilder()
+                        .addVirtualDomains(
+                            dev.fedmesh.proxy.dns.DnsListeners.domain("", "10.0.0.1"))
+                        .build(),
+                    java.time.Duration.ofSeconds(5))
+                .build());
+
+    assertThat(XdsResourceRules.check(good)).isEmpty();
+    assertThat(XdsResourceRules.check(bad))
+        .containsExactly(
+            "listener 'dns': listener_filters[0].typed_config.server_config.inline_dns_table"
+                + ".virtual_domains[0].name: empty (expected: a DNS name)");
+    assertThat(XdsResourceRules.rdsNames(good)).isEmpty();
+  }
 }
