@@ -188,6 +188,9 @@ public final class Sidecar implements AutoCloseable {
     instanceAddresses(bootstrap).forEach(address -> addresses.addValues(string(address)));
     metadata.putFields(
         NodeMetadata.INSTANCE_IPS, Value.newBuilder().setListValue(addresses).build());
+    if (bootstrap.interception().dnsCapture()) {
+      metadata.putFields(NodeMetadata.DNS_CAPTURE, string("true"));
+    }
     return Node.newBuilder()
         .setId(identity.id())
         .setCluster(identity.cluster())

@@ -56,6 +56,9 @@ import java.util.function.Supplier;
  *                               # sidecar (docs/ARCHITECTURE.md, Transparent interception); then the
  *                               # inbound ports are served on one capture listener:
  * inboundCapture: 0.0.0.0:15006 # (the default) picking the port by original destination
+ * dnsCapture: false             # true: the pod's DNS is redirected here too (the injector's
+ *                               # default with interception); the controller then sends the
+ *                               # DNS listener (127.0.0.1:15053)
  * resolvConf: /etc/resolv.conf  # the pod's original resolvers: where the DNS listener forwards
  *                               # names outside the mesh when the controller names no resolvers
  * inbound:
@@ -83,18 +86,31 @@ public record SidecarBootstrap(
   public static final Duration DEFAULT_PROTOCOL_DETECTION_TIMEOUT = Duration.ofSeconds(5);
 
   /**
-   * How the pod's traffic reaches the sidecar, and where the inbound capture listener binds when it
-   * is intercepted.
+   * How the pod's traffic reaches the sidecar, where the inbound capture listener binds when it is
+   * intercepted, and whether the pod's DNS queries are redirected to the sidecar too ({@code
+   * dnsCapture}: the sidecar then asks the controller for its DNS listener, node metadata {@code
+   * DNS_CAPTURE}).
    */
-  public record Interception(InterceptionMode mode, InetSocketAddress inboundCapture) {
+  public record Interception(
+      InterceptionMode mode, InetSocketAddress inboundCapture, boolean dnsCapture) {
     public static final InetSocketAddress DEFAULT_INBOUND_CAPTURE =
         new InetSocketAddress("0.0.0.0", 15006);
     public static final Interception NONE =
-        new Interception(InterceptionMode.NONE, DEFAULT_INBOUND_CAPTURE);
+        new Interception(InterceptionMode.NONE, DEFAULT_INBOUND_CAPTURE, false);
 
     public Interception {
       requireNonNull(mode, "mode");
       requireNonNull(inboundCapture, "inboundCapture");
+      if (dnsCapture && mode == InterceptionMode.NONE) {
+        throw new IllegalArgumentException(
+            "dnsCapture: true (expected: only with interception REDIRECT or TPROXY, whose rules"
+                + " redirect the pod's DNS to the sidecar)");
+      }
+    }
+
+    /** Interception without DNS capture. */
+    public Interception(InterceptionMode mode, InetSocketAddress inboundCapture) {
+      this(mode, inboundCapture, false);
     }
   }
 
@@ -360,6 +376,12 @@ public record SidecarBootstrap(
     InetSocketAddress inboundCapture =
         address(problems, "inboundCapture", doc.inboundCapture)
             .orElse(Interception.DEFAULT_INBOUND_CAPTURE);
+    if (Boolean.TRUE.equals(doc.dnsCapture) && interceptionMode == InterceptionMode.NONE) {
+      problems.add(
+          "dnsCapture: true (expected: only with interception REDIRECT or TPROXY, whose rules"
+              + " redirect the pod's DNS to the sidecar)");
+      doc.dnsCapture = false;
+    }
     if (interceptionMode != InterceptionMode.NONE && outbound.isEmpty()) {
       problems.add(
           "outbound: missing (expected: host:port, where redirected outbound traffic arrives, when"
@@ -424,7 +446,7 @@ public record SidecarBootstrap(
         xds,
         Boolean.TRUE.equals(doc.insecureControllers),
         detection,
-        new Interception(interceptionMode, inboundCapture),
+        new Interception(interceptionMode, inboundCapture, Boolean.TRUE.equals(doc.dnsCapture)),
         stats,
         doc.resolvConf == null ? ResolvConf.DEFAULT_PATH : file.resolveSibling(doc.resolvConf));
   }
@@ -486,6 +508,7 @@ public record SidecarBootstrap(
     @JsonProperty String stats;
     @JsonProperty String interception;
     @JsonProperty String inboundCapture;
+    @JsonProperty Boolean dnsCapture;
     @JsonProperty String resolvConf;
     @JsonProperty List<DocInbound> inbound;
   }

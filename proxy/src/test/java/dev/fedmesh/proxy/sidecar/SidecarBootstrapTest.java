@@ -92,6 +92,32 @@ class SidecarBootstrapTest {
         .hasMessageContaining("outbound: missing (expected: host:port, where redirected outbound");
   }
 
+  @Test
+  void dnsCaptureIsOffByDefaultAndNeedsInterception() throws Exception {
+    assertThat(
+            load(BASE + "outbound: 127.0.0.1:15001\ninterception: REDIRECT\n")
+                .interception()
+                .dnsCapture())
+        .isFalse();
+    SidecarBootstrap capturing =
+        load(BASE + "outbound: 127.0.0.1:15001\ninterception: REDIRECT\ndnsCapture: true\n");
+    assertThat(capturing.interception().dnsCapture()).isTrue();
+    assertThat(
+            Sidecar.node(capturing)
+                .getMetadata()
+                .getFieldsOrThrow(dev.fedmesh.model.NodeMetadata.DNS_CAPTURE)
+                .getStringValue())
+        .isEqualTo("true");
+    assertThat(
+            Sidecar.node(load(BASE + "outbound: 127.0.0.1:15001\ninterception: REDIRECT\n"))
+                .getMetadata()
+                .containsFields(dev.fedmesh.model.NodeMetadata.DNS_CAPTURE))
+        .isFalse();
+    assertThatThrownBy(() -> load(BASE + "dnsCapture: true\n"))
+        .hasMessageContaining(
+            "dnsCapture: true (expected: only with interception REDIRECT or TPROXY");
+  }
+
   private SidecarBootstrap load(String yaml) throws Exception {
     Path file = dir.resolve("sidecar.yaml");
     Files.writeString(file, yaml);
