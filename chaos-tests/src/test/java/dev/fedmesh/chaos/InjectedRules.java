@@ -23,6 +23,21 @@ final class InjectedRules {
   private InjectedRules() {}
 
   static String script(long proxyUid, boolean dnsCapture) {
+    JsonNode patched = inject(proxyUid, dnsCapture, JSON.createArrayNode());
+    for (JsonNode init : patched.path("spec").path("initContainers")) {
+      if (init.path("name").asText().equals("fedmesh-init")) {
+        return init.path("command").get(2).asText();
+      }
+    }
+    throw new IllegalStateException("no fedmesh-init container in " + patched);
+  }
+
+  /**
+   * A pod of one application container with {@code ports} (container port objects), as the injector
+   * patches it.
+   */
+  static JsonNode inject(
+      long proxyUid, boolean dnsCapture, com.fasterxml.jackson.databind.node.ArrayNode ports) {
     InjectionSettings settings =
         new InjectionSettings(
             "fedmesh/proxy:test",
@@ -41,11 +56,9 @@ final class InjectedRules {
       ObjectNode pod = JSON.createObjectNode();
       pod.put("apiVersion", "v1").put("kind", "Pod");
       pod.putObject("metadata").put("name", "app").put("namespace", "shop");
-      pod.putObject("spec")
-          .putArray("containers")
-          .addObject()
-          .put("name", "app")
-          .put("image", "app");
+      ObjectNode app = pod.putObject("spec").putArray("containers").addObject();
+      app.put("name", "app").put("image", "app");
+      app.set("ports", ports);
       ObjectNode review = JSON.createObjectNode();
       review.put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
       ObjectNode request = review.putObject("request");
@@ -60,13 +73,7 @@ final class InjectedRules {
       }
       JsonNode response = JSON.readTree(reply.body()).path("response");
       byte[] patch = Base64.getDecoder().decode(response.path("patch").asText());
-      JsonNode patched = JsonPatch.apply(JSON.readTree(patch), pod);
-      for (JsonNode init : patched.path("spec").path("initContainers")) {
-        if (init.path("name").asText().equals("fedmesh-init")) {
-          return init.path("command").get(2).asText();
-        }
-      }
-      throw new IllegalStateException("no fedmesh-init container in " + patched);
+      return JsonPatch.apply(JSON.readTree(patch), pod);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -286,7 +286,19 @@ public final class SidecarInjector {
     JsonNode spec = pod.path("spec");
     append(
         patch, spec, "initContainers", List.of(SidecarTemplate.init(settings, mode, dnsCapture)));
-    append(patch, spec, "containers", List.of(SidecarTemplate.proxy(settings, mode, dnsCapture)));
+    List<io.fabric8.kubernetes.api.model.ContainerPort> ports = new java.util.ArrayList<>();
+    for (JsonNode container : spec.path("containers")) {
+      for (JsonNode port : container.path("ports")) {
+        ports.add(JSON.convertValue(port, io.fabric8.kubernetes.api.model.ContainerPort.class));
+      }
+    }
+    append(
+        patch,
+        spec,
+        "containers",
+        List.of(
+            SidecarTemplate.proxy(
+                settings, mode, dnsCapture, SidecarTemplate.inboundPorts(ports))));
     append(patch, spec, "volumes", SidecarTemplate.volumes());
     return patch;
   }

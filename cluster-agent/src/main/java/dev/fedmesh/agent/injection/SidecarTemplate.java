@@ -29,6 +29,18 @@ final class SidecarTemplate {
   static final String TOKEN_VOLUME = "fedmesh-token";
   static final String CERTS_VOLUME = "fedmesh-certs";
 
+  /**
+   * The ConfigMap (and volume) with the mesh's root certificate, {@value #ROOTS_KEY}, which must
+   * exist in every injected namespace (as Istio's {@code istio-ca-root-cert}): the sidecar checks
+   * its cluster CA and its controllers against it.
+   */
+  public static final String ROOTS_VOLUME = "fedmesh-root-cert";
+
+  public static final String ROOTS_KEY = "root-cert.pem";
+
+  /** The downward API volume with the pod's labels, which the sidecar announces. */
+  static final String PODINFO_VOLUME = "fedmesh-podinfo";
+
   static final int OUTBOUND_PORT = 15001;
   static final int INBOUND_PORT = 15006;
   static final int ADMIN_PORT = 15000;
@@ -53,6 +65,8 @@ final class SidecarTemplate {
 
   static final String TOKEN_DIRECTORY = "/var/run/secrets/fedmesh/tokens";
   static final String CERTS_DIRECTORY = "/var/run/secrets/fedmesh/certs";
+  static final String ROOTS_DIRECTORY = "/var/run/secrets/fedmesh/roots";
+  static final String PODINFO_DIRECTORY = "/etc/fedmesh/podinfo";
   private static final long TOKEN_LIFETIME_SECONDS = 12 * 3600;
 
   private SidecarTemplate() {}
@@ -66,6 +80,16 @@ final class SidecarTemplate {
    * must answer the application's DNS on {@value #DNS_PORT}).
    */
   static Container proxy(InjectionSettings settings, InterceptionMode mode, boolean dnsCapture) {
+    return proxy(settings, mode, dnsCapture, "");
+  }
+
+  /**
+   * The proxy container, told the application's ports ({@code FEDMESH_INBOUND_PORTS}, as {@link
+   * #inboundPorts} makes them): with interception, a port the sidecar was not told about is
+   * refused.
+   */
+  static Container proxy(
+      InjectionSettings settings, InterceptionMode mode, boolean dnsCapture, String inboundPorts) {
     List<String> capabilities = mode == InterceptionMode.TPROXY ? List.of("NET_ADMIN") : List.of();
     return new ContainerBuilder()
         .withName(PROXY_CONTAINER)
@@ -76,7 +100,7 @@ final class SidecarTemplate {
         .withContainerPort(STATS_PORT)
         .withProtocol("TCP")
         .endPort()
-        .withEnv(environment(settings, mode, dnsCapture))
+        .withEnv(environment(settings, mode, dnsCapture, inboundPorts))
         .withNewReadinessProbe()
         .withNewHttpGet()
         .withPath("/ready")
@@ -108,12 +132,53 @@ final class SidecarTemplate {
         .withName(CERTS_VOLUME)
         .withMountPath(CERTS_DIRECTORY)
         .endVolumeMount()
+        .addNewVolumeMount()
+        .withName(ROOTS_VOLUME)
+        .withMountPath(ROOTS_DIRECTORY)
+        .withReadOnly(true)
+        .endVolumeMount()
+        .addNewVolumeMount()
+        .withName(PODINFO_VOLUME)
+        .withMountPath(PODINFO_DIRECTORY)
+        .withReadOnly(true)
+        .endVolumeMount()
         .build();
   }
 
+  /**
+   * The application's TCP ports as the sidecar reads them: {@code port/protocol} joined by commas,
+   * the protocol from the port's name as Kubernetes discovery reads it ({@code http}, {@code
+   * http2}/{@code grpc} as http2, else tcp).
+   */
+  static String inboundPorts(List<io.fabric8.kubernetes.api.model.ContainerPort> ports) {
+    java.util.SortedMap<Integer, String> byPort = new java.util.TreeMap<>();
+    for (io.fabric8.kubernetes.api.model.ContainerPort port : ports) {
+      if (port.getContainerPort() == null
+          || (port.getProtocol() != null && !port.getProtocol().equals("TCP"))) {
+        continue;
+      }
+      String protocol =
+          dev.fedmesh.agent.kubernetes.PortProtocols.fromPortName(
+                  port.getName() == null ? "" : port.getName())
+              .map(
+                  p ->
+                      switch (p) {
+                        case HTTP -> "http";
+                        case HTTP2, GRPC -> "http2";
+                        default -> "tcp";
+                      })
+              .orElse("tcp");
+      byPort.putIfAbsent(port.getContainerPort(), port.getContainerPort() + "/" + protocol);
+    }
+    return String.join(",", byPort.values());
+  }
+
   private static List<EnvVar> environment(
-      InjectionSettings settings, InterceptionMode mode, boolean dnsCapture) {
+      InjectionSettings settings, InterceptionMode mode, boolean dnsCapture, String inboundPorts) {
     return List.of(
+        value("FEDMESH_INBOUND_PORTS", inboundPorts),
+        value("FEDMESH_CA_ROOTS", ROOTS_DIRECTORY + "/" + ROOTS_KEY),
+        value("FEDMESH_LABELS_FILE", PODINFO_DIRECTORY + "/labels"),
         value("FEDMESH_INTERCEPTION_MODE", mode.name()),
         value("FEDMESH_DNS_CAPTURE", String.valueOf(dnsCapture)),
         value("FEDMESH_CLUSTER", settings.cluster()),
@@ -281,6 +346,23 @@ final class SidecarTemplate {
             .withNewEmptyDir()
             .withMedium("Memory")
             .endEmptyDir()
+            .build(),
+        new VolumeBuilder()
+            .withName(ROOTS_VOLUME)
+            .withNewConfigMap()
+            .withName(ROOTS_VOLUME)
+            .endConfigMap()
+            .build(),
+        new VolumeBuilder()
+            .withName(PODINFO_VOLUME)
+            .withNewDownwardAPI()
+            .addNewItem()
+            .withPath("labels")
+            .withNewFieldRef()
+            .withFieldPath("metadata.labels")
+            .endFieldRef()
+            .endItem()
+            .endDownwardAPI()
             .build());
   }
 }

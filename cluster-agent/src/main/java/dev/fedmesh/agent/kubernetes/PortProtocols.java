@@ -10,7 +10,7 @@ import java.util.Optional;
  * them; and the {@code appProtocol} the agent writes for a mesh protocol (ServiceImport ports),
  * which reads back as the same protocol.
  */
-final class PortProtocols {
+public final class PortProtocols {
   private PortProtocols() {}
 
   /** The protocol an {@code appProtocol} value names, or empty when the mesh does not know it. */
@@ -44,7 +44,7 @@ final class PortProtocols {
   }
 
   /** The protocol a port name's prefix declares, or empty when it declares none. */
-  static Optional<Protocol> fromPortName(String name) {
+  public static Optional<Protocol> fromPortName(String name) {
     if (name == null || name.isEmpty()) {
       return Optional.empty();
     }

@@ -67,7 +67,12 @@ class SidecarInjectorTest {
         .containsExactly("migrate", "fedmesh-init");
     assertThat(pod.getSpec().getVolumes())
         .extracting(Volume::getName)
-        .containsExactly("kube-api-access-x7k2p", "fedmesh-token", "fedmesh-certs");
+        .containsExactly(
+            "kube-api-access-x7k2p",
+            "fedmesh-token",
+            "fedmesh-certs",
+            "fedmesh-root-cert",
+            "fedmesh-podinfo");
     assertThat(pod.getMetadata().getAnnotations())
         .containsEntry("kubectl.kubernetes.io/restartedAt", "2026-01-01T00:00:00Z")
         .containsKey(SidecarInjector.STATUS_ANNOTATION);
@@ -130,7 +135,7 @@ class SidecarInjectorTest {
         .containsExactly("fedmesh-init");
     assertThat(patched.getSpec().getVolumes())
         .extracting(Volume::getName)
-        .containsExactly("fedmesh-token", "fedmesh-certs");
+        .containsExactly("fedmesh-token", "fedmesh-certs", "fedmesh-root-cert", "fedmesh-podinfo");
     assertThat(patched.getMetadata().getAnnotations())
         .containsKey(SidecarInjector.STATUS_ANNOTATION);
   }
@@ -382,6 +387,8 @@ class SidecarInjectorTest {
     removeNamed(pod.at("/spec/initContainers"), "fedmesh-init");
     removeNamed(pod.at("/spec/volumes"), "fedmesh-token");
     removeNamed(pod.at("/spec/volumes"), "fedmesh-certs");
+    removeNamed(pod.at("/spec/volumes"), "fedmesh-root-cert");
+    removeNamed(pod.at("/spec/volumes"), "fedmesh-podinfo");
     return pod;
   }
 

@@ -9,16 +9,23 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The standalone sidecar: {@code java -jar fedmesh-proxy.jar --bootstrap sidecar.yaml}. */
+/**
+ * The standalone sidecar: {@code fedmesh-proxy --bootstrap sidecar.yaml}, or, in an injected pod,
+ * {@code fedmesh sidecar} with no bootstrap file: the injector's {@code FEDMESH_*} environment is
+ * the bootstrap ({@link SidecarBootstrap#fromEnvironment}).
+ */
 @Command(
     name = "fedmesh-proxy",
     mixinStandardHelpOptions = true,
-    description = "Runs one fedmesh sidecar proxy from a bootstrap file.")
+    description =
+        "Runs one fedmesh sidecar proxy from a bootstrap file, or from the FEDMESH_* environment"
+            + " the sidecar injector sets when no file is given.")
 public final class ProxyMain implements Callable<Integer> {
   @Option(
       names = "--bootstrap",
-      required = true,
-      description = "The sidecar's bootstrap YAML (node, controllers, ca, listeners).")
+      description =
+          "The sidecar's bootstrap YAML (node, controllers, ca, listeners); without it, the"
+              + " FEDMESH_* environment of an injected pod.")
   Path bootstrap;
 
   @Option(
@@ -31,7 +38,10 @@ public final class ProxyMain implements Callable<Integer> {
   public Integer call() throws Exception {
     SidecarBootstrap config;
     try {
-      config = SidecarBootstrap.load(bootstrap);
+      config =
+          bootstrap == null
+              ? SidecarBootstrap.fromEnvironment(System.getenv())
+              : SidecarBootstrap.load(bootstrap);
     } catch (IllegalArgumentException e) {
       System.err.println("fedmesh-proxy: " + e.getMessage());
       return 2;

@@ -313,6 +313,110 @@ public record SidecarBootstrap(
     if (doc == null) {
       throw new IllegalArgumentException(file + ": empty (expected: a sidecar bootstrap)");
     }
+    return from(doc, file, file.toString());
+  }
+
+  /**
+   * The bootstrap of an injected sidecar, from the environment the injector gives its container
+   * ({@code FEDMESH_*}: who the pod is from the downward API, where the controller and the
+   * cluster's CA are, the interception mode and ports, and the application's ports as {@code
+   * FEDMESH_INBOUND_PORTS}, e.g. {@code 8080/http,9000/tcp}). Every problem is named with its
+   * variable.
+   */
+  public static SidecarBootstrap fromEnvironment(Map<String, String> env) {
+    List<String> problems = new ArrayList<>();
+    java.util.function.Function<String, String> required =
+        name -> {
+          String value = env.get(name);
+          if (value == null || value.isBlank()) {
+            problems.add(name + ": missing (expected: set by the sidecar injector)");
+            return null;
+          }
+          return value;
+        };
+    Doc doc = new Doc();
+    doc.node = new DocNode();
+    String pod = required.apply("FEDMESH_POD_NAME");
+    doc.node.namespace = required.apply("FEDMESH_POD_NAMESPACE");
+    doc.node.id = pod == null || doc.node.namespace == null ? null : pod + "." + doc.node.namespace;
+    doc.node.cluster = required.apply("FEDMESH_CLUSTER");
+    doc.node.network = env.get("FEDMESH_NETWORK");
+    doc.node.region = env.get("FEDMESH_REGION");
+    doc.node.zone = env.get("FEDMESH_ZONE");
+    doc.node.serviceAccount = env.get("FEDMESH_SERVICE_ACCOUNT");
+    String labels = env.get("FEDMESH_LABELS_FILE");
+    if (labels != null && !labels.isBlank()) {
+      try {
+        doc.node.labels = downwardApiLabels(Files.readString(Path.of(labels)));
+      } catch (IOException e) {
+        problems.add("FEDMESH_LABELS_FILE: " + labels + " cannot be read (" + e.getMessage() + ")");
+      }
+    }
+    String controller = required.apply("FEDMESH_CONTROLLER");
+    doc.controllers = controller == null ? null : List.of(controller.split(","));
+    String caAddress = env.get("FEDMESH_CA_ADDRESS");
+    if (caAddress != null && !caAddress.isBlank()) {
+      doc.ca = new DocCa();
+      doc.ca.address = caAddress;
+      doc.ca.tokenFile = required.apply("FEDMESH_CA_TOKEN");
+      doc.ca.rootsFile = required.apply("FEDMESH_CA_ROOTS");
+    }
+    String outbound = env.getOrDefault("FEDMESH_OUTBOUND_PORT", "15001");
+    doc.outbound = "127.0.0.1:" + outbound;
+    // kubelet probes /ready on the pod's address; the capture rules leave 15000 and 15090 alone.
+    doc.admin = "0.0.0.0:" + env.getOrDefault("FEDMESH_ADMIN_PORT", "15000");
+    doc.stats = "0.0.0.0:" + env.getOrDefault("FEDMESH_STATS_PORT", "15090");
+    doc.interception = env.getOrDefault("FEDMESH_INTERCEPTION_MODE", "REDIRECT");
+    doc.inboundCapture = "0.0.0.0:" + env.getOrDefault("FEDMESH_INBOUND_PORT", "15006");
+    String dns = env.getOrDefault("FEDMESH_DNS_CAPTURE", "false");
+    if (!dns.equals("true") && !dns.equals("false")) {
+      problems.add("FEDMESH_DNS_CAPTURE: '" + dns + "' (expected: true or false)");
+    }
+    doc.dnsCapture = dns.equals("true");
+    doc.inbound = new ArrayList<>();
+    String ports = env.getOrDefault("FEDMESH_INBOUND_PORTS", "");
+    for (String entry : ports.split(",")) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      String[] parts = entry.trim().split("/", -1);
+      DocInbound in = new DocInbound();
+      in.listen = "0.0.0.0:" + parts[0];
+      in.app = "127.0.0.1:" + parts[0];
+      in.protocol = parts.length > 1 ? parts[1] : "tcp";
+      // Istio's default: mTLS and plaintext both accepted until a PeerAuthentication says STRICT.
+      in.mode = "PERMISSIVE";
+      if (parts.length > 2) {
+        problems.add(
+            "FEDMESH_INBOUND_PORTS: '" + entry + "' (expected: port/protocol, as 8080/http)");
+        continue;
+      }
+      doc.inbound.add(in);
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException("environment: " + String.join("; ", problems));
+    }
+    return from(doc, Path.of("/"), "environment");
+  }
+
+  /** Labels as the downward API writes {@code metadata.labels}: {@code key="value"} per line. */
+  static LinkedHashMap<String, String> downwardApiLabels(String text) {
+    LinkedHashMap<String, String> labels = new LinkedHashMap<>();
+    for (String line : text.split("\n")) {
+      int equals = line.indexOf('=');
+      if (equals <= 0) {
+        continue;
+      }
+      String value = line.substring(equals + 1).trim();
+      if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+        value = value.substring(1, value.length() - 1).replace("\\\"", "\"");
+      }
+      labels.put(line.substring(0, equals).trim(), value);
+    }
+    return labels;
+  }
+
+  private static SidecarBootstrap from(Doc doc, Path file, String source) {
     List<String> problems = new ArrayList<>();
     DocNode n = doc.node == null ? new DocNode() : doc.node;
     require(problems, "node.id", n.id);
@@ -426,7 +530,7 @@ public record SidecarBootstrap(
       }
     }
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException(file + ": " + String.join("; ", problems));
+      throw new IllegalArgumentException(source + ": " + String.join("; ", problems));
     }
     return new SidecarBootstrap(
         new NodeIdentity(

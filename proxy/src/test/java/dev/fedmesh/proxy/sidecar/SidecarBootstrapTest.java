@@ -118,6 +118,32 @@ class SidecarBootstrapTest {
             "dnsCapture: true (expected: only with interception REDIRECT or TPROXY");
   }
 
+  @Test
+  void anIncompleteOrWrongEnvironmentIsRefusedNamingEachVariable() {
+    assertThatThrownBy(
+            () ->
+                SidecarBootstrap.fromEnvironment(
+                    java.util.Map.of(
+                        "FEDMESH_POD_NAME", "web-1",
+                        "FEDMESH_DNS_CAPTURE", "yes",
+                        "FEDMESH_INBOUND_PORTS", "8080/http/extra")))
+        .hasMessageContaining("FEDMESH_POD_NAMESPACE: missing")
+        .hasMessageContaining("FEDMESH_CLUSTER: missing")
+        .hasMessageContaining("FEDMESH_CONTROLLER: missing")
+        .hasMessageContaining("FEDMESH_DNS_CAPTURE: 'yes' (expected: true or false)")
+        .hasMessageContaining("FEDMESH_INBOUND_PORTS: '8080/http/extra'");
+    assertThatThrownBy(
+            () ->
+                SidecarBootstrap.fromEnvironment(
+                    java.util.Map.of(
+                        "FEDMESH_POD_NAME", "web-1",
+                        "FEDMESH_POD_NAMESPACE", "shop",
+                        "FEDMESH_CLUSTER", "east",
+                        "FEDMESH_CONTROLLER", "ctl:15012",
+                        "FEDMESH_INBOUND_PORTS", "8080/smtp")))
+        .hasMessageContaining("inbound[0].protocol: 'smtp' (expected: http, http2 or tcp)");
+  }
+
   private SidecarBootstrap load(String yaml) throws Exception {
     Path file = dir.resolve("sidecar.yaml");
     Files.writeString(file, yaml);
