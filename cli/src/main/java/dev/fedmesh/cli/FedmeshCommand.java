@@ -41,14 +41,31 @@ public final class FedmeshCommand {
     return command.execute(args);
   }
 
-  /** The configured command line, for {@code main} and for tests. */
+  /**
+   * The configured command line, for {@code main} and for tests. Besides the user's commands it
+   * runs each component of the mesh, so that one image (and one jar) serves every container: {@code
+   * fedmesh controller|agent|gateway|sidecar ...} take the options of the component's own main
+   * class.
+   */
   static CommandLine commandLine() {
-    return new CommandLine(new FedmeshCommand())
-        .setExecutionExceptionHandler(
-            (exception, commandLine, parseResult) -> {
-              commandLine.getErr().println("fedmesh: " + exception.getMessage());
-              return 1;
-            });
+    CommandLine fedmesh = new CommandLine(new FedmeshCommand());
+    java.util.Map<String, Class<?>> components = new java.util.LinkedHashMap<>();
+    components.put("controller", dev.fedmesh.controller.ControllerMain.class);
+    components.put("agent", dev.fedmesh.agent.AgentMain.class);
+    components.put("gateway", dev.fedmesh.gateway.GatewayMain.class);
+    components.put("sidecar", dev.fedmesh.proxy.sidecar.ProxyMain.class);
+    components.forEach(
+        (name, main) -> {
+          CommandLine component = new CommandLine(main);
+          // Usage reads "fedmesh agent ...", as it is typed, not the main class's own name.
+          component.getCommandSpec().name(name);
+          fedmesh.addSubcommand(name, component);
+        });
+    return fedmesh.setExecutionExceptionHandler(
+        (exception, commandLine, parseResult) -> {
+          commandLine.getErr().println("fedmesh: " + exception.getMessage());
+          return 1;
+        });
   }
 
   static final class Version implements CommandLine.IVersionProvider {
