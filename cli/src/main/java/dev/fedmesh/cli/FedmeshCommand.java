@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
       GetCommand.class,
       DeleteCommand.class,
       DiffCommand.class,
+      DemoCommand.App.class,
+      DemoCommand.Load.class,
       CommandLine.HelpCommand.class
     })
 public final class FedmeshCommand {

@@ -20,9 +20,10 @@ import java.util.concurrent.Executors;
  * The demo app of the lab (the retail example): each instance answers JSON naming its service,
  * version, cluster, zone and pod, and, when it calls another service, that service's answer under
  * {@code upstream}. Calls leave through the pod's own sidecar, as {@code HTTP_PROXY} would send
- * them, so the mesh decides where they land.
+ * them in the local lab, or straight to the service's name where the pod's traffic is intercepted
+ * (on Kubernetes, {@code fedmesh demo-app}), so the mesh decides where they land.
  */
-final class DemoApp implements AutoCloseable {
+public final class DemoApp implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpServer server;
@@ -41,6 +42,32 @@ final class DemoApp implements AutoCloseable {
       String calls,
       InetSocketAddress sidecarOutbound)
       throws IOException {
+    this(
+        listen,
+        service,
+        version,
+        cluster,
+        zone,
+        pod,
+        calls,
+        java.util.Optional.of(sidecarOutbound));
+  }
+
+  /**
+   * An instance serving on {@code listen}; with {@code calls} (a service of the demo namespace, or
+   * empty) it calls that service on each request, through {@code sidecarOutbound} as an HTTP proxy
+   * when given, else directly (the pod's traffic is intercepted).
+   */
+  public DemoApp(
+      InetSocketAddress listen,
+      String service,
+      String version,
+      String cluster,
+      String zone,
+      String pod,
+      String calls,
+      java.util.Optional<InetSocketAddress> sidecarOutbound)
+      throws IOException {
     this.identity = JSON.createObjectNode();
     identity.put("service", service);
     identity.put("version", version);
@@ -48,12 +75,12 @@ final class DemoApp implements AutoCloseable {
     identity.put("zone", zone);
     identity.put("pod", pod);
     this.calls = calls;
-    this.client =
+    HttpClient.Builder client =
         HttpClient.newBuilder()
-            .proxy(ProxySelector.of(sidecarOutbound))
             .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
+            .connectTimeout(Duration.ofSeconds(2));
+    sidecarOutbound.ifPresent(outbound -> client.proxy(ProxySelector.of(outbound)));
+    this.client = client.build();
     this.executor =
         Executors.newFixedThreadPool(
             4,
