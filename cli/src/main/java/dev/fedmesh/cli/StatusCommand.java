@@ -49,7 +49,7 @@ final class StatusCommand implements Callable<Integer> {
           cluster.path("endpoints").asInt());
     }
     out.printf(
-        "%n%-44s %-16s %-40s %s%n",
+        "%n%-44s %-16s %-60s %s%n",
         "SERVICE", "VIRTUAL ADDRESS", "CLUSTERS (healthy/endpoints, exported)", "IMPORTED BY");
     for (JsonNode service : status.path("services")) {
       StringBuilder where = new StringBuilder();
@@ -71,7 +71,7 @@ final class StatusCommand implements Callable<Integer> {
       service.path("importedBy").forEach(cluster -> importers.add(cluster.asText()));
       String address = service.path("virtualAddress").asText("");
       out.printf(
-          "%-44s %-16s %-40s %s%n",
+          "%-44s %-16s %-60s %s%n",
           service.path("name").asText(),
           address.isEmpty() ? "-" : address,
           where,

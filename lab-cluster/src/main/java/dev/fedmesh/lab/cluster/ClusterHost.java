@@ -356,6 +356,8 @@ final class ClusterHost implements AutoCloseable {
                         new KubernetesEndpointSource.Settings(
                             Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(60)),
                         events))
+            // The lab's API server keeps ServiceImports as a real one would (MCS import side).
+            .serviceImports(kube)
             .start();
   }
 
