@@ -19,6 +19,8 @@ import dev.fedmesh.federation.v1.ServicePort;
 import dev.fedmesh.federation.v1.ServiceState;
 import dev.fedmesh.model.ClusterName;
 import dev.fedmesh.testkit.EtcdExtension;
+import dev.fedmesh.testkit.NetworkNamespaces;
+import dev.fedmesh.testkit.NetworkNamespaces.Result;
 import dev.fedmesh.testkit.ProcessControl;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
@@ -41,12 +43,9 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
@@ -489,8 +488,6 @@ class CrossClusterDnsIT {
     }
   }
 
-  private record Result(int exit, String output) {}
-
   /** Runs the unmodified application once in {@code ns}. */
   private static Result pod(String ns, String... args) {
     return run(netns(ns, java(PodProgram.class, args)), Duration.ofSeconds(40));
@@ -512,9 +509,7 @@ class CrossClusterDnsIT {
   }
 
   private static List<String> netns(String ns, List<String> command) {
-    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    all.addAll(command);
-    return all;
+    return NetworkNamespaces.in(ns, command);
   }
 
   private static void start(String name, List<String> command) throws IOException {
@@ -528,31 +523,12 @@ class CrossClusterDnsIT {
   }
 
   private static String log(String name) {
-    try {
-      List<String> lines = Files.readAllLines(LOGS.resolve(name + ".log"));
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return NetworkNamespaces.tail(LOGS.resolve(name + ".log"), 40);
   }
 
-  /** A GET to the admin port (15000) inside {@code ns}, through bash's {@code /dev/tcp}. */
+  /** A GET to the admin port (15000) inside {@code ns}. */
   private static String admin(String ns, String path) {
-    Result result =
-        run(
-            List.of(
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "bash",
-                "-c",
-                "exec 3<>/dev/tcp/127.0.0.1/15000 && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' \"$1\" >&3"
-                    + " && cat <&3",
-                "admin",
-                path),
-            Duration.ofSeconds(10));
-    return result.exit() == 0 ? result.output() : "";
+    return NetworkNamespaces.get(ns, 15000, path);
   }
 
   /** Two namespaces joined by a veth pair, each end with its address on a /24. */
@@ -567,47 +543,19 @@ class CrossClusterDnsIT {
   }
 
   /**
-   * A veth from the root namespace into {@code ns}, on its own /30 of 198.18.128.0/24, with a route
-   * from {@code ns} to the rest of that range: how its processes reach this JVM's controller, CA
-   * and resolver.
+   * A veth from the root namespace into {@code ns}, with a route from {@code ns} to the other
+   * management links: how its processes reach this JVM's controller, CA and resolver.
    */
   private static void managementLink(String ns, int index) {
-    String host = "198.18.128." + (4 * index + 1);
-    String pod = "198.18.128." + (4 * index + 2);
-    String rootEnd = "dm" + index + suffix;
-    String podEnd = "dp" + index + suffix;
-    sh("ip", "link", "add", rootEnd, "type", "veth", "peer", "name", podEnd, "netns", ns);
-    sh("ip", "addr", "add", host + "/30", "dev", rootEnd);
-    sh("ip", "link", "set", rootEnd, "up");
-    sh("ip", "-n", ns, "addr", "add", pod + "/30", "dev", podEnd);
-    sh("ip", "-n", ns, "link", "set", podEnd, "up");
-    sh("ip", "-n", ns, "route", "add", "198.18.128.0/24", "via", host);
-    management.put(ns, host);
+    management.put(ns, NetworkNamespaces.managementLink(ns, index, suffix, "198.18.128.0/24"));
   }
 
   private static Result run(List<String> command, Duration timeout) {
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getOutputStream().close();
-      byte[] out = process.getInputStream().readAllBytes();
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        ProcessControl.kill(process.toHandle());
-        return new Result(-1, "timed out: " + String.join(" ", command));
-      }
-      return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8).trim());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return NetworkNamespaces.run(command, timeout);
   }
 
   private static void sh(String... command) {
-    Result result = run(List.of(command), Duration.ofSeconds(30));
-    if (result.exit() != 0) {
-      throw new IllegalStateException(String.join(" ", command) + " failed: " + result.output());
-    }
+    NetworkNamespaces.sh(command);
   }
 
   private static void deleteTree(Path dir) throws IOException {
@@ -619,37 +567,7 @@ class CrossClusterDnsIT {
     }
   }
 
-  /**
-   * The test's class path where uid 1337 can read it: jars under a private home directory are
-   * hard-linked (copied across file systems) into {@code lib}; directories are used in place.
-   */
   private static String readableClassPath(Path lib) throws IOException {
-    Files.createDirectories(lib);
-    Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
-    List<String> entries = new ArrayList<>();
-    int i = 0;
-    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-      Path path = Path.of(entry);
-      if (!Files.isRegularFile(path)) {
-        entries.add(entry);
-        continue;
-      }
-      Path target = lib.resolve((i++) + "-" + path.getFileName());
-      boolean linked = false;
-      if (Files.getPosixFilePermissions(path).contains(PosixFilePermission.OTHERS_READ)) {
-        try {
-          Files.createLink(target, path);
-          linked = true;
-        } catch (IOException | UnsupportedOperationException e) {
-          // another file system: copy
-        }
-      }
-      if (!linked) {
-        Files.copy(path, target);
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
-      }
-      entries.add(target.toString());
-    }
-    return String.join(java.io.File.pathSeparator, entries);
+    return NetworkNamespaces.readableClassPath(lib);
   }
 }

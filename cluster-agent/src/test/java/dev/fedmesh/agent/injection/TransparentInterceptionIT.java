@@ -7,6 +7,8 @@ import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import dev.fedmesh.model.ClusterName;
+import dev.fedmesh.testkit.NetworkNamespaces;
+import dev.fedmesh.testkit.NetworkNamespaces.Result;
 import dev.fedmesh.testkit.ProcessControl;
 import dev.fedmesh.trust.CallerIdentity;
 import dev.fedmesh.trust.ClusterCa;
@@ -62,7 +64,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
@@ -716,12 +717,8 @@ class TransparentInterceptionIT {
   }
 
   private static List<String> netns(String ns, List<String> command) {
-    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    all.addAll(command);
-    return all;
+    return NetworkNamespaces.in(ns, command);
   }
-
-  private record Result(int exit, String output) {}
 
   /** Runs the client application once in {@code ns}; as the proxy's user when {@code bypass}. */
   private static Result client(String ns, boolean bypass, String... args) {
@@ -747,59 +744,20 @@ class TransparentInterceptionIT {
   }
 
   private static String tail(String name) {
-    try {
-      List<String> lines = Files.readAllLines(LOGS.resolve(name + ".log"));
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return NetworkNamespaces.tail(LOGS.resolve(name + ".log"), 40);
   }
 
   private static Result run(List<String> command, Duration timeout) {
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getOutputStream().close();
-      byte[] out = process.getInputStream().readAllBytes();
-      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        ProcessControl.kill(process.toHandle());
-        return new Result(-1, "timed out: " + String.join(" ", command));
-      }
-      return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8).trim());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return NetworkNamespaces.run(command, timeout);
   }
 
   private static void sh(String... command) {
-    Result result = run(List.of(command), Duration.ofSeconds(30));
-    if (result.exit() != 0) {
-      throw new IllegalStateException(String.join(" ", command) + " failed: " + result.output());
-    }
+    NetworkNamespaces.sh(command);
   }
 
-  /**
-   * A GET to the sidecar's admin port inside {@code ns}, through bash's {@code /dev/tcp}: the
-   * quickest HTTP client that can be started in a namespace.
-   */
+  /** A GET to the sidecar's admin port inside {@code ns}. */
   private static String admin(String ns, String path) {
-    Result result =
-        run(
-            List.of(
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "bash",
-                "-c",
-                "exec 3<>/dev/tcp/127.0.0.1/15000 && printf 'GET %s HTTP/1.0\\r\\n\\r\\n' \"$1\" >&3"
-                    + " && cat <&3",
-                "admin",
-                path),
-            Duration.ofSeconds(10));
-    return result.exit() == 0 ? result.output() : "";
+    return NetworkNamespaces.get(ns, 15000, path);
   }
 
   private static double stat(String ns, String direction, String action) {
@@ -822,20 +780,10 @@ class TransparentInterceptionIT {
   }
 
   /**
-   * A veth from the root namespace into {@code ns}, on its own /30 of 198.18.128.0/17: how the
-   * sidecar there reaches this JVM's CA and xDS server. Returns the root side's address.
+   * How the sidecar in {@code ns} reaches this JVM's CA and xDS server: the root side's address.
    */
   private static InetSocketAddress managementLink(String ns, int index) {
-    String host = "198.18.128." + (4 * index + 1);
-    String pod = "198.18.128." + (4 * index + 2);
-    String rootEnd = "vm" + index + suffix;
-    String podEnd = "vp" + index + suffix;
-    sh("ip", "link", "add", rootEnd, "type", "veth", "peer", "name", podEnd, "netns", ns);
-    sh("ip", "addr", "add", host + "/30", "dev", rootEnd);
-    sh("ip", "link", "set", rootEnd, "up");
-    sh("ip", "-n", ns, "addr", "add", pod + "/30", "dev", podEnd);
-    sh("ip", "-n", ns, "link", "set", podEnd, "up");
-    return new InetSocketAddress(host, 0);
+    return new InetSocketAddress(NetworkNamespaces.managementLink(ns, index, suffix, null), 0);
   }
 
   // ---- the control plane the sidecars use ----
@@ -1021,37 +969,7 @@ class TransparentInterceptionIT {
         .build();
   }
 
-  /**
-   * The test's class path where uid 1337 can read it: jars under a private home directory are
-   * hard-linked (copied across file systems) into {@code lib}; directories are used in place.
-   */
   private static String readableClassPath(Path lib) throws IOException {
-    Files.createDirectories(lib);
-    Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
-    List<String> entries = new ArrayList<>();
-    int i = 0;
-    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-      Path path = Path.of(entry);
-      if (!Files.isRegularFile(path)) {
-        entries.add(entry);
-        continue;
-      }
-      Path target = lib.resolve((i++) + "-" + path.getFileName());
-      boolean linked = false;
-      if (Files.getPosixFilePermissions(path).contains(PosixFilePermission.OTHERS_READ)) {
-        try {
-          Files.createLink(target, path);
-          linked = true;
-        } catch (IOException | UnsupportedOperationException e) {
-          // another file system: copy
-        }
-      }
-      if (!linked) {
-        Files.copy(path, target);
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
-      }
-      entries.add(target.toString());
-    }
-    return String.join(java.io.File.pathSeparator, entries);
+    return NetworkNamespaces.readableClassPath(lib);
   }
 }
