@@ -21,8 +21,6 @@ management=east
 image="${FEDMESH_IMAGE:-fedmesh/fedmesh:dev}"
 init_image="${FEDMESH_INIT_IMAGE:-docker.io/istio/proxyv2:1.24.2}"
 trust_domain="${FEDMESH_TRUST_DOMAIN:-fedmesh.local}"
-controller_node_port=31012
-gateway_node_port=31443
 started=$SECONDS
 
 step() { printf '[%4ds] %s\n' "$((SECONDS - started))" "$*"; }
@@ -162,17 +160,16 @@ apply_root_configmap() {
     k "$cluster" apply -f - >/dev/null
 }
 
-# The overlay as kustomize renders it, with the addresses only known once the nodes run.
+# The overlay as kustomize renders it, with the node addresses only known once the nodes run:
+# east's (where the controller's NodePort is) and the cluster's own (its gateway's NodePort).
 render_overlay() {
-  local cluster=$1 controller=$2 gateway=$3
+  local cluster=$1 controller_ip=$2 gateway_ip=$3
   kubectl kustomize "$root/deploy/overlays/$cluster" |
-    sed -e "s|@CONTROLLER_ADDRESS@|$controller|g" \
-      -e "s|@GATEWAY_ADDRESS@|$gateway|g" \
-      -e "s|@PROXY_INIT_IMAGE@|$init_image|g"
+    sed -e "s|__CONTROLLER_NODE_IP__|$controller_ip|g" -e "s|__GATEWAY_NODE_IP__|$gateway_ip|g"
 }
 
 deploy_mesh() {
-  local east_ip cluster controller gateway
+  local east_ip cluster
   east_ip="$(node_ip "$(worker_of "$management")")"
   [[ -n "$east_ip" ]] || die "cannot find the address of $(worker_of "$management") on the kind network"
   for cluster in "${clusters[@]}"; do
@@ -194,12 +191,9 @@ deploy_mesh() {
         --from-file="$state/controller-tls/root-cert.pem"
       apply_secret "$cluster" fedmesh-system fedmesh-agent-tokens --from-file=agents.yaml="$state/agents.yaml"
       apply_secret "$cluster" fedmesh-system fedmesh-admin-token --from-file=admin-token="$state/admin-token"
-      controller="fedmesh-controller.fedmesh-system.svc:15012"
-    else
-      controller="$east_ip:$controller_node_port"
     fi
-    gateway="$(node_ip "$(worker_of "$cluster")"):$gateway_node_port"
-    render_overlay "$cluster" "$controller" "$gateway" | k "$cluster" apply -f - >/dev/null
+    render_overlay "$cluster" "$east_ip" "$(node_ip "$(worker_of "$cluster")")" |
+      k "$cluster" apply -f - >/dev/null
   done
   step "waiting for etcd and the controller in $management"
   k "$management" -n fedmesh-system rollout status statefulset/etcd --timeout=300s
