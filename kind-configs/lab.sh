@@ -160,12 +160,15 @@ apply_root_configmap() {
     k "$cluster" apply -f - >/dev/null
 }
 
-# The overlay as kustomize renders it, with the node addresses only known once the nodes run:
-# east's (where the controller's NodePort is) and the cluster's own (its gateway's NodePort).
+# The overlay as kustomize renders it, with the node addresses only known once the nodes run
+# (east's, where the controller's NodePort is, and the cluster's own, its gateway's NodePort) and
+# the images this run uses.
 render_overlay() {
   local cluster=$1 controller_ip=$2 gateway_ip=$3
   kubectl kustomize "$root/deploy/overlays/$cluster" |
-    sed -e "s|__CONTROLLER_NODE_IP__|$controller_ip|g" -e "s|__GATEWAY_NODE_IP__|$gateway_ip|g"
+    sed -E -e "s|__CONTROLLER_NODE_IP__|$controller_ip|g" -e "s|__GATEWAY_NODE_IP__|$gateway_ip|g" \
+      -e "s|^( *proxy-init-image:).*|\1 $init_image|" -e "s|^( *proxy-image:).*|\1 $image|" \
+      -e "s|^( *image:) fedmesh/fedmesh:dev\$|\1 $image|"
 }
 
 deploy_mesh() {
@@ -211,7 +214,8 @@ deploy_demo() {
     step "deploying the demo app in $cluster"
     k "$cluster" create namespace shop --dry-run=client -o yaml | k "$cluster" apply -f - >/dev/null
     apply_root_configmap "$cluster" shop
-    k "$cluster" apply -f "$here/demo/$cluster.yaml" >/dev/null
+    sed -E "s|^( *image:) fedmesh/fedmesh:dev\$|\1 $image|" "$here/demo/$cluster.yaml" |
+      k "$cluster" apply -f - >/dev/null
   done
   for cluster in "${clusters[@]}"; do
     k "$cluster" -n shop wait --for=condition=Available deployment --all --timeout=300s >/dev/null
