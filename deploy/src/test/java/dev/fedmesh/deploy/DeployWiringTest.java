@@ -47,19 +47,12 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,9 +66,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import javax.net.ssl.HttpsURLConnection;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -312,33 +302,14 @@ class DeployWiringTest {
             certificate,
             new SidecarInjector(Injection.settings(agent), namespaces),
             new AgentMetrics())) {
-      URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + reference.getPath());
-      HttpsURLConnection connection = (HttpsURLConnection) uri.toURL().openConnection();
-      connection.setSSLSocketFactory(
-          trusting(certificate.caBundle().orElseThrow()).getSocketFactory());
-      String dnsName = ContainerArgs.flag(agent, "--webhook-dns-name").orElseThrow();
-      connection.setHostnameVerifier(
-          (host, session) -> {
-            try {
-              X509Certificate leaf = (X509Certificate) session.getPeerCertificates()[0];
-              return leaf.getSubjectAlternativeNames().stream()
-                  .anyMatch(name -> name.get(1).equals(dnsName));
-            } catch (Exception e) {
-              return false;
-            }
-          });
-      connection.setRequestMethod("POST");
-      connection.setDoOutput(true);
-      connection.setRequestProperty("Content-Type", "application/json");
-      try (OutputStream body = connection.getOutputStream()) {
-        body.write(Injection.review("shop"));
-      }
-      assertThat(connection.getResponseCode()).isEqualTo(200);
-      try (InputStream answer = connection.getInputStream()) {
-        assertThat(new String(answer.readAllBytes(), StandardCharsets.UTF_8))
-            .contains("\"allowed\":true")
-            .contains("\"patch\"");
-      }
+      WebhookCall.Answer answer =
+          WebhookCall.post(
+              URI.create("https://127.0.0.1:" + server.address().getPort() + reference.getPath()),
+              certificate.caBundle().orElseThrow(),
+              ContainerArgs.flag(agent, "--webhook-dns-name").orElseThrow(),
+              Injection.review("shop"));
+      assertThat(answer.status()).as(answer.body()).isEqualTo(200);
+      assertThat(answer.body()).contains("\"allowed\":true").contains("\"patch\"");
     }
   }
 
@@ -807,24 +778,6 @@ class DeployWiringTest {
     } finally {
       connection.disconnect();
     }
-  }
-
-  private static SSLContext trusting(String pem) throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    int i = 0;
-    for (var certificate :
-        CertificateFactory.getInstance("X.509")
-            .generateCertificates(
-                new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
-      store.setCertificateEntry("ca-" + i++, certificate);
-    }
-    TrustManagerFactory trust =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trust.init(store);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, trust.getTrustManagers(), null);
-    return context;
   }
 
   private static Set<String> fileNames(Path dir) throws IOException {
