@@ -366,6 +366,20 @@ class DeployWiringTest {
         assertThat(volume.getConfigMap().getName()).isEqualTo("fedmesh-root-cert");
       }
     }
+    // Where the sidecar reads the mesh's roots (once the injector tells it): that ConfigMap's key.
+    String roots = env(proxy).get("FEDMESH_CA_ROOTS");
+    if (roots != null) {
+      VolumeMount rootsMount =
+          ContainerArgs.mountOf(proxy, roots)
+              .orElseThrow(() -> new AssertionError(roots + " is not mounted"));
+      Volume rootsVolume =
+          pod.getSpec().getVolumes().stream()
+              .filter(v -> v.getName().equals(rootsMount.getName()))
+              .findFirst()
+              .orElseThrow();
+      assertThat(rootsVolume.getConfigMap().getName()).isEqualTo("fedmesh-root-cert");
+      assertThat(roots).isEqualTo(rootsMount.getMountPath() + "/" + CaMaterial.ROOT_CERT);
+    }
   }
 
   @ParameterizedTest(name = "{0}")
