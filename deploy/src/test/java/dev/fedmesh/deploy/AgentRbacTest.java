@@ -46,6 +46,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -271,8 +272,8 @@ class AgentRbacTest {
   private static RbacAuthorizer agentAuthorizer(List<HasMetadata> objects) {
     var agent =
         objects.stream()
-            .filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.Deployment)
-            .map(o -> (io.fabric8.kubernetes.api.model.apps.Deployment) o)
+            .filter(o -> o instanceof Deployment)
+            .map(o -> (Deployment) o)
             .filter(d -> d.getMetadata().getName().equals("fedmesh-agent"))
             .findFirst()
             .orElseThrow();
