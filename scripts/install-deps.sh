@@ -2,7 +2,10 @@
 # Installs what fedmesh needs beyond a JDK 17+ and Maven: etcd (Debian's etcd-server),
 # openssl, which the certificate tests use to check what the CA issues, iptables and iproute2
 # (ip), with which the root-only interception test applies the injector's rules in network
-# namespaces, and chromium with its chromedriver, in which the web UI's test runs the page.
+# namespaces, chromium with its chromedriver, in which the web UI's test runs the page, shellcheck,
+# which checks every shell script of the repository, and, when there is no kubectl, Debian's
+# kubernetes-client (kubectl 1.20, whose `kubectl kustomize` renders deploy/'s overlays in the
+# deploy module's tests; a newer kubectl already installed is kept).
 # Safe to run any number of times: it installs only what is missing.
 set -euo pipefail
 
@@ -24,6 +27,12 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 if [[ ! -x /usr/bin/chromedriver ]]; then
   need+=(chromium-driver)
+fi
+if ! command -v shellcheck >/dev/null 2>&1; then
+  need+=(shellcheck)
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+  need+=(kubernetes-client)
 fi
 if ! command -v setsid >/dev/null 2>&1; then
   need+=(util-linux)
