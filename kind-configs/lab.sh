@@ -178,20 +178,14 @@ deploy_mesh() {
   for cluster in "${clusters[@]}"; do
     step "deploying the mesh in $cluster"
     k "$cluster" create namespace fedmesh-system --dry-run=client -o yaml | k "$cluster" apply -f - >/dev/null
-    apply_secret "$cluster" fedmesh-system fedmesh-cluster-ca \
-      --from-file="$state/$cluster/ca-cert.pem" --from-file="$state/$cluster/ca-key.pem" \
-      --from-file="$state/$cluster/cert-chain.pem" --from-file="$state/$cluster/root-cert.pem"
+    # Every file the CA commands wrote (certificates, key, trust domain), as deploy/README.md lists.
+    apply_secret "$cluster" fedmesh-system fedmesh-cluster-ca --from-file="$state/$cluster/"
     apply_secret "$cluster" fedmesh-system fedmesh-agent-token --from-file=token="$state/$cluster.token"
     apply_secret "$cluster" fedmesh-system fedmesh-eastwestgateway-tls \
-      --from-file="$state/$cluster-gateway-tls/cert-chain.pem" \
-      --from-file="$state/$cluster-gateway-tls/key.pem" \
-      --from-file="$state/$cluster-gateway-tls/root-cert.pem"
+      --from-file="$state/$cluster-gateway-tls/"
     apply_root_configmap "$cluster" fedmesh-system
     if [[ "$cluster" == "$management" ]]; then
-      apply_secret "$cluster" fedmesh-system fedmesh-controller-tls \
-        --from-file="$state/controller-tls/cert-chain.pem" \
-        --from-file="$state/controller-tls/key.pem" \
-        --from-file="$state/controller-tls/root-cert.pem"
+      apply_secret "$cluster" fedmesh-system fedmesh-controller-tls --from-file="$state/controller-tls/"
       apply_secret "$cluster" fedmesh-system fedmesh-agent-tokens --from-file=agents.yaml="$state/agents.yaml"
       apply_secret "$cluster" fedmesh-system fedmesh-admin-token --from-file=admin-token="$state/admin-token"
     fi
