@@ -48,7 +48,8 @@ final class InjectedRules {
             "fedmesh-controller.fedmesh-system.svc:15012",
             "fedmesh-agent.fedmesh-system.svc:15012",
             proxyUid,
-            dnsCapture);
+            dnsCapture,
+            "us-east");
     SidecarInjector injector =
         new SidecarInjector(
             settings, namespace -> Optional.of(Map.of(SidecarInjector.NAMESPACE_LABEL, "enabled")));

@@ -72,6 +72,7 @@ class InjectedSidecarTest {
     assertThat(bootstrap.node().id()).isEqualTo("checkout-v1-7d9f.shop");
     assertThat(bootstrap.node().cluster()).isEqualTo("east");
     assertThat(bootstrap.node().namespace()).isEqualTo("shop");
+    assertThat(bootstrap.node().region()).isEqualTo("us-east");
     assertThat(bootstrap.node().serviceAccount()).isEqualTo("checkout");
     assertThat(bootstrap.node().labels())
         .containsEntry("app", "checkout")

@@ -420,7 +420,8 @@ public final class AgentMain implements Callable<Integer> {
               sidecarController == null ? controllers.get(0) : sidecarController,
               caAddress,
               InjectionSettings.DEFAULT_PROXY_UID,
-              dnsCapture);
+              dnsCapture,
+              info.locality().region());
     } catch (IllegalArgumentException e) {
       throw parameter(e.getMessage());
     }

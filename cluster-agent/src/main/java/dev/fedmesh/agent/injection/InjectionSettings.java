@@ -20,6 +20,8 @@ import static java.util.Objects.requireNonNull;
  * @param dnsCapture whether injected pods' DNS queries (port 53, UDP and TCP) go to their sidecar's
  *     DNS listener; a pod's {@value SidecarInjector#DNS_CAPTURE_ANNOTATION} annotation decides for
  *     itself
+ * @param region the cluster's region, which injected sidecars announce as their own (their node's
+ *     zone is not known when the pod is admitted); empty for none
  */
 public record InjectionSettings(
     String proxyImage,
@@ -30,7 +32,32 @@ public record InjectionSettings(
     String controllerAddress,
     String caAddress,
     long proxyUid,
-    boolean dnsCapture) {
+    boolean dnsCapture,
+    String region) {
+
+  /** Settings without a region. */
+  public InjectionSettings(
+      String proxyImage,
+      String initImage,
+      String cluster,
+      String network,
+      String trustDomain,
+      String controllerAddress,
+      String caAddress,
+      long proxyUid,
+      boolean dnsCapture) {
+    this(
+        proxyImage,
+        initImage,
+        cluster,
+        network,
+        trustDomain,
+        controllerAddress,
+        caAddress,
+        proxyUid,
+        dnsCapture,
+        "");
+  }
 
   /** Istio's choice, which tools and policies already expect. */
   public static final long DEFAULT_PROXY_UID = 1337;
@@ -43,6 +70,7 @@ public record InjectionSettings(
     requireNonNull(trustDomain, "trustDomain");
     requireNonNull(controllerAddress, "controllerAddress");
     requireNonNull(caAddress, "caAddress");
+    requireNonNull(region, "region");
     nonEmpty("proxyImage", proxyImage, "a container image");
     nonEmpty("initImage", initImage, "a container image");
     nonEmpty("cluster", cluster, "the cluster's name");

@@ -176,6 +176,7 @@ final class SidecarTemplate {
   private static List<EnvVar> environment(
       InjectionSettings settings, InterceptionMode mode, boolean dnsCapture, String inboundPorts) {
     return List.of(
+        value("FEDMESH_REGION", settings.region()),
         value("FEDMESH_INBOUND_PORTS", inboundPorts),
         value("FEDMESH_CA_ROOTS", ROOTS_DIRECTORY + "/" + ROOTS_KEY),
         value("FEDMESH_LABELS_FILE", PODINFO_DIRECTORY + "/labels"),
