@@ -50,6 +50,9 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   /** The mesh as last published, or null before the start-up listing is: no imports sent then. */
   private volatile dev.fedmesh.controller.model.MeshSnapshot mesh;
 
+  /** Every cluster's imports as of {@link #mesh}; guarded by itself. */
+  private final ServiceImportSets importSets = new ServiceImportSets();
+
   /** Streams whose agent was welcomed, to send their cluster's imports to. */
   private final Set<AgentStream> welcomed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -66,14 +69,23 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   }
 
   /**
-   * Sends every connected agent its cluster's imports ({@link ServiceImportSets}) when they differ
-   * from what it was last sent. Called with each snapshot the model publishes, which always holds a
-   * whole listing, so an agent never sees a partial set.
+   * Sends every connected agent its cluster's imports ({@link ServiceImportSets}) when they may
+   * have changed: a snapshot that changed endpoints only costs a look at each service's shards.
+   * Called with each snapshot the model publishes, which always holds a whole listing, so an agent
+   * never sees a partial set.
    */
   public void meshChanged(dev.fedmesh.controller.model.MeshSnapshot snapshot) {
-    mesh = requireNonNull(snapshot, "snapshot");
+    requireNonNull(snapshot, "snapshot");
+    boolean changed;
+    synchronized (importSets) {
+      changed = importSets.update(snapshot);
+    }
+    mesh = snapshot;
+    if (!changed) {
+      return;
+    }
     for (AgentStream stream : welcomed) {
-      stream.sendImports(snapshot);
+      stream.sendImports();
     }
   }
 
@@ -402,9 +414,8 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
                         .build());
                 ack(generation);
                 welcomed.add(this);
-                dev.fedmesh.controller.model.MeshSnapshot current = mesh;
-                if (current != null) {
-                  sendImports(current);
+                if (mesh != null) {
+                  sendImports();
                 }
               });
     }
@@ -412,13 +423,15 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     /** The imports last sent on this stream; guarded by {@code this}. */
     private dev.fedmesh.federation.v1.ServiceImports importsSent;
 
-    void sendImports(dev.fedmesh.controller.model.MeshSnapshot snapshot) {
+    void sendImports() {
       ClusterSession current = session;
       if (current == null) {
         return;
       }
-      dev.fedmesh.federation.v1.ServiceImports imports =
-          ServiceImportSets.of(snapshot, current.cluster());
+      dev.fedmesh.federation.v1.ServiceImports imports;
+      synchronized (importSets) {
+        imports = importSets.of(current.cluster());
+      }
       synchronized (this) {
         if (imports.equals(importsSent)) {
           return;

@@ -236,9 +236,16 @@ public final class VirtualAddresses implements AutoCloseable {
       }
     }
     SortedSet<String> full = new TreeSet<>();
-    for (String host : missing) {
-      if (!allocate(host, used)) {
-        full.add(host);
+    List<String> pending = new ArrayList<>(missing);
+    for (int from = 0; from < pending.size(); from += BATCH) {
+      List<String> batch = pending.subList(from, Math.min(pending.size(), from + BATCH));
+      if (allocateTogether(batch, used)) {
+        continue;
+      }
+      for (String host : batch) {
+        if (!allocate(host, used)) {
+          full.add(host);
+        }
       }
     }
     unallocated = full;
@@ -293,6 +300,78 @@ public final class VirtualAddresses implements AutoCloseable {
               delay,
               TimeUnit.MILLISECONDS);
     }
+  }
+
+  /**
+   * Hosts allocated in one transaction (a cluster announcing hundreds of exported services costs a
+   * few writes, not hundreds): within etcd's default of 128 compares and 128 operations.
+   */
+  static final int BATCH = 64;
+
+  /**
+   * Allocates each host its first free candidate in one transaction that requires every key absent;
+   * false, with nothing written, when any was taken meanwhile or the range has too few free
+   * addresses (the caller then goes host by host).
+   */
+  private boolean allocateTogether(List<String> hosts, Set<String> used) {
+    if (hosts.size() < 2) {
+      return false;
+    }
+    Set<String> planned = new HashSet<>(used);
+    List<Cmp> compares = new ArrayList<>();
+    List<Op> puts = new ArrayList<>();
+    List<String> addresses = new ArrayList<>();
+    for (String host : hosts) {
+      String address = firstFree(host, planned);
+      if (address == null) {
+        return false;
+      }
+      planned.add(address);
+      addresses.add(address);
+      ByteSequence hostKey = utf8(KeyLayout.virtualAddressOf(host));
+      ByteSequence addressKey = utf8(KeyLayout.virtualAddressHolder(address));
+      compares.add(new Cmp(hostKey, Cmp.Op.EQUAL, CmpTarget.version(0)));
+      compares.add(new Cmp(addressKey, Cmp.Op.EQUAL, CmpTarget.version(0)));
+      puts.add(Op.put(hostKey, utf8(address), PutOption.DEFAULT));
+      puts.add(Op.put(addressKey, utf8(host), PutOption.DEFAULT));
+    }
+    try {
+      boolean succeeded =
+          etcd.getKVClient()
+              .txn()
+              .If(compares.toArray(Cmp[]::new))
+              .Then(puts.toArray(Op[]::new))
+              .commit()
+              .get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
+              .isSucceeded();
+      if (succeeded) {
+        used.addAll(addresses);
+        log.info(
+            "virtual addresses allocated to {} hosts ({} … {})",
+            hosts.size(),
+            hosts.get(0),
+            hosts.get(hosts.size() - 1));
+      }
+      return succeeded;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("allocating {} virtual addresses together: etcd: {}", hosts.size(), e.getMessage());
+      return false;
+    }
+  }
+
+  /** The host's first candidate not in {@code used}, or null when the range is full. */
+  private String firstFree(String host, Set<String> used) {
+    long start = Math.floorMod(hash(host), range.size());
+    for (long probe = 0; probe < range.size(); probe++) {
+      String address = range.at((start + probe) % range.size());
+      if (!used.contains(address)) {
+        return address;
+      }
+    }
+    return null;
   }
 
   /** Tries the host's candidates in order; false when every address of the range is taken. */
