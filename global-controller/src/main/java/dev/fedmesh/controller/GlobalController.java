@@ -296,6 +296,7 @@ public final class GlobalController implements AutoCloseable {
     watcher.close();
     virtualAddresses.close();
     virtualAddressExecutor.shutdownNow();
+    federationService.close();
     try {
       grpcServer.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

@@ -419,12 +419,14 @@ public final class AdminServer {
       }
       service.put("clusters", where);
       service.put("virtualAddress", mesh.virtualAddress(entry.getKey().fqdn()).orElse(""));
-      // MCS: every cluster imports an exported service; those without a Service of their own
-      // reach it by its virtual address.
+      // The clusters that reach an exported service without a Service of their own: they import
+      // it, and its names resolve there to its virtual address.
       List<String> importedBy = new ArrayList<>();
       if (exported) {
         for (ClusterName cluster : mesh.clusters().keySet()) {
-          importedBy.add(cluster.value());
+          if (!entry.getValue().containsKey(cluster)) {
+            importedBy.add(cluster.value());
+          }
         }
       }
       service.put("importedBy", importedBy);

@@ -53,6 +53,14 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
   /** Every cluster's imports as of {@link #mesh}; guarded by itself. */
   private final ServiceImportSets importSets = new ServiceImportSets();
 
+  private final java.util.concurrent.atomic.AtomicReference<
+          dev.fedmesh.controller.model.MeshSnapshot>
+      pendingImports = new java.util.concurrent.atomic.AtomicReference<>();
+
+  private final java.util.concurrent.ExecutorService importsExecutor =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          dev.fedmesh.model.DaemonThreads.named("federation-imports"));
+
   /** Streams whose agent was welcomed, to send their cluster's imports to. */
   private final Set<AgentStream> welcomed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -76,6 +84,17 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
    */
   public void meshChanged(dev.fedmesh.controller.model.MeshSnapshot snapshot) {
     requireNonNull(snapshot, "snapshot");
+    // Off the model's thread, which pushes to proxies: the newest snapshot wins.
+    if (pendingImports.getAndSet(snapshot) == null) {
+      importsExecutor.execute(this::sendImports);
+    }
+  }
+
+  private void sendImports() {
+    dev.fedmesh.controller.model.MeshSnapshot snapshot = pendingImports.getAndSet(null);
+    if (snapshot == null) {
+      return;
+    }
     boolean changed;
     synchronized (importSets) {
       changed = importSets.update(snapshot);
@@ -87,6 +106,11 @@ public final class FederationService extends FederationGrpc.FederationImplBase {
     for (AgentStream stream : welcomed) {
       stream.sendImports();
     }
+  }
+
+  /** Stops sending imports (the controller is closing). */
+  public void close() {
+    importsExecutor.shutdownNow();
   }
 
   @Override

@@ -54,6 +54,11 @@ public final class MeshModel {
       new HashMap<>();
   private final Map<String, Policy> policies = new HashMap<>();
   private final SortedMap<String, String> virtualAddresses = new TreeMap<>();
+
+  /** What snapshots carry of {@link #virtualAddresses}; a new object only when they change. */
+  private MeshSnapshot.Frozen publishedAddresses = new MeshSnapshot.Frozen(Map.of());
+
+  private boolean addressesChanged;
   private PolicySet policySet = PolicySet.EMPTY;
   private boolean policiesChanged;
   private long revision;
@@ -132,6 +137,7 @@ public final class MeshModel {
           services.clear();
           policies.clear();
           virtualAddresses.clear();
+          addressesChanged = true;
           policiesChanged = true;
           listing.forEach(this::applyOne);
           disconnectedSince.keySet().removeIf(sessions::contains);
@@ -178,9 +184,9 @@ public final class MeshModel {
     } else if (change instanceof MeshChange.PolicyDeleted deleted) {
       policiesChanged |= policies.remove(deleted.id()) != null;
     } else if (change instanceof MeshChange.VirtualAddressPut put) {
-      virtualAddresses.put(put.host(), put.address());
+      addressesChanged |= !put.address().equals(virtualAddresses.put(put.host(), put.address()));
     } else if (change instanceof MeshChange.VirtualAddressDeleted deleted) {
-      virtualAddresses.remove(deleted.host());
+      addressesChanged |= virtualAddresses.remove(deleted.host()) != null;
     } else if (change instanceof MeshChange.ServiceDeleted deleted) {
       SortedMap<ClusterName, ServiceEndpoints> previous = services.get(deleted.service());
       if (previous != null && previous.containsKey(deleted.cluster())) {
@@ -212,6 +218,14 @@ public final class MeshModel {
       long delay = Math.max(0, Duration.between(now, at).toNanos());
       livenessTimer = executor.schedule(debouncer::signal, delay, TimeUnit.NANOSECONDS);
     }
+  }
+
+  private MeshSnapshot.Frozen frozenAddresses() {
+    if (addressesChanged) {
+      publishedAddresses = new MeshSnapshot.Frozen(virtualAddresses);
+      addressesChanged = false;
+    }
+    return publishedAddresses;
   }
 
   private void publish() {
@@ -260,7 +274,7 @@ public final class MeshModel {
             settings.failover(),
             policySet,
             firstChangeNanos,
-            virtualAddresses);
+            frozenAddresses());
     firstChangeNanos = 0;
     current = snapshot;
     log.debug(

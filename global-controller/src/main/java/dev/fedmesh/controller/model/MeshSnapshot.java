@@ -75,7 +75,11 @@ public record MeshSnapshot(
     requireNonNull(policies, "policies");
     requireNonNull(services, "services");
     requireNonNull(virtualAddresses, "virtualAddresses");
-    virtualAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(virtualAddresses));
+    // The model hands over a map it never changes again, the same object while no address
+    // changes, so that config generation can tell by identity that none did.
+    if (!(virtualAddresses instanceof Frozen)) {
+      virtualAddresses = new Frozen(virtualAddresses);
+    }
     clusters = Collections.unmodifiableSortedMap(new TreeMap<>(clusters));
     // Each service's shard map is kept as given (the model never changes one once published),
     // so that unchanged services are identical objects from one snapshot to the next.
@@ -87,6 +91,61 @@ public record MeshSnapshot(
       }
     }
     services = Collections.unmodifiableSortedMap(copy);
+  }
+
+  /** An unmodifiable copy of a host-to-address map. */
+  public static final class Frozen extends java.util.AbstractMap<String, String>
+      implements SortedMap<String, String> {
+    private final SortedMap<String, String> map;
+
+    public Frozen(Map<String, String> map) {
+      this.map = Collections.unmodifiableSortedMap(new TreeMap<>(map));
+    }
+
+    @Override
+    public java.util.Set<Map.Entry<String, String>> entrySet() {
+      return map.entrySet();
+    }
+
+    @Override
+    public String get(Object key) {
+      return map.get(key);
+    }
+
+    @Override
+    public boolean containsKey(Object key) {
+      return map.containsKey(key);
+    }
+
+    @Override
+    public java.util.Comparator<? super String> comparator() {
+      return map.comparator();
+    }
+
+    @Override
+    public SortedMap<String, String> subMap(String fromKey, String toKey) {
+      return map.subMap(fromKey, toKey);
+    }
+
+    @Override
+    public SortedMap<String, String> headMap(String toKey) {
+      return map.headMap(toKey);
+    }
+
+    @Override
+    public SortedMap<String, String> tailMap(String fromKey) {
+      return map.tailMap(fromKey);
+    }
+
+    @Override
+    public String firstKey() {
+      return map.firstKey();
+    }
+
+    @Override
+    public String lastKey() {
+      return map.lastKey();
+    }
   }
 
   /** The mesh's virtual address of {@code host}, if one is allocated. */

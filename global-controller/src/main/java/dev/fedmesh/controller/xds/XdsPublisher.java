@@ -492,6 +492,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
     private SortedMap<String, VirtualHost> entryHosts = new java.util.TreeMap<>();
     private SortedMap<String, FilterChain> entryChains = new java.util.TreeMap<>();
     private SortedMap<String, List<String>> entryNames = new java.util.TreeMap<>();
+    private Object virtualAddresses;
     private final Map<Resources.ResourceType, Map<String, Message>> merged =
         new EnumMap<>(Resources.ResourceType.class);
     private final Map<Resources.ResourceType, XdsSnapshot.Typed<?>> built =
@@ -509,10 +510,14 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         Map<Resources.ResourceType, Map<String, Message>> resources,
         String virtualAddress) {
       boolean unchanged(
-          MeshSnapshot mesh, ServiceKey key, SortedMap<ClusterName, ServiceEndpoints> now) {
+          MeshSnapshot mesh,
+          ServiceKey key,
+          SortedMap<ClusterName, ServiceEndpoints> now,
+          boolean addressesChanged) {
         if (shards != now
-            || !java.util.Objects.equals(
-                virtualAddress, mesh.virtualAddress(key.fqdn()).orElse(null))) {
+            || (addressesChanged
+                && !java.util.Objects.equals(
+                    virtualAddress, mesh.virtualAddress(key.fqdn()).orElse(null)))) {
           return false;
         }
         for (Map.Entry<ServiceKey, Object> dependency : dependencies.entrySet()) {
@@ -559,6 +564,9 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
               || mesh.policies() != policies;
       boolean hostsChanged = false;
       boolean namesChanged = false;
+      // The model keeps the same map while no virtual address changes.
+      boolean addressesChanged = mesh.virtualAddresses() != virtualAddresses;
+      virtualAddresses = mesh.virtualAddresses();
       clusters = mesh.clusters();
       failover = mesh.failover();
       policies = mesh.policies();
@@ -571,7 +579,7 @@ public final class XdsPublisher implements DiscoveryServerCallbacks {
         Memo previous = memo.remove(service.getKey());
         if (!everything
             && previous != null
-            && previous.unchanged(mesh, service.getKey(), service.getValue())) {
+            && previous.unchanged(mesh, service.getKey(), service.getValue(), addressesChanged)) {
           next.put(service.getKey(), previous);
           continue;
         }
