@@ -47,6 +47,7 @@ public final class ServiceImportSets {
 
   private final SortedMap<ServiceKey, Entry> entries = new TreeMap<>();
   private Object policies;
+  private Object addresses;
 
   /**
    * Brings the entries up to {@code mesh}; whether any cluster's import set may have changed (false
@@ -57,12 +58,22 @@ public final class ServiceImportSets {
     boolean everything = mesh.policies() != policies;
     policies = mesh.policies();
     boolean changed = first;
+    // The model keeps one address map while no address changes: looked up only when one did.
+    boolean addressesChanged = mesh.virtualAddresses() != addresses;
+    addresses = mesh.virtualAddresses();
     Map<ServiceKey, Entry> seen = new HashMap<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
       ServiceKey key = service.getKey();
-      String virtualAddress = mesh.virtualAddress(key.fqdn()).orElse("");
       Entry previous = entries.get(key);
+      if (!everything
+          && !addressesChanged
+          && previous != null
+          && previous.shards == service.getValue()) {
+        seen.put(key, previous);
+        continue;
+      }
+      String virtualAddress = mesh.virtualAddress(key.fqdn()).orElse("");
       if (!everything
           && previous != null
           && previous.shards == service.getValue()

@@ -142,6 +142,8 @@ public final class VirtualAddresses implements AutoCloseable {
   private volatile SortedSet<String> unallocated = new TreeSet<>();
   private final Set<String> reportedFull = new HashSet<>();
   private boolean scheduled;
+  private SortedSet<String> lastWanted;
+  private Object lastAddresses;
   private ScheduledFuture<?> releaseTimer;
 
   public VirtualAddresses(
@@ -166,11 +168,14 @@ public final class VirtualAddresses implements AutoCloseable {
     SortedSet<String> hosts = new TreeSet<>();
     for (Map.Entry<ServiceKey, SortedMap<ClusterName, ServiceEndpoints>> service :
         mesh.services().entrySet()) {
-      boolean exported = mesh.policies().exports(service.getKey());
+      boolean exported = false;
       for (ServiceEndpoints shard : service.getValue().values()) {
-        exported |= shard.exported();
+        if (shard.exported()) {
+          exported = true;
+          break;
+        }
       }
-      if (exported) {
+      if (exported || mesh.policies().exports(service.getKey())) {
         hosts.add(service.getKey().fqdn());
       }
     }
@@ -226,6 +231,12 @@ public final class VirtualAddresses implements AutoCloseable {
   /** One pass: allocates what is missing and releases what has been unwanted for the grace. */
   void reconcile(MeshSnapshot mesh) {
     SortedSet<String> wanted = wanted(mesh);
+    if (wanted.equals(lastWanted)
+        && mesh.virtualAddresses() == lastAddresses
+        && unwantedSince.isEmpty()
+        && unallocated.isEmpty()) {
+      return; // endpoints changed, nothing an address depends on
+    }
     Map<String, String> held = mesh.virtualAddresses();
     Set<String> used = new HashSet<>(held.values());
     SortedSet<String> missing = new TreeSet<>();
@@ -249,6 +260,10 @@ public final class VirtualAddresses implements AutoCloseable {
       }
     }
     unallocated = full;
+    // Skipped next time only if nothing is left to do: a host not allocated (etcd trouble) is
+    // tried again with the next snapshot.
+    lastWanted = missing.isEmpty() ? wanted : null;
+    lastAddresses = mesh.virtualAddresses();
     if (full.isEmpty()) {
       reportedFull.clear();
     } else {
