@@ -484,7 +484,7 @@ public final class HttpProxy implements AutoCloseable {
     if (ssl == null) {
       return;
     }
-    Optional<SpiffeId> peer = TlsContexts.peerId(ssl.engine().getSession());
+    Optional<SpiffeId> peer = TlsContexts.peerId(connection);
     peer.ifPresent(id -> headers.set("x-forwarded-client-cert", "URI=" + id));
     headers.set("x-forwarded-proto", "https");
   }

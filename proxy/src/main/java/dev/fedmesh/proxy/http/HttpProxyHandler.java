@@ -451,7 +451,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     requestDecorator.accept(ctx.channel(), out.headers());
     if (reporter == RequestRecord.Reporter.SOURCE && forward.cluster().mutualTls()) {
       // Metadata exchange, only with a peer sidecar (mTLS): never to a service outside the mesh.
-      out.headers().set(Workload.HEADER, telemetry.self().toHeader());
+      out.headers().set(Workload.HEADER, telemetry.selfHeader());
     }
     return out;
   }
@@ -475,7 +475,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     }
     if (reporter == RequestRecord.Reporter.DESTINATION && record != null && record.mutualTls()) {
       // Only a mesh peer (proven by mTLS) learns who answered.
-      out.headers().set(Workload.HEADER, telemetry.self().toHeader());
+      out.headers().set(Workload.HEADER, telemetry.selfHeader());
     }
     return out;
   }

@@ -98,11 +98,7 @@ final class InboundRouting implements Routing {
 
   /** The peer's SPIFFE ID, when the connection is mutual TLS. */
   static Optional<String> principal(Channel connection) {
-    SslHandler ssl = connection.pipeline().get(SslHandler.class);
-    if (ssl == null) {
-      return Optional.empty();
-    }
-    return TlsContexts.peerId(ssl.engine().getSession()).map(SpiffeId::toString);
+    return TlsContexts.peerId(connection).map(SpiffeId::toString);
   }
 
   /** The connection's attributes, for network RBAC and as the base of a request's. */

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Who a proxy stands in front of, as Istio's telemetry labels name it: the workload (the
@@ -74,11 +75,31 @@ public record Workload(String name, String namespace, String app, String version
         .encodeToString(text.getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * Header values already parsed. A proxy hears from few peer workloads, each sending the same
+   * value on every request; the bound keeps a peer that varies its header from growing the map.
+   */
+  private static final int PARSED_LIMIT = 512;
+
+  private static final Map<String, Workload> PARSED = new ConcurrentHashMap<>();
+
   /** The workload a header names; {@link #UNKNOWN} for anything malformed or absent. */
   public static Workload fromHeader(String value) {
     if (value == null || value.isEmpty() || value.length() > 1024) {
       return UNKNOWN;
     }
+    Workload known = PARSED.get(value);
+    if (known != null) {
+      return known;
+    }
+    Workload parsed = parse(value);
+    if (PARSED.size() < PARSED_LIMIT) {
+      PARSED.put(value, parsed);
+    }
+    return parsed;
+  }
+
+  private static Workload parse(String value) {
     try {
       String text = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8);
       Map<String, String> fields = new LinkedHashMap<>();

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMat
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
@@ -19,6 +20,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.internal.tcnative.SSL;
+import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -154,6 +156,29 @@ public final class TlsContexts {
       case SAFE_REGEX -> value -> value.matches(matcher.getSafeRegex().getRegex());
       default -> value -> false;
     };
+  }
+
+  private static final AttributeKey<Optional<SpiffeId>> PEER_ID =
+      AttributeKey.valueOf(TlsContexts.class, "peerId");
+
+  /**
+   * The SPIFFE ID the TLS peer of a connection presented; empty for plaintext. Read from the
+   * certificate once per connection, when its handshake has finished, not once per request.
+   */
+  public static Optional<SpiffeId> peerId(Channel connection) {
+    Optional<SpiffeId> known = connection.attr(PEER_ID).get();
+    if (known != null) {
+      return known;
+    }
+    SslHandler ssl = connection.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return Optional.empty();
+    }
+    Optional<SpiffeId> id = peerId(ssl.engine().getSession());
+    if (ssl.handshakeFuture().isSuccess()) {
+      connection.attr(PEER_ID).set(id);
+    }
+    return id;
   }
 
   /** The SPIFFE ID the peer of a finished handshake presented, if any. */

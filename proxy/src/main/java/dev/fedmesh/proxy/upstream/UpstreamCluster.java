@@ -57,11 +57,31 @@ public final class UpstreamCluster {
   private final AtomicLong roundRobin = new AtomicLong();
   private final Map<InetSocketAddress, UpstreamHost> hostsByAddress = new LinkedHashMap<>();
   private volatile Cluster config;
+
+  /** What requests ask of {@link #config} on every call, worked out once per config. */
+  private volatile Derived derived;
+
   private volatile OutlierDetector detector;
   private volatile CircuitBreaker breaker;
   private volatile List<Level> levels = List.of();
   private volatile List<UpstreamHost> hosts = List.of();
   private volatile int overprovisioning = 140;
+
+  /**
+   * @param tls the transport socket's TLS, unpacked (the same instance for every request, so that
+   *     connection pools keyed by it compare by identity)
+   */
+  private record Derived(
+      Optional<UpstreamTlsContext> tls, boolean mutualTls, Protocol protocol, long connectTimeout) {
+    static Derived of(Cluster config) {
+      Optional<UpstreamTlsContext> tls = UpstreamCluster.tls(config);
+      return new Derived(
+          tls,
+          tls.filter(t -> !dev.fedmesh.proxy.tls.TlsOrigination.applies(t)).isPresent(),
+          UpstreamCluster.protocol(config),
+          config.hasConnectTimeout() ? Durations.toMillis(config.getConnectTimeout()) : 5_000);
+    }
+  }
 
   private record Group(Locality locality, int weight, List<UpstreamHost> hosts) {}
 
@@ -146,6 +166,7 @@ public final class UpstreamCluster {
   synchronized void update(Cluster config, ClusterLoadAssignment assignment) {
     if (!config.equals(this.config)) {
       Cluster previous = this.config;
+      this.derived = Derived.of(config);
       this.config = config;
       if (previous == null
           || !previous.getOutlierDetection().equals(config.getOutlierDetection())
@@ -272,13 +293,15 @@ public final class UpstreamCluster {
   }
 
   public long connectTimeoutMillis() {
-    Cluster c = config;
-    return c.hasConnectTimeout() ? Durations.toMillis(c.getConnectTimeout()) : 5_000;
+    return derived.connectTimeout();
   }
 
   /** The protocol to speak upstream: HTTP/2 when the cluster's protocol options say so. */
   public Protocol protocol() {
-    Cluster c = config;
+    return derived.protocol();
+  }
+
+  private static Protocol protocol(Cluster c) {
     if (c.hasHttp2ProtocolOptions()) {
       return Protocol.HTTP2;
     }
@@ -299,7 +322,10 @@ public final class UpstreamCluster {
 
   /** The TLS the cluster's transport socket asks for, if any. */
   public Optional<UpstreamTlsContext> tls() {
-    Cluster c = config;
+    return derived.tls();
+  }
+
+  private static Optional<UpstreamTlsContext> tls(Cluster c) {
     if (!c.hasTransportSocket()) {
       return Optional.empty();
     }
@@ -320,7 +346,7 @@ public final class UpstreamCluster {
    * such peers get the caller's workload metadata and count as mutual TLS in telemetry.
    */
   public boolean mutualTls() {
-    return tls().filter(t -> !dev.fedmesh.proxy.tls.TlsOrigination.applies(t)).isPresent();
+    return derived.mutualTls();
   }
 
   /** Chooses a host for a new request; {@code exclude} are hosts this request already tried. */
