@@ -6,6 +6,7 @@ import com.google.protobuf.util.Durations;
 import dev.fedmesh.proxy.http.HttpProxy;
 import dev.fedmesh.proxy.http.InboundPort;
 import dev.fedmesh.proxy.http.OutboundRouting;
+import dev.fedmesh.proxy.net.Transports;
 import dev.fedmesh.proxy.tls.ProxyIdentity;
 import dev.fedmesh.proxy.xds.ProxyConfig;
 import dev.fedmesh.trust.SvidCredential;
@@ -39,9 +40,6 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -90,9 +88,8 @@ public final class SidecarProcess {
     int threads = Integer.parseInt(args[outbound ? 5 : 4]);
     boolean policy = args.length > (outbound ? 6 : 5) && args[outbound ? 6 : 5].equals("policy");
     Path accessLog = certs.resolve(args[2] + "-access.log");
-    EventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(
-            threads, new DefaultThreadFactory("sidecar", true), NioIoHandler.newFactory());
+    // The transport the production sidecar (ProxyMain) runs on: epoll where it loads, else NIO.
+    EventLoopGroup group = Transports.eventLoopGroup(threads);
     HttpProxy proxy;
     InetSocketAddress bound;
     if (outbound) {
