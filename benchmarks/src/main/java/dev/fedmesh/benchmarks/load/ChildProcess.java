@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -31,24 +33,48 @@ final class ChildProcess implements AutoCloseable {
   private final Process process;
   private final Path log;
   private final CompletableFuture<InetSocketAddress> listening = new CompletableFuture<>();
+  private final long startedNanos;
+  private volatile long listeningNanos;
 
-  private ChildProcess(String name, Process process, Path log) {
+  private ChildProcess(String name, Process process, Path log, long startedNanos) {
     this.name = name;
     this.process = process;
     this.log = log;
+    this.startedNanos = startedNanos;
     Thread copier = new Thread(this::copyOutput, name + "-output");
     copier.setDaemon(true);
     copier.start();
   }
 
   static ChildProcess start(String name, List<String> command, Path logDir) throws IOException {
+    return start(name, command, Map.of(), logDir);
+  }
+
+  /**
+   * @param environment added to (or replacing in) the benchmark's own environment
+   */
+  static ChildProcess start(
+      String name, List<String> command, Map<String, String> environment, Path logDir)
+      throws IOException {
     Path log = logDir.resolve(name + ".log");
-    Process process =
+    ProcessBuilder builder =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
-            .redirectInput(ProcessBuilder.Redirect.PIPE)
-            .start();
-    return new ChildProcess(name, process, log);
+            .redirectInput(ProcessBuilder.Redirect.PIPE);
+    builder.environment().putAll(environment);
+    long started = System.nanoTime();
+    return new ChildProcess(name, builder.start(), log, started);
+  }
+
+  /**
+   * From starting the process to its {@code listening} line: how long it took to be ready; empty
+   * for a program that prints no such line.
+   */
+  Optional<Duration> startup() {
+    if (!listening.isDone() || listening.isCompletedExceptionally()) {
+      return Optional.empty();
+    }
+    return Optional.of(Duration.ofNanos(listeningNanos - startedNanos));
   }
 
   long pid() {
@@ -97,6 +123,7 @@ final class ChildProcess implements AutoCloseable {
         out.println(line);
         out.flush();
         if (line.startsWith(LISTENING) && !listening.isDone()) {
+          listeningNanos = System.nanoTime();
           String hostPort = line.substring(LISTENING.length()).trim();
           int colon = hostPort.lastIndexOf(':');
           listening.complete(

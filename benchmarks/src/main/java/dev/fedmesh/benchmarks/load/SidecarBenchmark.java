@@ -1,5 +1,6 @@
 package dev.fedmesh.benchmarks.load;
 
+import dev.fedmesh.model.SidecarJvm;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -44,7 +45,7 @@ public final class SidecarBenchmark {
     DEFAULTS.putAll(Flags.loadDefaults());
     DEFAULTS.put("proxy-threads", "1");
     DEFAULTS.put("topologies", "direct,fedmesh,haproxy");
-    DEFAULTS.put("sidecar-jvm", "-Xmx64m -XX:+UseSerialGC");
+    DEFAULTS.put("sidecar-jvm", SidecarJvm.optionsLine());
   }
 
   private SidecarBenchmark() {}
@@ -57,7 +58,8 @@ public final class SidecarBenchmark {
       List<String> proxyNames,
       long[] rssKib,
       long[] peakRssKib,
-      double closedCores) {}
+      double closedCores,
+      long[] startupMillis) {}
 
   /** What a topology is while it runs: where the load goes, and the processes to watch. */
   private record Deployed(
@@ -197,7 +199,7 @@ public final class SidecarBenchmark {
     command.add(args[0]);
     command.add(work.toString());
     command.addAll(Arrays.asList(args).subList(1, args.length));
-    return ChildProcess.start(name, command, work);
+    return ChildProcess.start(name, command, SidecarJvm.ENVIRONMENT, work);
   }
 
   /**
@@ -268,7 +270,11 @@ public final class SidecarBenchmark {
               deployed.proxies().stream().map(ChildProcess::name).toList(),
               rss.get(deployed),
               peak,
-              closedCores));
+              closedCores,
+              deployed.proxies().stream()
+                  .flatMap(p -> p.startup().stream())
+                  .mapToLong(Duration::toMillis)
+                  .toArray()));
     }
     return figures;
   }
@@ -354,7 +360,8 @@ public final class SidecarBenchmark {
             "closed p99",
             "closed errors",
             "proxy cores",
-            "rps/proxy core");
+            "rps/proxy core",
+            "startup ms");
     for (Figures f : figures) {
       boolean proxied = !f.proxyNames().isEmpty();
       resources.row(
@@ -367,7 +374,12 @@ public final class SidecarBenchmark {
           Table.micros(f.closed().latency().percentileMicros(0.99)),
           f.closed().errors(),
           proxied ? String.format("%.2f", f.closedCores()) : "-",
-          proxied ? String.format("%.0f", f.closed().perSecond() / f.closedCores()) : "-");
+          proxied ? String.format("%.0f", f.closed().perSecond() / f.closedCores()) : "-",
+          f.startupMillis().length == 0
+              ? "-"
+              : Arrays.stream(f.startupMillis())
+                  .mapToObj(Long::toString)
+                  .collect(java.util.stream.Collectors.joining(" / ")));
     }
     out.append(resources.render());
     out.append(
@@ -378,36 +390,64 @@ public final class SidecarBenchmark {
     return out.toString();
   }
 
-  private static String goals(List<Figures> figures, Figures direct) {
+  /** The goals of issue #16, each line ending "met" or "NOT met" with the figures it compares. */
+  static String goals(List<Figures> figures, Figures direct) {
     Figures fedmesh = find(figures, "fedmesh");
     Figures haproxy = find(figures, "haproxy");
-    StringBuilder out = new StringBuilder("Goals (issue #5)\n");
-    if (direct != null && fedmesh != null) {
-      double added = added(fedmesh, direct, 0.99);
-      if (haproxy != null) {
-        double reference = added(haproxy, direct, 0.99);
+    StringBuilder out = new StringBuilder("Goals (issue #16)\n");
+    if (direct != null && fedmesh != null && haproxy != null) {
+      for (double q : new double[] {0.50, 0.99}) {
+        double ours = added(fedmesh, direct, q);
+        double theirs = added(haproxy, direct, q);
         out.append(
-            String.format(
-                "  added p99 <= haproxy pair's:  fedmesh %+.0f µs vs haproxy %+.0f µs  -> %s%n",
-                added, reference, added <= reference ? "met" : "NOT met"));
+            goal(
+                String.format("added p%.0f <= haproxy pair's", q * 100),
+                String.format("fedmesh %+.0f µs vs haproxy %+.0f µs", ours, theirs),
+                ours <= theirs));
       }
+    }
+    if (fedmesh != null && haproxy != null) {
+      double ours = fedmesh.closed().perSecond() / fedmesh.closedCores();
+      double theirs = haproxy.closed().perSecond() / haproxy.closedCores();
       out.append(
-          String.format(
-              "  added p99 <= 300 µs:          fedmesh %+.0f µs  -> %s%n",
-              added, added <= 300 ? "met" : "NOT met"));
+          goal(
+              "rps/proxy core >= haproxy's",
+              String.format("fedmesh %.0f vs haproxy %.0f (%.2fx)", ours, theirs, ours / theirs),
+              ours >= theirs));
     }
     if (fedmesh != null) {
-      long worst =
-          Stream.of(fedmesh.rssKib(), fedmesh.peakRssKib())
-              .flatMapToLong(Arrays::stream)
-              .max()
-              .orElse(0);
+      long open = Arrays.stream(fedmesh.rssKib()).max().orElse(0);
+      long peak = Arrays.stream(fedmesh.peakRssKib()).max().orElse(0);
+      out.append(
+          goal(
+              "RSS <= 60 MB per sidecar",
+              String.format("largest %.1f MB after the open loop", open / 1024.0),
+              open <= 60 * 1024));
+      out.append(
+          goal(
+              "peak RSS <= 70 MB per sidecar",
+              String.format("largest %.1f MB after the closed loop", peak / 1024.0),
+              peak <= 70 * 1024));
+      long startup = Arrays.stream(fedmesh.startupMillis()).max().orElse(Long.MAX_VALUE);
+      out.append(
+          goal(
+              "startup to ready <= 1 s",
+              String.format("slowest sidecar %d ms", startup),
+              startup <= 1000));
+    }
+    if (direct != null && fedmesh != null) {
       out.append(
           String.format(
-              "  RSS <= 60 MB per sidecar:     largest %.1f MB  -> %s%n",
-              worst / 1024.0, worst <= 60 * 1024 ? "met" : "NOT met"));
+              "Reference, not a goal: Istio publishes +228 µs p90 / +298 µs p99 for its sidecar"
+                  + " pair at 1,000 rps with mTLS (on other hardware); fedmesh here %+.0f µs /"
+                  + " %+.0f µs.%n",
+              added(fedmesh, direct, 0.90), added(fedmesh, direct, 0.99)));
     }
     return out.toString();
+  }
+
+  private static String goal(String goal, String figures, boolean met) {
+    return String.format("  %-31s %s  -> %s%n", goal + ":", figures, met ? "met" : "NOT met");
   }
 
   private static Figures find(List<Figures> figures, String name) {

@@ -1,6 +1,7 @@
 package dev.fedmesh.agent.injection;
 
 import dev.fedmesh.agent.ca.TokenReviewAuthenticator;
+import dev.fedmesh.model.SidecarJvm;
 import dev.fedmesh.model.XdsNames;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -174,6 +175,15 @@ final class SidecarTemplate {
   }
 
   private static List<EnvVar> environment(
+      InjectionSettings settings, InterceptionMode mode, boolean dnsCapture, String inboundPorts) {
+    List<EnvVar> environment = new ArrayList<>();
+    environment.add(value("JAVA_TOOL_OPTIONS", SidecarJvm.optionsLine()));
+    SidecarJvm.ENVIRONMENT.forEach((name, value) -> environment.add(value(name, value)));
+    environment.addAll(fedmeshEnvironment(settings, mode, dnsCapture, inboundPorts));
+    return environment;
+  }
+
+  private static List<EnvVar> fedmeshEnvironment(
       InjectionSettings settings, InterceptionMode mode, boolean dnsCapture, String inboundPorts) {
     return List.of(
         value("FEDMESH_REGION", settings.region()),

@@ -85,6 +85,10 @@ class SidecarInjectorTest {
         .containsEntry("FEDMESH_TRUST_DOMAIN", "fedmesh.local")
         .containsEntry("FEDMESH_CONTROLLER", "fedmesh-controller.fedmesh-system.svc:15010")
         .containsEntry("FEDMESH_CA_ADDRESS", "fedmesh-agent.fedmesh-system.svc:15012");
+    // The sidecar's JVM is the one the sidecar benchmark measures: small heap, serial GC.
+    assertThat(values(proxy.getEnv()).get("JAVA_TOOL_OPTIONS"))
+        .contains("-XX:+UseSerialGC", "-Xmx32m", "-XX:TrimNativeHeapInterval=5000");
+    assertThat(values(proxy.getEnv())).containsEntry("MALLOC_ARENA_MAX", "2");
     assertThat(fieldRefs(proxy.getEnv()))
         .containsEntry("FEDMESH_NODE_NAME", "spec.nodeName")
         .containsEntry("FEDMESH_POD_NAME", "metadata.name")

@@ -30,8 +30,11 @@ public final class ProxyMain implements Callable<Integer> {
 
   @Option(
       names = "--threads",
-      defaultValue = "0",
-      description = "Event loop threads (0: one per core).")
+      defaultValue = "1",
+      description =
+          "Event loop threads (0: one per core). One, by default, like Istio's sidecar"
+              + " concurrency: a sidecar carries one pod's traffic, and each loop adds its buffers"
+              + " and a thread; raise it for a pod that needs more than a core of proxying.")
   int threads;
 
   @Override
