@@ -19,7 +19,8 @@ import java.util.Map;
  *       at a third of the speed);
  *   <li>native memory handed back: glibc keeps memory the JIT and BoringSSL freed in per-thread
  *       arenas unless asked to trim it, and two arenas are plenty for a handful of threads;
- *   <li>Netty's leak detector off: it records a stack trace for one buffer in 128.
+ *   <li>Netty's leak detector off (it records a stack trace for one buffer in 128), and its
+ *       flight-recorder events (they load the JDK's recorder, a megabyte of classes).
  * </ul>
  */
 public final class SidecarJvm {
@@ -35,7 +36,8 @@ public final class SidecarJvm {
           "-XX:TrimNativeHeapInterval=5000",
           "-XX:-UsePerfData",
           "-XX:+ExitOnOutOfMemoryError",
-          "-Dio.netty.leakDetection.level=disabled");
+          "-Dio.netty.leakDetection.level=disabled",
+          "-Dio.netty.jfr.enabled=false");
 
   /** Environment the JVM's native side reads before any option is parsed. */
   public static final Map<String, String> ENVIRONMENT = Map.of("MALLOC_ARENA_MAX", "2");

@@ -138,6 +138,22 @@ final class ChildProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes the child's standard input, which our JVMs take as the signal to stop, and waits for it
+   * to exit by itself: for work it does on the way out (writing a class-data archive).
+   */
+  void stopAndWait(Duration timeout) throws InterruptedException {
+    try {
+      process.getOutputStream().close();
+    } catch (IOException ignored) {
+      // the child may already be gone
+    }
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      close();
+      throw new IllegalStateException(name + " did not exit within " + timeout + "; see " + log);
+    }
+  }
+
   @Override
   public void close() {
     if (!process.isAlive()) {

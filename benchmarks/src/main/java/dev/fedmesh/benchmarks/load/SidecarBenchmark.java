@@ -46,6 +46,7 @@ public final class SidecarBenchmark {
     DEFAULTS.put("proxy-threads", "1");
     DEFAULTS.put("topologies", "direct,fedmesh,haproxy");
     DEFAULTS.put("sidecar-jvm", SidecarJvm.optionsLine());
+    DEFAULTS.put("class-data", "true");
   }
 
   private SidecarBenchmark() {}
@@ -143,11 +144,19 @@ public final class SidecarBenchmark {
         {
           String[] policy =
               topology.equals("fedmesh-policy") ? new String[] {"policy"} : new String[0];
+          List<String> serverJvm = new ArrayList<>();
+          List<String> clientJvm = new ArrayList<>();
+          if (Boolean.parseBoolean(flags.string("class-data"))) {
+            Path[] archives = trainClassData(topology, flags, work, app, policy);
+            serverJvm.add("-XX:SharedArchiveFile=" + archives[0]);
+            clientJvm.add("-XX:SharedArchiveFile=" + archives[1]);
+          }
           List<ChildProcess> started = new ArrayList<>();
           try {
             ChildProcess server =
                 sidecar(
                     flags,
+                    serverJvm,
                     work,
                     topology + "-server",
                     concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
@@ -156,6 +165,7 @@ public final class SidecarBenchmark {
             ChildProcess client =
                 sidecar(
                     flags,
+                    clientJvm,
                     work,
                     topology + "-client",
                     concat(
@@ -188,11 +198,73 @@ public final class SidecarBenchmark {
     return all;
   }
 
-  private static ChildProcess sidecar(Flags flags, Path work, String name, String... args)
-      throws IOException {
+  /**
+   * Application class-data sharing, as a sidecar image would ship it: a short training run of a
+   * sidecar pair (started, a few thousand requests through it, stopped) writes one archive per side
+   * with the classes it loaded, already parsed and verified; the measured sidecars map it instead
+   * of reading and verifying those classes from the jar again. Returns the server's and the
+   * client's archive.
+   */
+  private static Path[] trainClassData(
+      String topology, Flags flags, Path work, InetSocketAddress app, String[] policy)
+      throws Exception {
+    Path serverArchive = work.resolve(topology + "-server.jsa");
+    Path clientArchive = work.resolve(topology + "-client.jsa");
+    String threads = flags.string("proxy-threads");
+    System.out.printf("%s: class-data archives (a training run)%n", topology);
+    ChildProcess server =
+        sidecar(
+            flags,
+            List.of("-XX:ArchiveClassesAtExit=" + serverArchive),
+            work,
+            topology + "-server-training",
+            concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
+    ChildProcess client = null;
+    try {
+      InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
+      client =
+          sidecar(
+              flags,
+              List.of("-XX:ArchiveClassesAtExit=" + clientArchive),
+              work,
+              topology + "-client-training",
+              concat(
+                  new String[] {"outbound", "client", "server", hostPort(inbound), threads},
+                  policy));
+      InetSocketAddress outbound = client.awaitListening(Duration.ofSeconds(30));
+      int body = flags.integer("body");
+      try (LoadGenerator load =
+          new LoadGenerator(
+              outbound, new HttpExchange("http://" + HOST + "/echo", HOST, body, body))) {
+        load.connect(4);
+        load.closedLoop(Duration.ofSeconds(2));
+      }
+      client.stopAndWait(Duration.ofSeconds(60));
+      server.stopAndWait(Duration.ofSeconds(60));
+    } finally {
+      if (client != null) {
+        client.close();
+      }
+      server.close();
+    }
+    for (Path archive : List.of(serverArchive, clientArchive)) {
+      if (!Files.isRegularFile(archive)) {
+        throw new IllegalStateException(
+            "the training run wrote no class-data archive "
+                + archive
+                + "; see the logs in "
+                + work);
+      }
+    }
+    return new Path[] {serverArchive, clientArchive};
+  }
+
+  private static ChildProcess sidecar(
+      Flags flags, List<String> jvm, Path work, String name, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(flags.string("java"));
     command.addAll(Arrays.asList(flags.string("sidecar-jvm").trim().split("\\s+")));
+    command.addAll(jvm);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(SidecarProcess.class.getName());
