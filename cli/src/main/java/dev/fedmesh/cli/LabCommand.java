@@ -131,10 +131,12 @@ final class LabCommand {
         System.out.println(summary.json().toPrettyString());
       } else {
         System.out.printf(
-            "%ntotal %d, failed %d, p50 %.2f ms, p99 %.2f ms%nby cluster: %s%nby version: %s%n",
+            "%ntotal %d, failed %d, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms%nby cluster: %s%n"
+                + "by version: %s%n",
             summary.total(),
             summary.failed(),
             summary.p50Ms(),
+            summary.p90Ms(),
             summary.p99Ms(),
             summary.byCluster(),
             summary.byVersion());
