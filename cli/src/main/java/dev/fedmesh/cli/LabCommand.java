@@ -1,5 +1,6 @@
 package dev.fedmesh.cli;
 
+import dev.fedmesh.lab.LabLatency;
 import dev.fedmesh.lab.LabTraffic;
 import dev.fedmesh.lab.LocalLab;
 import java.io.PrintStream;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Spec;
       LabCommand.Down.class,
       LabCommand.Status.class,
       LabCommand.Traffic.class,
+      LabCommand.Latency.class,
       LabCommand.KillCluster.class,
       LabCommand.ReviveCluster.class
     })
@@ -131,10 +133,12 @@ final class LabCommand {
         System.out.println(summary.json().toPrettyString());
       } else {
         System.out.printf(
-            "%ntotal %d, failed %d, p50 %.2f ms, p99 %.2f ms%nby cluster: %s%nby version: %s%n",
+            "%ntotal %d, failed %d, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms%nby cluster: %s%n"
+                + "by version: %s%n",
             summary.total(),
             summary.failed(),
             summary.p50Ms(),
+            summary.p90Ms(),
             summary.p99Ms(),
             summary.byCluster(),
             summary.byVersion());
@@ -143,6 +147,56 @@ final class LabCommand {
         }
       }
       return summary.failed() == 0 ? 0 : 1;
+    }
+  }
+
+  @Command(
+      name = "latency",
+      mixinStandardHelpOptions = true,
+      description =
+          "Measures call latency to west's payments pod from its own cluster (two sidecars) and"
+              + " from east (through west's east-west gateway), open loop; prints p50/p90/p99.")
+  static final class Latency implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(
+        names = "--rps",
+        defaultValue = "50",
+        description = "Requests a second, per scenario (default: ${DEFAULT-VALUE}).")
+    int rps;
+
+    @Option(
+        names = "--duration",
+        defaultValue = "30s",
+        description = "Measured time per scenario, e.g. 30s or 2m (default: ${DEFAULT-VALUE}).")
+    String duration;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "10s",
+        description =
+            "Unmeasured load per scenario before measuring, 0s for none (default:"
+                + " ${DEFAULT-VALUE}).")
+    String warmup;
+
+    @Option(
+        names = "--rounds",
+        defaultValue = "3",
+        description =
+            "Slices the duration is cut into, the scenarios taking turns, so that other load on"
+                + " the machine falls on both alike (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Override
+    public Integer call() throws Exception {
+      LabLatency.Settings settings =
+          new LabLatency.Settings(
+              rps, duration("--warmup", warmup), duration("--duration", duration), rounds);
+      LabLatency.Result result =
+          new LabLatency(new LocalLab(dir(spec), System.out), System.out).run(settings);
+      System.out.println();
+      System.out.print(result.table());
+      return result.ok() ? 0 : 1;
     }
   }
 

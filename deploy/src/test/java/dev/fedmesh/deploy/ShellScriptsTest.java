@@ -43,7 +43,12 @@ class ShellScriptsTest {
     List<Path> scripts = scripts(RepoFiles.root());
     assertThat(scripts)
         .extracting(p -> RepoFiles.root().relativize(p).toString())
-        .contains("scripts/install-deps.sh", "fedmesh");
+        .contains(
+            "scripts/install-deps.sh",
+            "fedmesh",
+            "benchmarks/run-sidecar-bench.sh",
+            "benchmarks/run-gateway-bench.sh",
+            "benchmarks/run-lab-latency.sh");
 
     List<String> command = new ArrayList<>();
     command.add(shellcheck().toString());
