@@ -20,7 +20,9 @@ import java.util.Map;
  *   <li>native memory handed back: glibc keeps memory the JIT and BoringSSL freed in per-thread
  *       arenas unless asked to trim it, and two arenas are plenty for a handful of threads;
  *   <li>Netty's leak detector off (it records a stack trace for one buffer in 128), and its
- *       flight-recorder events (they load the JDK's recorder, a megabyte of classes).
+ *       flight-recorder events (they load the JDK's recorder, a megabyte of classes);
+ *   <li>logging configured in code ({@code fedmesh.log.console}: the proxy's ConsoleLogging), not
+ *       by parsing XML at every start.
  * </ul>
  */
 public final class SidecarJvm {
@@ -37,7 +39,8 @@ public final class SidecarJvm {
           "-XX:-UsePerfData",
           "-XX:+ExitOnOutOfMemoryError",
           "-Dio.netty.leakDetection.level=disabled",
-          "-Dio.netty.jfr.enabled=false");
+          "-Dio.netty.jfr.enabled=false",
+          "-Dfedmesh.log.console=true");
 
   /** Environment the JVM's native side reads before any option is parsed. */
   public static final Map<String, String> ENVIRONMENT = Map.of("MALLOC_ARENA_MAX", "2");
