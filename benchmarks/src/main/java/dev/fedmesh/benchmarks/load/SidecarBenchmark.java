@@ -151,33 +151,10 @@ public final class SidecarBenchmark {
             serverJvm.add("-XX:SharedArchiveFile=" + archives[0]);
             clientJvm.add("-XX:SharedArchiveFile=" + archives[1]);
           }
-          List<ChildProcess> started = new ArrayList<>();
-          try {
-            ChildProcess server =
-                sidecar(
-                    flags,
-                    serverJvm,
-                    work,
-                    topology + "-server",
-                    concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
-            started.add(server);
-            InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
-            ChildProcess client =
-                sidecar(
-                    flags,
-                    clientJvm,
-                    work,
-                    topology + "-client",
-                    concat(
-                        new String[] {"outbound", "client", "server", hostPort(inbound), threads},
-                        policy));
-            started.add(0, client);
-            InetSocketAddress outbound = client.awaitListening(Duration.ofSeconds(30));
-            return new Deployed(topology, outbound, "http://" + HOST + "/echo", started);
-          } catch (Exception | Error e) {
-            started.forEach(ChildProcess::close);
-            throw e;
-          }
+          List<ChildProcess> pair =
+              startPair(flags, work, app, policy, topology, serverJvm, clientJvm);
+          InetSocketAddress outbound = pair.get(0).awaitListening(Duration.ofSeconds(30));
+          return new Deployed(topology, outbound, "http://" + HOST + "/echo", pair);
         }
       case "haproxy":
         {
@@ -210,28 +187,18 @@ public final class SidecarBenchmark {
       throws Exception {
     Path serverArchive = work.resolve(topology + "-server.jsa");
     Path clientArchive = work.resolve(topology + "-client.jsa");
-    String threads = flags.string("proxy-threads");
     System.out.printf("%s: class-data archives (a training run)%n", topology);
-    ChildProcess server =
-        sidecar(
+    List<ChildProcess> pair =
+        startPair(
             flags,
-            List.of("-XX:ArchiveClassesAtExit=" + serverArchive),
             work,
-            topology + "-server-training",
-            concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
-    ChildProcess client = null;
+            app,
+            policy,
+            topology + "-training",
+            List.of("-XX:ArchiveClassesAtExit=" + serverArchive),
+            List.of("-XX:ArchiveClassesAtExit=" + clientArchive));
     try {
-      InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
-      client =
-          sidecar(
-              flags,
-              List.of("-XX:ArchiveClassesAtExit=" + clientArchive),
-              work,
-              topology + "-client-training",
-              concat(
-                  new String[] {"outbound", "client", "server", hostPort(inbound), threads},
-                  policy));
-      InetSocketAddress outbound = client.awaitListening(Duration.ofSeconds(30));
+      InetSocketAddress outbound = pair.get(0).awaitListening(Duration.ofSeconds(30));
       int body = flags.integer("body");
       try (LoadGenerator load =
           new LoadGenerator(
@@ -239,13 +206,11 @@ public final class SidecarBenchmark {
         load.connect(4);
         load.closedLoop(Duration.ofSeconds(2));
       }
-      client.stopAndWait(Duration.ofSeconds(60));
-      server.stopAndWait(Duration.ofSeconds(60));
-    } finally {
-      if (client != null) {
-        client.close();
+      for (ChildProcess sidecar : pair) {
+        sidecar.stopAndWait(Duration.ofSeconds(60)); // the client first, then the server
       }
-      server.close();
+    } finally {
+      pair.forEach(ChildProcess::close);
     }
     for (Path archive : List.of(serverArchive, clientArchive)) {
       if (!Files.isRegularFile(archive)) {
@@ -257,6 +222,49 @@ public final class SidecarBenchmark {
       }
     }
     return new Path[] {serverArchive, clientArchive};
+  }
+
+  /**
+   * A caller's sidecar routing to a callee's sidecar in front of {@code app}, both listening;
+   * returned client first (the order to stop them in). Neither is left running on a failure.
+   */
+  private static List<ChildProcess> startPair(
+      Flags flags,
+      Path work,
+      InetSocketAddress app,
+      String[] policy,
+      String name,
+      List<String> serverJvm,
+      List<String> clientJvm)
+      throws Exception {
+    String threads = flags.string("proxy-threads");
+    List<ChildProcess> started = new ArrayList<>();
+    try {
+      ChildProcess server =
+          sidecar(
+              flags,
+              serverJvm,
+              work,
+              name + "-server",
+              concat(new String[] {"inbound", "server", hostPort(app), threads}, policy));
+      started.add(server);
+      InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
+      ChildProcess client =
+          sidecar(
+              flags,
+              clientJvm,
+              work,
+              name + "-client",
+              concat(
+                  new String[] {"outbound", "client", "server", hostPort(inbound), threads},
+                  policy));
+      started.add(0, client);
+      client.awaitListening(Duration.ofSeconds(30));
+      return started;
+    } catch (Exception | Error e) {
+      started.forEach(ChildProcess::close);
+      throw e;
+    }
   }
 
   private static ChildProcess sidecar(
