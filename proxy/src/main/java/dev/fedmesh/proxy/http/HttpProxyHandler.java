@@ -22,7 +22,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import java.net.URI;
 import java.util.ArrayDeque;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -204,19 +203,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     if (request.method() == HttpMethod.CONNECT) {
       authority = uri;
       path = "";
-    } else if (uri.startsWith("http://") || uri.startsWith("https://")) {
+    } else if (AbsoluteTarget.isAbsolute(uri)) {
       try {
-        URI parsed = new URI(uri);
-        authority = parsed.getRawAuthority();
-        path =
-            parsed.getRawPath() == null || parsed.getRawPath().isEmpty()
-                ? "/"
-                : parsed.getRawPath();
-        if (parsed.getRawQuery() != null) {
-          path += "?" + parsed.getRawQuery();
-        }
-      } catch (Exception e) {
-        localReply(request, HttpResponseStatus.BAD_REQUEST, "malformed request target: " + uri);
+        AbsoluteTarget target = AbsoluteTarget.parse(uri);
+        authority = target.authority();
+        path = target.path();
+      } catch (IllegalArgumentException e) {
+        localReply(
+            request,
+            HttpResponseStatus.BAD_REQUEST,
+            "malformed request target: " + e.getMessage() + ": " + uri);
         return;
       }
     } else {

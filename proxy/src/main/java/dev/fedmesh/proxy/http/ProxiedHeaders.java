@@ -11,9 +11,12 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The header rewriting of a proxied request and its response: hop-by-hop headers (RFC 9110 §7.6.1,
@@ -21,17 +24,22 @@ import java.util.Set;
  * proxy; the message framing is fixed for the HTTP/1.1 side.
  */
 final class ProxiedHeaders {
-  private static final Set<String> HOP_BY_HOP =
-      Set.of(
-          "connection",
-          "keep-alive",
-          "proxy-connection",
-          "proxy-authorization",
-          "proxy-authenticate",
-          "te",
-          "trailer",
-          "upgrade",
-          "transfer-encoding");
+  private static final List<AsciiString> HOP_BY_HOP =
+      Stream.of(
+              "connection",
+              "keep-alive",
+              "proxy-connection",
+              "proxy-authorization",
+              "proxy-authenticate",
+              "te",
+              "trailer",
+              "upgrade",
+              "transfer-encoding")
+          .map(AsciiString::cached)
+          .toList();
+  private static final AsciiString HTTP2_INTERNAL = AsciiString.cached("x-http2-");
+  private static final AsciiString TE = AsciiString.cached("te");
+  private static final AsciiString EXPECT = AsciiString.cached("expect");
 
   private ProxiedHeaders() {}
 
@@ -48,20 +56,22 @@ final class ProxiedHeaders {
         new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), forward.path());
     HttpHeaders headers = out.headers();
     Set<String> connectionTokens = connectionTokens(request.headers());
-    for (var header : request.headers()) {
-      String name = header.getKey().toLowerCase(Locale.ROOT);
-      if (HOP_BY_HOP.contains(name)
-          || connectionTokens.contains(name)
-          || name.startsWith("x-http2-")) {
-        if (name.equals("te") && header.getValue().trim().equalsIgnoreCase("trailers")) {
-          headers.add(header.getKey(), header.getValue());
+    // Names and values stay as the decoder made them: no String per header, none lower-cased.
+    for (var it = request.headers().iteratorCharSequence(); it.hasNext(); ) {
+      var header = it.next();
+      CharSequence name = header.getKey();
+      if (isHopByHop(name) || isConnectionToken(connectionTokens, name)) {
+        if (AsciiString.contentEqualsIgnoreCase(name, TE)
+            && AsciiString.contentEqualsIgnoreCase(
+                AsciiString.trim(header.getValue()), HttpHeaderValues.TRAILERS)) {
+          headers.add(name, header.getValue());
         }
         continue;
       }
-      if (name.equals("expect")) {
+      if (AsciiString.contentEqualsIgnoreCase(name, EXPECT)) {
         continue; // 100-continue was answered downstream
       }
-      headers.add(header.getKey(), header.getValue());
+      headers.add(name, header.getValue());
     }
     headers.set(HttpHeaderNames.HOST, forward.authority());
     if (!headers.contains("x-forwarded-proto")) {
@@ -94,12 +104,11 @@ final class ProxiedHeaders {
   static HttpResponse downstreamResponse(
       HttpResponse response, HttpRequest request, boolean http2Stream, HeaderMutations mutations) {
     HttpResponse out = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status());
-    for (var header : response.headers()) {
-      String name = header.getKey().toLowerCase(Locale.ROOT);
-      if (HOP_BY_HOP.contains(name) || name.startsWith("x-http2-")) {
-        continue;
+    for (var it = response.headers().iteratorCharSequence(); it.hasNext(); ) {
+      var header = it.next();
+      if (!isHopByHop(header.getKey())) {
+        out.headers().add(header.getKey(), header.getValue());
       }
-      out.headers().add(header.getKey(), header.getValue());
     }
     mutations.apply(out.headers());
     if (!http2Stream) {
@@ -116,7 +125,28 @@ final class ProxiedHeaders {
     return out;
   }
 
+  /**
+   * Whether {@code name} never crosses a proxy: a hop-by-hop header, or an HTTP/2 pseudo header as
+   * Netty's HTTP/2 to HTTP/1 translation names it.
+   */
+  private static boolean isHopByHop(CharSequence name) {
+    for (AsciiString hop : HOP_BY_HOP) {
+      if (hop.length() == name.length() && hop.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return AsciiString.regionMatches(name, true, 0, HTTP2_INTERNAL, 0, HTTP2_INTERNAL.length());
+  }
+
+  private static boolean isConnectionToken(Set<String> tokens, CharSequence name) {
+    return !tokens.isEmpty() && tokens.contains(name.toString().toLowerCase(Locale.ROOT));
+  }
+
+  /** The header names a {@code Connection} header lists, lower-cased; most requests have none. */
   private static Set<String> connectionTokens(HttpHeaders headers) {
+    if (!headers.contains(HttpHeaderNames.CONNECTION)) {
+      return Set.of();
+    }
     Set<String> tokens = new HashSet<>();
     for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
       for (String token : value.split(",")) {

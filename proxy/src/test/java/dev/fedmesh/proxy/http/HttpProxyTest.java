@@ -400,6 +400,35 @@ class HttpProxyTest {
   }
 
   @Test
+  void hopByHopHeadersAndThoseConnectionNamesStopAtTheProxy() throws Exception {
+    Backend a = backend("a");
+    fixture
+        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
+        .addHost("shop.test", route("/", "c"));
+    HttpProxy proxy =
+        fixture.start(
+            HttpProxy.builder(fixture.group).outbound(new InetSocketAddress("127.0.0.1", 0)));
+    proxy.apply(fixture.config());
+
+    assertThat(
+            rawExchange(
+                proxy.outboundAddress().orElseThrow(),
+                "GET /cart HTTP/1.1\r\nHost: shop.test\r\n"
+                    + "Connection: keep-alive, X-Session-Hint\r\n"
+                    + "X-Session-Hint: sticky\r\n"
+                    + "Keep-Alive: timeout=5\r\n"
+                    + "Proxy-Authorization: Basic Zm9vOmJhcg==\r\n"
+                    + "TE: trailers\r\n"
+                    + "X-Kept: yes\r\n\r\n"))
+        .startsWith("HTTP/1.1 200");
+    Map<String, List<String>> seen = a.requests.peek();
+    assertThat(seen)
+        .containsEntry("X-kept", List.of("yes"))
+        .containsEntry("Te", List.of("trailers"));
+    assertThat(seen).doesNotContainKeys("X-session-hint", "Keep-alive", "Proxy-authorization");
+  }
+
+  @Test
   void badRequestsGetTheirStatusAndTheProxyKeepsServing() throws Exception {
     Backend a = backend("a");
     fixture
@@ -414,6 +443,9 @@ class HttpProxyTest {
     InetSocketAddress address = proxy.outboundAddress().orElseThrow();
 
     assertThat(rawExchange(address, "GARBAGE\r\n\r\n")).startsWith("HTTP/1.1 400");
+    assertThat(rawReply(address, "GET http://user@shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n"))
+        .startsWith("HTTP/1.1 400")
+        .contains("malformed request target: userinfo in the authority is not allowed");
     assertThat(
             rawExchange(
                 address,
@@ -473,6 +505,24 @@ class HttpProxyTest {
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
       return readHead(socket.getInputStream());
+    }
+  }
+
+  /** The head and the body (of the length the head gives) of the answer to {@code request}. */
+  private static String rawReply(InetSocketAddress address, String request) throws IOException {
+    try (Socket socket = new Socket()) {
+      socket.connect(address, 2000);
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      String head = readHead(socket.getInputStream());
+      int length =
+          head.lines()
+              .filter(line -> line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
+              .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
+              .findFirst()
+              .orElse(0);
+      return head + new String(socket.getInputStream().readNBytes(length), StandardCharsets.UTF_8);
     }
   }
 
