@@ -86,6 +86,7 @@ public final class ProxyStats {
           .help("Time from request headers to the end of the response, by cluster")
           .labelNames("cluster")
           .classicExponentialUpperBounds(0.0001, 2, 18)
+          .classicOnly()
           .register(registry);
 
   public PrometheusRegistry registry() {

@@ -84,6 +84,9 @@ public final class Telemetry {
             .help("Requests, by both ends' workloads and the response (Istio standard metric)")
             .labelNames(LABELS)
             .register(registry);
+    // Classic buckets only, as Istio's sidecars export them: the client's native (sparse)
+    // histogram would add a concurrent map of buckets to every series and a lookup in it to every
+    // observation, for a representation only Prometheus' protobuf scrape format carries.
     duration =
         Histogram.builder()
             .name("istio_request_duration_milliseconds")
@@ -91,6 +94,7 @@ public final class Telemetry {
             .labelNames(LABELS)
             .classicUpperBounds(
                 0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000)
+            .classicOnly()
             .register(registry);
     requestBytes =
         Histogram.builder()
@@ -98,6 +102,7 @@ public final class Telemetry {
             .help("Request body sizes in bytes (Istio standard metric)")
             .labelNames(LABELS)
             .classicExponentialUpperBounds(1, 10, 8)
+            .classicOnly()
             .register(registry);
     responseBytes =
         Histogram.builder()
@@ -105,6 +110,7 @@ public final class Telemetry {
             .help("Response body sizes in bytes (Istio standard metric)")
             .labelNames(LABELS)
             .classicExponentialUpperBounds(1, 10, 8)
+            .classicOnly()
             .register(registry);
     tcpSent =
         Counter.builder()
