@@ -388,6 +388,17 @@ final class HttpUpstreams {
       this.key = key;
       this.channel = channel;
       this.responseDone = true;
+      // Once per connection, not per request: a keep-alive connection serves many requests, and
+      // its close future would otherwise keep one listener for each of them.
+      channel
+          .closeFuture()
+          .addListener(
+              closed -> {
+                ArrayDeque<Channel> pool = idle.get().get(key);
+                if (pool != null) {
+                  pool.remove(channel);
+                }
+              });
     }
 
     void attach(UpstreamStream.Listener listener) {
@@ -409,7 +420,6 @@ final class HttpUpstreams {
         return;
       }
       pool.addLast(channel);
-      channel.closeFuture().addListener(closed -> pool.remove(channel));
     }
   }
 
