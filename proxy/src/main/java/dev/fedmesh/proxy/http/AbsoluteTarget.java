@@ -80,28 +80,23 @@ record AbsoluteTarget(String authority, String path) {
 
   /** RFC 3986 host (reg-name, IPv4, IP-literal) and port characters. */
   private static boolean isAuthorityChar(char c) {
-    return isUnreserved(c) || isSubDelim(c) || c == '%' || c == ':' || c == '[' || c == ']';
+    return PathNormalizer.unreserved(c)
+        || isSubDelim(c)
+        || c == '%'
+        || c == ':'
+        || c == '['
+        || c == ']';
   }
 
   /** RFC 3986 pchar, plus '/' and '?' (path segments and the query). */
   private static boolean isPathOrQueryChar(char c) {
-    return isUnreserved(c)
+    return PathNormalizer.unreserved(c)
         || isSubDelim(c)
         || c == '%'
         || c == ':'
         || c == '@'
         || c == '/'
         || c == '?';
-  }
-
-  private static boolean isUnreserved(char c) {
-    return (c >= 'a' && c <= 'z')
-        || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9')
-        || c == '-'
-        || c == '.'
-        || c == '_'
-        || c == '~';
   }
 
   private static boolean isSubDelim(char c) {

@@ -209,7 +209,8 @@ final class PathNormalizer {
     return out.toString();
   }
 
-  private static boolean unreserved(char c) {
+  /** RFC 3986's unreserved characters: letters, digits, '-', '.', '_' and '~'. */
+  static boolean unreserved(char c) {
     return (c >= 'A' && c <= 'Z')
         || (c >= 'a' && c <= 'z')
         || (c >= '0' && c <= '9')
