@@ -22,7 +22,11 @@ record AbsoluteTarget(String authority, String path) {
    * @throws IllegalArgumentException naming what is wrong with the target
    */
   static AbsoluteTarget parse(String target) {
-    int authorityStart = target.indexOf("://") + 3;
+    int separator = target.indexOf("://");
+    if (separator < 0) {
+      throw new IllegalArgumentException("not in absolute form (expected scheme://authority/path)");
+    }
+    int authorityStart = separator + 3;
     String scheme = target.substring(0, authorityStart - 3);
     if (!scheme.equalsIgnoreCase("http") && !scheme.equalsIgnoreCase("https")) {
       throw new IllegalArgumentException("scheme '" + scheme + "' (expected http or https)");

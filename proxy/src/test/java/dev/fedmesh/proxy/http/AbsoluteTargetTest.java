@@ -33,6 +33,10 @@ class AbsoluteTargetTest {
 
   @Test
   void refusesWhatAProxyMustNotForward() {
+    assertThatThrownBy(() -> AbsoluteTarget.parse("/charge"))
+        .hasMessage("not in absolute form (expected scheme://authority/path)");
+    assertThatThrownBy(() -> AbsoluteTarget.parse("ftp://files/x"))
+        .hasMessage("scheme 'ftp' (expected http or https)");
     assertThatThrownBy(() -> AbsoluteTarget.parse("http:///charge"))
         .hasMessage("the authority is empty");
     assertThatThrownBy(() -> AbsoluteTarget.parse("http://user:pw@payments/"))
