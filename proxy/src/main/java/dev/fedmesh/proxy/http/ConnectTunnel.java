@@ -18,7 +18,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -132,7 +131,7 @@ final class ConnectTunnel {
       if (handler instanceof HttpServerCodec
           || handler instanceof HttpServerKeepAliveHandler
           || handler instanceof HttpServerExpectContinueHandler
-          || handler instanceof IdleStateHandler) {
+          || handler instanceof ServerPipelines.Activity) {
         pipeline.remove(handler);
       }
     }
