@@ -43,7 +43,7 @@ public final class GatewayBenchmark {
 
   private record Figures(
       String topology,
-      OpenLoopTally open,
+      LoopTally open,
       LatencySamples setup,
       long setupFailures,
       LoadGenerator.Result closed,
@@ -145,7 +145,7 @@ public final class GatewayBenchmark {
           List.of(
               new Target("direct", app.address(), List.of()),
               new Target("gateway", entry, List.of(gateway)));
-      Map<Target, OpenLoopTally> open = openLoops(targets, exchange, flags);
+      Map<Target, LoopTally> open = openLoops(targets, exchange, flags);
       Map<Target, Long> rss = new LinkedHashMap<>();
       for (Target target : targets) {
         rss.put(target, target.proxies().isEmpty() ? 0 : ProcessStats.rssKib(gateway.pid()));
@@ -197,19 +197,19 @@ public final class GatewayBenchmark {
    * Warms both paths up, then runs the open loop in {@code --rounds} slices per path, taking them
    * in turn (rotated each round) so that load from outside the benchmark falls on both alike.
    */
-  private static Map<Target, OpenLoopTally> openLoops(
+  private static Map<Target, LoopTally> openLoops(
       List<Target> targets, TlsExchange exchange, Flags flags) throws Exception {
     int rate = flags.integer("rate");
     int rounds = flags.integer("rounds");
     Duration warmup = flags.duration("warmup");
     Duration slice = flags.duration("duration").dividedBy(rounds);
     Map<Target, LoadGenerator> loads = new LinkedHashMap<>();
-    Map<Target, OpenLoopTally> tallies = new LinkedHashMap<>();
+    Map<Target, LoopTally> tallies = new LinkedHashMap<>();
     try {
       for (Target target : targets) {
         LoadGenerator load = new LoadGenerator(target.entry(), exchange);
         loads.put(target, load);
-        tallies.put(target, new OpenLoopTally());
+        tallies.put(target, new LoopTally());
         load.connect(flags.integer("connections"));
         Duration burst = warmup.dividedBy(3);
         System.out.printf(
@@ -222,7 +222,7 @@ public final class GatewayBenchmark {
         System.out.printf("open loop round %d of %d, %s per path%n", round + 1, rounds, slice);
         for (int i = 0; i < targets.size(); i++) {
           Target target = targets.get((i + round) % targets.size());
-          tallies.get(target).slice(loads.get(target), target.proxies(), rate, slice);
+          tallies.get(target).openSlice(loads.get(target), target.proxies(), rate, slice);
         }
       }
     } finally {
@@ -232,7 +232,7 @@ public final class GatewayBenchmark {
   }
 
   private static Figures closedLoop(
-      Target target, OpenLoopTally open, long rssKib, TlsExchange exchange, Flags flags)
+      Target target, LoopTally open, long rssKib, TlsExchange exchange, Flags flags)
       throws Exception {
     LoadGenerator.Result closed;
     double closedCores;

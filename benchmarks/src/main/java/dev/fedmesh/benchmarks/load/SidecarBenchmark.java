@@ -54,12 +54,11 @@ public final class SidecarBenchmark {
   /** One topology's figures. */
   private record Figures(
       String topology,
-      OpenLoopTally open,
-      LoadGenerator.Result closed,
+      LoopTally open,
+      LoopTally closed,
       List<String> proxyNames,
       long[] rssKib,
       long[] peakRssKib,
-      double closedCores,
       long[] startupMillis) {}
 
   /** What a topology is while it runs: where the load goes, and the processes to watch. */
@@ -294,14 +293,14 @@ public final class SidecarBenchmark {
     Duration warmup = flags.duration("warmup");
     Duration slice = flags.duration("duration").dividedBy(rounds);
     Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
-    Map<Deployed, OpenLoopTally> tallies = new LinkedHashMap<>();
+    Map<Deployed, LoopTally> tallies = new LinkedHashMap<>();
     Map<Deployed, long[]> rss = new LinkedHashMap<>();
     try {
       for (Deployed deployed : topologies) {
         LoadGenerator load =
             new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
         loads.put(deployed, load);
-        tallies.put(deployed, new OpenLoopTally());
+        tallies.put(deployed, new LoopTally());
         load.connect(flags.integer("connections"));
         Duration burst = warmup.dividedBy(3);
         System.out.printf(
@@ -314,7 +313,7 @@ public final class SidecarBenchmark {
         System.out.printf("open loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
         for (int i = 0; i < topologies.size(); i++) {
           Deployed deployed = topologies.get((i + round) % topologies.size());
-          tallies.get(deployed).slice(loads.get(deployed), deployed.proxies(), rate, slice);
+          tallies.get(deployed).openSlice(loads.get(deployed), deployed.proxies(), rate, slice);
         }
       }
       for (Deployed deployed : topologies) {
@@ -325,38 +324,64 @@ public final class SidecarBenchmark {
     } finally {
       loads.values().forEach(LoadGenerator::close);
     }
+    Map<Deployed, LoopTally> closed = closedLoops(topologies, flags, body);
     List<Figures> figures = new ArrayList<>();
     for (Deployed deployed : topologies) {
-      LoadGenerator.Result closed;
-      double closedCores;
-      try (LoadGenerator load =
-          new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body))) {
-        load.connect(flags.integer("concurrency"));
-        System.out.printf(
-            "%s: closed loop %s with %s connections%n",
-            deployed.name(), flags.string("closed-duration"), flags.string("concurrency"));
-        load.closedLoop(Duration.ofSeconds(2));
-        CpuWindow window = CpuWindow.start(deployed.proxies());
-        closed = load.closedLoop(flags.duration("closed-duration"));
-        closedCores = window.coresUsed();
-      }
       long[] peak =
           deployed.proxies().stream().mapToLong(p -> ProcessStats.peakRssKib(p.pid())).toArray();
       figures.add(
           new Figures(
               deployed.name(),
               tallies.get(deployed),
-              closed,
+              closed.get(deployed),
               deployed.proxies().stream().map(ChildProcess::name).toList(),
               rss.get(deployed),
               peak,
-              closedCores,
               deployed.proxies().stream()
                   .flatMap(p -> p.startup().stream())
                   .mapToLong(Duration::toMillis)
                   .toArray()));
     }
     return figures;
+  }
+
+  /**
+   * The closed loop, interleaved as the open loop is: each topology warms up for 2 s, then gets
+   * {@code --closed-duration / --rounds} at a time, in a rotated order each round. Run one topology
+   * after the other instead, and a drift of the machine's speed during the run (seen here: ±10%
+   * between minutes) lands on whichever topology was running, which decides the requests-per-core
+   * comparison.
+   */
+  private static Map<Deployed, LoopTally> closedLoops(
+      List<Deployed> topologies, Flags flags, int body) throws Exception {
+    int rounds = flags.integer("rounds");
+    Duration slice = flags.duration("closed-duration").dividedBy(rounds);
+    Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
+    Map<Deployed, LoopTally> tallies = new LinkedHashMap<>();
+    try {
+      for (Deployed deployed : topologies) {
+        LoadGenerator load =
+            new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+        loads.put(deployed, load);
+        tallies.put(deployed, new LoopTally());
+        load.connect(flags.integer("concurrency"));
+        System.out.printf(
+            "%s: warm-up 2s closed loop with %s connections%n",
+            deployed.name(), flags.string("concurrency"));
+        load.closedLoop(Duration.ofSeconds(2));
+      }
+      for (int round = 0; round < rounds; round++) {
+        System.out.printf(
+            "closed loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
+        for (int i = 0; i < topologies.size(); i++) {
+          Deployed deployed = topologies.get((i + round) % topologies.size());
+          tallies.get(deployed).closedSlice(loads.get(deployed), deployed.proxies(), slice);
+        }
+      }
+    } finally {
+      loads.values().forEach(LoadGenerator::close);
+    }
+    return tallies;
   }
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
@@ -417,7 +442,7 @@ public final class SidecarBenchmark {
               (kind, count) ->
                   out.append("  " + f.topology() + " errors: " + count + " " + kind + "\n"));
       f.closed()
-          .errorKinds()
+          .errorKinds
           .forEach(
               (kind, count) ->
                   out.append(
@@ -427,8 +452,9 @@ public final class SidecarBenchmark {
 
     out.append(
         String.format(
-            "Proxies: memory and CPU; closed loop %s with %s keep-alive connections%n",
-            flags.string("closed-duration"), flags.string("concurrency")));
+            "Proxies: memory and CPU; closed loop %s with %s keep-alive connections (%s"
+                + " interleaved slices)%n",
+            flags.string("closed-duration"), flags.string("concurrency"), flags.string("rounds")));
     Table resources =
         new Table(
             "topology",
@@ -450,11 +476,11 @@ public final class SidecarBenchmark {
           proxied ? megabytes(f.peakRssKib()) : "-",
           proxied ? String.format("%.3f", f.open().coresUsed()) : "-",
           String.format("%.0f", f.closed().perSecond()),
-          Table.micros(f.closed().latency().percentileMicros(0.5)),
-          Table.micros(f.closed().latency().percentileMicros(0.99)),
-          f.closed().errors(),
-          proxied ? String.format("%.2f", f.closedCores()) : "-",
-          proxied ? String.format("%.0f", f.closed().perSecond() / f.closedCores()) : "-",
+          Table.micros(f.closed().latency.percentileMicros(0.5)),
+          Table.micros(f.closed().latency.percentileMicros(0.99)),
+          f.closed().errors,
+          proxied ? String.format("%.2f", f.closed().coresUsed()) : "-",
+          proxied ? String.format("%.0f", f.closed().perCore()) : "-",
           f.startupMillis().length == 0
               ? "-"
               : Arrays.stream(f.startupMillis())
@@ -465,7 +491,7 @@ public final class SidecarBenchmark {
     out.append(
         "RSS (each): VmRSS after the open loop, client-side proxy first; peak: VmHWM after the"
             + " closed loop.\nproxy cores: CPU seconds of both proxies per wall second;"
-            + " rps/proxy core: closed rps / proxy cores.\n\n");
+            + " rps/proxy core: answers per CPU second of both proxies.\n\n");
     out.append(goals(figures, direct));
     return out.toString();
   }
@@ -487,8 +513,8 @@ public final class SidecarBenchmark {
       }
     }
     if (fedmesh != null && haproxy != null) {
-      double ours = fedmesh.closed().perSecond() / fedmesh.closedCores();
-      double theirs = haproxy.closed().perSecond() / haproxy.closedCores();
+      double ours = fedmesh.closed().perCore();
+      double theirs = haproxy.closed().perCore();
       out.append(
           goal(
               "rps/proxy core >= haproxy's",
