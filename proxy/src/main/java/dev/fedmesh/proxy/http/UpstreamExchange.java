@@ -7,6 +7,7 @@ import dev.fedmesh.proxy.upstream.UpstreamHost;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -207,7 +208,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       int index = 0;
       for (HttpContent chunk : body) {
         if (index++ >= writtenChunks) {
-          stream.write(chunk.retainedDuplicate());
+          stream.write(duplicate(chunk));
         }
       }
       writtenChunks = body.size();
@@ -217,6 +218,18 @@ final class UpstreamExchange implements UpstreamStream.Listener {
         stream.write(body.poll());
       }
     }
+  }
+
+  /**
+   * Another reference to a body part kept for retries. Netty's own {@code retainedDuplicate} of a
+   * last part copies its trailers, almost always none: then the copy shares the empty ones.
+   */
+  private static HttpContent duplicate(HttpContent chunk) {
+    if (chunk instanceof LastHttpContent last && last.trailingHeaders().isEmpty()) {
+      return new DefaultLastHttpContent(
+          chunk.content().retainedDuplicate(), EmptyHttpHeaders.INSTANCE);
+    }
+    return chunk.retainedDuplicate();
   }
 
   void onRequestContent(HttpContent content) {

@@ -88,7 +88,21 @@ public final class UpstreamCluster {
   /**
    * @param hashTable the level's ring or Maglev table when the cluster balances by hash, else null
    */
-  private record Level(int priority, List<Group> groups, int hostCount, HashTable hashTable) {}
+  private record Level(
+      int priority,
+      List<Group> groups,
+      int hostCount,
+      HashTable hashTable,
+      boolean localityWeighted) {
+    Level(int priority, List<Group> groups, int hostCount, HashTable hashTable) {
+      this(
+          priority,
+          groups,
+          hostCount,
+          hashTable,
+          groups.size() > 1 && groups.stream().anyMatch(g -> g.weight() > 0));
+    }
+  }
 
   UpstreamCluster(String name, LongSupplier nanoTime, RandomGenerator random) {
     this.name = requireNonNull(name, "name");
@@ -442,8 +456,7 @@ public final class UpstreamCluster {
       return Optional.ofNullable(level.hashTable().choose(hash, exclude, panic));
     }
     List<UpstreamHost> candidates = new ArrayList<>();
-    boolean localityWeighted = level.groups().stream().anyMatch(g -> g.weight() > 0);
-    if (localityWeighted && level.groups().size() > 1) {
+    if (level.localityWeighted()) {
       Group group = pickLocality(level, exclude, panic);
       if (group != null) {
         collect(group.hosts(), exclude, panic, candidates);
