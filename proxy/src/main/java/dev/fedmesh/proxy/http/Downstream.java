@@ -12,6 +12,15 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 interface Downstream {
   ChannelHandlerContext ctx();
 
+  /**
+   * The route timeout's timer. It belongs to the connection (or HTTP/2 stream), not to one request:
+   * each request sets it and clears it with its own action.
+   */
+  Deadline routeDeadline();
+
+  /** The per-try timeout's timer, the connection's as {@link #routeDeadline()} is. */
+  Deadline tryDeadline();
+
   /** The request's headers for this upstream try, with the listener's own headers added. */
   HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt);
 

@@ -23,7 +23,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -62,8 +61,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   private RequestRecord record;
 
   private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
-  private ScheduledFuture<?> headerTimer;
-  private long headerDeadline; // ticker nanos; 0: not armed
+  // The connection's (or HTTP/2 stream's) timers, set anew for each request on it.
+  private Deadline headerDeadline;
+  private Deadline routeDeadline;
+  private Deadline tryDeadline;
+  private final Runnable onHeaderTimeout = this::onHeaderTimeout;
   private long bytesAtArm;
   private String downstreamAddress;
   private ServerPipelines.Activity activity;
@@ -92,6 +94,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.headerDeadline = new Deadline(ctx.executor());
+    this.routeDeadline = new Deadline(ctx.executor());
+    this.tryDeadline = new Deadline(ctx.executor());
     if (ctx.channel().isActive()) {
       armHeaderTimer();
     }
@@ -107,35 +112,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
    * Slowloris guard: once a request has started to arrive, its headers must be complete within the
    * limit. A keep-alive connection on which nothing arrives is idle, not slow: it is left to the
    * idle timeout.
-   *
-   * <p>Arming and disarming only move a deadline. The one timer behind it is scheduled when none is
-   * pending and, when it fires early, moved on to the deadline, so a keep-alive connection's
-   * requests schedule and cancel no timer of their own (each took 1% of a sidecar's CPU).
    */
   private void armHeaderTimer() {
-    if (http2Stream || headerDeadline != 0 || limits.headerTimeoutMillis() <= 0) {
+    if (http2Stream || headerDeadline.isSet() || limits.headerTimeoutMillis() <= 0) {
       return;
     }
-    long timeout = TimeUnit.MILLISECONDS.toNanos(limits.headerTimeoutMillis());
     bytesAtArm = bytesSeen();
-    headerDeadline = Math.max(1, ctx.executor().ticker().nanoTime() + timeout);
-    if (headerTimer == null) {
-      headerTimer = ctx.executor().schedule(this::onHeaderTimer, timeout, TimeUnit.NANOSECONDS);
-    }
+    headerDeadline.set(limits.headerTimeoutMillis(), TimeUnit.MILLISECONDS, onHeaderTimeout);
   }
 
-  private void onHeaderTimer() {
-    headerTimer = null;
-    if (headerDeadline == 0 || !ctx.channel().isActive()) {
-      return; // disarmed: the next arming schedules again
-    }
-    long remaining = headerDeadline - ctx.executor().ticker().nanoTime();
-    if (remaining > 0) {
-      headerTimer = ctx.executor().schedule(this::onHeaderTimer, remaining, TimeUnit.NANOSECONDS);
-      return;
-    }
-    headerDeadline = 0;
-    if (exchange != null) {
+  private void onHeaderTimeout() {
+    if (exchange != null || !ctx.channel().isActive()) {
       return;
     }
     if (bytesSeen() == bytesAtArm) {
@@ -154,18 +141,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
     return activity == null ? -1 : activity.bytesRead();
   }
 
-  /** A request's headers arrived: nothing to guard until its response is done. */
-  private void disarmHeaderTimer() {
-    headerDeadline = 0;
+  @Override
+  public Deadline routeDeadline() {
+    return routeDeadline;
   }
 
-  /** The connection is gone: the pending timer goes too, not left to hold the handler. */
-  private void stopHeaderTimer() {
-    headerDeadline = 0;
-    if (headerTimer != null) {
-      headerTimer.cancel(false);
-      headerTimer = null;
-    }
+  @Override
+  public Deadline tryDeadline() {
+    return tryDeadline;
   }
 
   @Override
@@ -185,7 +168,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   private void handle(Object msg) {
     if (msg instanceof HttpRequest request) {
-      disarmHeaderTimer();
+      headerDeadline.clear(onHeaderTimeout);
       discardingBody = false;
       if (request.decoderResult().isFailure()) {
         ReferenceCountUtil.release(msg);
@@ -446,10 +429,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    stopHeaderTimer();
+    headerDeadline.stop();
     if (exchange != null) {
       exchange.downstreamGone();
     }
+    routeDeadline.stop();
+    tryDeadline.stop();
     report();
     while (!pipelined.isEmpty()) {
       ReferenceCountUtil.release(pipelined.poll());

@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,8 +67,10 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   private boolean done;
   private boolean retryHeld;
   private boolean requestHeld;
-  private ScheduledFuture<?> globalTimer;
-  private ScheduledFuture<?> tryTimer;
+  private final Deadline routeDeadline;
+  private final Deadline tryDeadline;
+  private final Runnable onRouteTimeout = this::onGlobalTimeout;
+  private final Runnable onTryTimeout = this::onTryTimeout;
   private final long startNanos = System.nanoTime();
   private final dev.fedmesh.proxy.telemetry.RequestRecord record;
 
@@ -82,6 +83,8 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       ProxyStats stats) {
     this.downstream = downstream;
     this.ctx = downstream.ctx();
+    this.routeDeadline = downstream.routeDeadline();
+    this.tryDeadline = downstream.tryDeadline();
     this.record = downstream.record();
     this.upstreams = upstreams;
     this.limits = limits;
@@ -126,9 +129,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     }
     requestHeld = true;
     if (forward.timeoutMillis() > 0) {
-      globalTimer =
-          ctx.executor()
-              .schedule(this::onGlobalTimeout, forward.timeoutMillis(), TimeUnit.MILLISECONDS);
+      routeDeadline.set(forward.timeoutMillis(), TimeUnit.MILLISECONDS, onRouteTimeout);
     }
     tryOnce();
   }
@@ -193,9 +194,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     writeBody();
     stream.flush();
     if (retry.perTryTimeoutMillis() > 0) {
-      tryTimer =
-          ctx.executor()
-              .schedule(this::onTryTimeout, retry.perTryTimeoutMillis(), TimeUnit.MILLISECONDS);
+      tryDeadline.set(retry.perTryTimeoutMillis(), TimeUnit.MILLISECONDS, onTryTimeout);
     }
     if (!stream.isWritable()) {
       ctx.channel().config().setAutoRead(false);
@@ -454,7 +453,6 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   }
 
   private void onTryTimeout() {
-    tryTimer = null;
     if (done || responseStarted || stream == null) {
       return;
     }
@@ -472,7 +470,6 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   }
 
   private void onGlobalTimeout() {
-    globalTimer = null;
     if (done) {
       return;
     }
@@ -568,19 +565,13 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   }
 
   private void cancelTryTimer() {
-    if (tryTimer != null) {
-      tryTimer.cancel(false);
-      tryTimer = null;
-    }
+    tryDeadline.clear(onTryTimeout);
   }
 
   private void cleanUp() {
     dropHeld();
     cancelTryTimer();
-    if (globalTimer != null) {
-      globalTimer.cancel(false);
-      globalTimer = null;
-    }
+    routeDeadline.clear(onRouteTimeout);
     endHostRequest();
     if (retryHeld) {
       breaker.releaseRetry();
