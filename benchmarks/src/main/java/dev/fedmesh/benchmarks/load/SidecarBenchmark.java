@@ -297,8 +297,7 @@ public final class SidecarBenchmark {
     Map<Deployed, long[]> rss = new LinkedHashMap<>();
     try {
       for (Deployed deployed : topologies) {
-        LoadGenerator load =
-            new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+        LoadGenerator load = load(deployed, body);
         loads.put(deployed, load);
         tallies.put(deployed, new LoopTally());
         load.connect(flags.integer("connections"));
@@ -309,13 +308,15 @@ public final class SidecarBenchmark {
         load.closedLoop(burst);
         load.openLoop(rate, warmup.minus(burst));
       }
-      for (int round = 0; round < rounds; round++) {
-        System.out.printf("open loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
-        for (int i = 0; i < topologies.size(); i++) {
-          Deployed deployed = topologies.get((i + round) % topologies.size());
-          tallies.get(deployed).openSlice(loads.get(deployed), deployed.proxies(), rate, slice);
-        }
-      }
+      inTurn(
+          topologies,
+          rounds,
+          "open loop",
+          slice,
+          deployed ->
+              tallies
+                  .get(deployed)
+                  .openSlice(loads.get(deployed), deployed.proxies(), rate, slice));
       for (Deployed deployed : topologies) {
         rss.put(
             deployed,
@@ -345,6 +346,27 @@ public final class SidecarBenchmark {
     return figures;
   }
 
+  private static LoadGenerator load(Deployed deployed, int body) {
+    return new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+  }
+
+  /** One slice of load on one topology. */
+  private interface Slice {
+    void run(Deployed deployed) throws InterruptedException;
+  }
+
+  /** {@code rounds} rounds of one slice per topology, taken in a rotated order each round. */
+  private static void inTurn(
+      List<Deployed> topologies, int rounds, String what, Duration slice, Slice run)
+      throws InterruptedException {
+    for (int round = 0; round < rounds; round++) {
+      System.out.printf("%s round %d of %d, %s per topology%n", what, round + 1, rounds, slice);
+      for (int i = 0; i < topologies.size(); i++) {
+        run.run(topologies.get((i + round) % topologies.size()));
+      }
+    }
+  }
+
   /**
    * The closed loop, interleaved as the open loop is: each topology warms up for 2 s, then gets
    * {@code --closed-duration / --rounds} at a time, in a rotated order each round. Run one topology
@@ -360,8 +382,7 @@ public final class SidecarBenchmark {
     Map<Deployed, LoopTally> tallies = new LinkedHashMap<>();
     try {
       for (Deployed deployed : topologies) {
-        LoadGenerator load =
-            new LoadGenerator(deployed.entry(), new HttpExchange(deployed.uri(), HOST, body, body));
+        LoadGenerator load = load(deployed, body);
         loads.put(deployed, load);
         tallies.put(deployed, new LoopTally());
         load.connect(flags.integer("concurrency"));
@@ -370,14 +391,13 @@ public final class SidecarBenchmark {
             deployed.name(), flags.string("concurrency"));
         load.closedLoop(Duration.ofSeconds(2));
       }
-      for (int round = 0; round < rounds; round++) {
-        System.out.printf(
-            "closed loop round %d of %d, %s per topology%n", round + 1, rounds, slice);
-        for (int i = 0; i < topologies.size(); i++) {
-          Deployed deployed = topologies.get((i + round) % topologies.size());
-          tallies.get(deployed).closedSlice(loads.get(deployed), deployed.proxies(), slice);
-        }
-      }
+      inTurn(
+          topologies,
+          rounds,
+          "closed loop",
+          slice,
+          deployed ->
+              tallies.get(deployed).closedSlice(loads.get(deployed), deployed.proxies(), slice));
     } finally {
       loads.values().forEach(LoadGenerator::close);
     }
