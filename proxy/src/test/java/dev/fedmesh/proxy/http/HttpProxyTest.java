@@ -470,6 +470,39 @@ class HttpProxyTest {
   }
 
   @Test
+  void aSlowRequestAfterAFastOneOnTheSameConnectionStillTimesOut() throws Exception {
+    Backend a = backend("a");
+    fixture
+        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
+        .addHost("shop.test", route("/", "c"));
+    HttpProxy proxy =
+        fixture.start(
+            HttpProxy.builder(fixture.group)
+                .outbound(new InetSocketAddress("127.0.0.1", 0))
+                .limits(64 * 1024, 300));
+    proxy.apply(fixture.config());
+    try (Socket socket = new Socket()) {
+      socket.connect(proxy.outboundAddress().orElseThrow(), 2000);
+      socket.setSoTimeout(5000);
+      socket
+          .getOutputStream()
+          .write(
+              "GET http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 200");
+      socket.getInputStream().readNBytes(1); // the body: "a"
+
+      // The connection's header timer was set when it opened and again after the answer: the
+      // second request's headers never finish, and it must still be cut off.
+      socket
+          .getOutputStream()
+          .write("GET http://shop.test/ HTTP/1.1\r\nHost: sh".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 408");
+    }
+    assertThat(proxy.stats().localReplies(408)).isEqualTo(1);
+  }
+
+  @Test
   void anIdleKeepAliveConnectionIsNotTimedOutLikeASlowRequest() throws Exception {
     Backend a = backend("a");
     fixture
