@@ -176,8 +176,12 @@ class DashboardIT {
                     return false;
                   }
                   List<String> cells = found.get(0);
-                  String[] held = cells.get(5).split(" / ");
+                  // "synced / proxies", then a line naming the proxies still waiting, if any.
+                  String[] lines = cells.get(5).split("\n");
+                  String[] held = lines[0].trim().split(" / ");
                   return cells.get(4).equals("yes")
+                      && lines.length == 1
+                      && held.length == 2
                       && Integer.parseInt(held[1]) >= 12
                       && held[0].equals(held[1]);
                 });
