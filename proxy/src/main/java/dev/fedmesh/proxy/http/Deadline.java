@@ -8,11 +8,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A timer for a deadline that is set and cleared far more often than it passes: a connection's
- * route, per-try and header timeouts, set anew for each request on it. Setting one only moves the
- * deadline. A single wake-up is scheduled when none is pending (or when the new deadline comes
- * before it); a wake-up that comes early is moved on to the deadline, and one that finds nothing
- * set is dropped. So the requests of a keep-alive connection put no timer of their own into the
- * event loop's queue: scheduling and cancelling one per request cost ~1% of a sidecar's CPU.
+ * route, per-try and header timeouts, set anew for each request on it, and its idle timeout, set
+ * anew on each read and flush. Setting one only moves the deadline. A single wake-up is scheduled
+ * when none is pending (or when the new deadline comes before it); a wake-up that comes early is
+ * moved on to the deadline, and one that finds nothing set is dropped. So the requests of a
+ * keep-alive connection put no timer of their own into the event loop's queue: scheduling and
+ * cancelling one per request cost ~1% of a sidecar's CPU.
  *
  * <p>Used on its event loop only.
  */

@@ -430,16 +430,7 @@ class HttpProxyTest {
 
   @Test
   void badRequestsGetTheirStatusAndTheProxyKeepsServing() throws Exception {
-    Backend a = backend("a");
-    fixture
-        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
-        .addHost("shop.test", route("/", "c"));
-    HttpProxy proxy =
-        fixture.start(
-            HttpProxy.builder(fixture.group)
-                .outbound(new InetSocketAddress("127.0.0.1", 0))
-                .limits(64 * 1024, 300));
-    proxy.apply(fixture.config());
+    HttpProxy proxy = shopProxy(300);
     InetSocketAddress address = proxy.outboundAddress().orElseThrow();
 
     assertThat(rawExchange(address, "GARBAGE\r\n\r\n")).startsWith("HTTP/1.1 400");
@@ -471,16 +462,7 @@ class HttpProxyTest {
 
   @Test
   void aSlowRequestAfterAFastOneOnTheSameConnectionStillTimesOut() throws Exception {
-    Backend a = backend("a");
-    fixture
-        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
-        .addHost("shop.test", route("/", "c"));
-    HttpProxy proxy =
-        fixture.start(
-            HttpProxy.builder(fixture.group)
-                .outbound(new InetSocketAddress("127.0.0.1", 0))
-                .limits(64 * 1024, 300));
-    proxy.apply(fixture.config());
+    HttpProxy proxy = shopProxy(300);
     try (Socket socket = new Socket()) {
       socket.connect(proxy.outboundAddress().orElseThrow(), 2000);
       socket.setSoTimeout(5000);
@@ -504,16 +486,7 @@ class HttpProxyTest {
 
   @Test
   void anIdleKeepAliveConnectionIsNotTimedOutLikeASlowRequest() throws Exception {
-    Backend a = backend("a");
-    fixture
-        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
-        .addHost("shop.test", route("/", "c"));
-    HttpProxy proxy =
-        fixture.start(
-            HttpProxy.builder(fixture.group)
-                .outbound(new InetSocketAddress("127.0.0.1", 0))
-                .limits(64 * 1024, 200));
-    proxy.apply(fixture.config());
+    HttpProxy proxy = shopProxy(200);
     String request = "GET http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n";
     try (Socket socket = new Socket()) {
       socket.connect(proxy.outboundAddress().orElseThrow(), 2000);
@@ -529,6 +502,21 @@ class HttpProxyTest {
       assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 200");
     }
     assertThat(proxy.stats().localReplies(408)).isZero();
+  }
+
+  /** An outbound proxy routing shop.test to one backend, with this header timeout. */
+  private HttpProxy shopProxy(long headerTimeoutMillis) throws Exception {
+    Backend a = backend("a");
+    fixture
+        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
+        .addHost("shop.test", route("/", "c"));
+    HttpProxy proxy =
+        fixture.start(
+            HttpProxy.builder(fixture.group)
+                .outbound(new InetSocketAddress("127.0.0.1", 0))
+                .limits(64 * 1024, headerTimeoutMillis));
+    proxy.apply(fixture.config());
+    return proxy;
   }
 
   private static String rawExchange(InetSocketAddress address, String request) throws IOException {
