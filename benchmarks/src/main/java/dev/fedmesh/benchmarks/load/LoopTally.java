@@ -1,6 +1,7 @@
 package dev.fedmesh.benchmarks.load;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,6 +18,14 @@ final class LoopTally {
   long ok;
   long errors;
   final Map<String, Long> errorKinds = new TreeMap<>();
+
+  /**
+   * Each slice's p99 (µs) in the order they ran: a tail that shrinks from slice to slice is the
+   * proxy still warming up (a JIT still compiling, or deoptimising code on a path it meets for the
+   * first time), one that stays is its steady state.
+   */
+  final List<Double> sliceP99Micros = new ArrayList<>();
+
   private long cpuNanos;
   private long wallNanos;
   private long loadNanos;
@@ -42,6 +51,7 @@ final class LoopTally {
     wallNanos += System.nanoTime() - window.wallStart();
     loadNanos += result.elapsedNanos();
     latency.addAll(result.latency());
+    sliceP99Micros.add(result.latency().percentileMicros(0.99));
     sendLag.addAll(result.sendLag());
     ok += result.ok();
     errors += result.errors();

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -455,6 +456,16 @@ public final class SidecarBenchmark {
     }
     out.append(latency.render());
     out.append("+pXX: added latency, the topology's percentile minus direct's.\n");
+    out.append("p99 by slice (µs), in the order run:\n");
+    for (Figures f : figures) {
+      out.append(
+          String.format(
+              "  %-8s %s%n",
+              f.topology(),
+              f.open().sliceP99Micros.stream()
+                  .map(Table::micros)
+                  .collect(Collectors.joining(" "))));
+    }
     for (Figures f : figures) {
       f.open()
           .errorKinds
@@ -505,7 +516,7 @@ public final class SidecarBenchmark {
               ? "-"
               : Arrays.stream(f.startupMillis())
                   .mapToObj(Long::toString)
-                  .collect(java.util.stream.Collectors.joining(" / ")));
+                  .collect(Collectors.joining(" / ")));
     }
     out.append(resources.render());
     out.append(
