@@ -16,8 +16,13 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * Issue #7: what the east-west gateway's SNI passthrough adds. A workload's mutual-TLS client talks
@@ -27,19 +32,45 @@ import java.util.concurrent.TimeUnit;
  * send time), the time to set up a connection (TCP, TLS handshake, first exchange), and closed-loop
  * throughput per core of the gateway. Prints one table; see benchmarks/README.md.
  */
-public final class GatewayBenchmark {
+@Command(
+    name = "run-gateway-bench.sh",
+    abbreviateSynopsis = true,
+    sortOptions = false,
+    description =
+        "What the east-west gateway's SNI passthrough adds to mutual-TLS calls, next to direct"
+            + " ones, on loopback: latency, connection setup, throughput per gateway core (see"
+            + " benchmarks/README.md).")
+public final class GatewayBenchmark implements Callable<Integer> {
   static final String SNI = SidecarProcess.SNI;
 
-  private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  @Mixin LoadOptions options = new LoadOptions();
 
-  static {
-    DEFAULTS.putAll(Flags.loadDefaults());
-    DEFAULTS.put("setups", "1000");
-    DEFAULTS.put("gateway-threads", "1");
-    DEFAULTS.put("gateway-jvm", "-Xmx64m -XX:+UseSerialGC");
-  }
+  @Option(
+      names = "--setups",
+      paramLabel = "N",
+      defaultValue = "1000",
+      converter = PositiveInt.class,
+      description =
+          "Fresh connections set up one at a time on each path, alternating, after a fifth as many"
+              + " (at least 50) unmeasured (default: ${DEFAULT-VALUE}).")
+  int setups;
 
-  private GatewayBenchmark() {}
+  @Option(
+      names = "--gateway-threads",
+      paramLabel = "N",
+      defaultValue = "1",
+      converter = PositiveInt.class,
+      description = "The gateway's event loop threads (default: ${DEFAULT-VALUE}).")
+  int gatewayThreads;
+
+  @Option(
+      names = "--gateway-jvm",
+      paramLabel = "OPTIONS",
+      defaultValue = "-Xmx64m -XX:+UseSerialGC",
+      description = "The gateway's JVM options, as one argument (default: ${DEFAULT-VALUE}).")
+  String gatewayJvm;
+
+  GatewayBenchmark() {}
 
   private record Figures(
       String topology,
@@ -100,15 +131,12 @@ public final class GatewayBenchmark {
     }
   }
 
-  public static void main(String[] args) throws Exception {
-    Flags flags;
-    try {
-      flags = new Flags(DEFAULTS, args);
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.exit(2);
-      return;
-    }
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new GatewayBenchmark()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
     String loadAtStart = ProcessStats.loadAverage();
     Path work = Files.createTempDirectory("fedmesh-gateway-bench");
     Deque<AutoCloseable> running = new ConcurrentLinkedDeque<>();
@@ -119,7 +147,7 @@ public final class GatewayBenchmark {
             1, new DefaultThreadFactory("app", true), NioIoHandler.newFactory());
     List<Figures> figures = new ArrayList<>();
     try {
-      int body = flags.integer("body");
+      int body = options.body;
       BenchPki pki = new BenchPki(work);
       SvidVerifier verifier = BenchPki.verifier(work);
       SslContext serverTls = MeshTls.server(pki.issue("server"), verifier);
@@ -130,31 +158,29 @@ public final class GatewayBenchmark {
       System.out.printf(
           "fedmesh gateway benchmark: %s per path at %s rps after %s warm-up, %d B each way,"
               + " %s connection setups, closed loop %s x %s connections; logs in %s%n",
-          flags.string("duration"),
-          flags.string("rate"),
-          flags.string("warmup"),
+          DurationText.format(options.duration),
+          options.rate,
+          DurationText.format(options.warmup),
           body,
-          flags.string("setups"),
-          flags.string("closed-duration"),
-          flags.string("concurrency"),
+          setups,
+          DurationText.format(options.closedDuration),
+          options.concurrency,
           work);
-      ChildProcess gateway = startGateway(flags, work, app.address());
+      ChildProcess gateway = startGateway(work, app.address());
       running.push(gateway);
       InetSocketAddress entry = gateway.awaitListening(Duration.ofSeconds(30));
       List<Target> targets =
           List.of(
               new Target("direct", app.address(), List.of()),
               new Target("gateway", entry, List.of(gateway)));
-      Map<Target, LoopTally> open = openLoops(targets, exchange, flags);
+      Map<Target, LoopTally> open = openLoops(targets, exchange);
       Map<Target, Long> rss = new LinkedHashMap<>();
       for (Target target : targets) {
         rss.put(target, target.proxies().isEmpty() ? 0 : ProcessStats.rssKib(gateway.pid()));
       }
-      Figures direct = closedLoop(targets.get(0), open.get(targets.get(0)), 0, exchange, flags);
+      Figures direct = closedLoop(targets.get(0), open.get(targets.get(0)), 0, exchange);
       Figures through =
-          closedLoop(
-              targets.get(1), open.get(targets.get(1)), rss.get(targets.get(1)), exchange, flags);
-      int setups = flags.integer("setups");
+          closedLoop(targets.get(1), open.get(targets.get(1)), rss.get(targets.get(1)), exchange);
       System.out.printf(
           "connection setups: %d direct and %d through the gateway, alternating%n", setups, setups);
       Setups[] setup = connectionSetups(app.address(), entry, exchange, setups);
@@ -167,26 +193,26 @@ public final class GatewayBenchmark {
       Runtime.getRuntime().removeShutdownHook(stopAll);
     }
     System.out.println();
-    System.out.print(report(figures, flags));
+    System.out.print(report(figures));
     System.out.printf(
         "Machine: %d cores, load average %s at start, %s at end (other work skews every figure).%n",
         Runtime.getRuntime().availableProcessors(), loadAtStart, ProcessStats.loadAverage());
-    if (!Boolean.parseBoolean(flags.string("keep"))) {
+    if (!options.keep) {
       SidecarBenchmark.deleteTree(work);
     }
+    return 0;
   }
 
-  private static ChildProcess startGateway(Flags flags, Path work, InetSocketAddress backend)
-      throws Exception {
+  private ChildProcess startGateway(Path work, InetSocketAddress backend) throws Exception {
     List<String> command = new ArrayList<>();
-    command.add(flags.string("java"));
-    command.addAll(Arrays.asList(flags.string("gateway-jvm").trim().split("\\s+")));
+    command.add(options.java.toString());
+    command.addAll(Arrays.asList(gatewayJvm.trim().split("\\s+")));
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(GatewayProcess.class.getName());
     command.add(SNI);
     command.add(SidecarBenchmark.hostPort(backend));
-    command.add(flags.string("gateway-threads"));
+    command.add(Integer.toString(gatewayThreads));
     return ChildProcess.start("gateway", command, work);
   }
 
@@ -197,12 +223,12 @@ public final class GatewayBenchmark {
    * Warms both paths up, then runs the open loop in {@code --rounds} slices per path, taking them
    * in turn (rotated each round) so that load from outside the benchmark falls on both alike.
    */
-  private static Map<Target, LoopTally> openLoops(
-      List<Target> targets, TlsExchange exchange, Flags flags) throws Exception {
-    int rate = flags.integer("rate");
-    int rounds = flags.integer("rounds");
-    Duration warmup = flags.duration("warmup");
-    Duration slice = flags.duration("duration").dividedBy(rounds);
+  private Map<Target, LoopTally> openLoops(List<Target> targets, TlsExchange exchange)
+      throws Exception {
+    int rate = options.rate;
+    int rounds = options.rounds;
+    Duration warmup = options.warmup;
+    Duration slice = options.duration.dividedBy(rounds);
     Map<Target, LoadGenerator> loads = new LinkedHashMap<>();
     Map<Target, LoopTally> tallies = new LinkedHashMap<>();
     try {
@@ -210,7 +236,7 @@ public final class GatewayBenchmark {
         LoadGenerator load = new LoadGenerator(target.entry(), exchange);
         loads.put(target, load);
         tallies.put(target, new LoopTally());
-        load.connect(flags.integer("connections"));
+        load.connect(options.connections);
         Duration burst = warmup.dividedBy(3);
         System.out.printf(
             "%s: warm-up %s closed loop, %s at %d rps%n",
@@ -231,19 +257,18 @@ public final class GatewayBenchmark {
     return tallies;
   }
 
-  private static Figures closedLoop(
-      Target target, LoopTally open, long rssKib, TlsExchange exchange, Flags flags)
+  private Figures closedLoop(Target target, LoopTally open, long rssKib, TlsExchange exchange)
       throws Exception {
     LoadGenerator.Result closed;
     double closedCores;
     try (LoadGenerator load = new LoadGenerator(target.entry(), exchange)) {
-      load.connect(flags.integer("concurrency"));
+      load.connect(options.concurrency);
       System.out.printf(
           "%s: closed loop %s with %s connections%n",
-          target.name(), flags.string("closed-duration"), flags.string("concurrency"));
+          target.name(), DurationText.format(options.closedDuration), options.concurrency);
       load.closedLoop(Duration.ofSeconds(2));
       CpuWindow window = CpuWindow.start(target.proxies());
-      closed = load.closedLoop(flags.duration("closed-duration"));
+      closed = load.closedLoop(options.closedDuration);
       closedCores = window.coresUsed();
     }
     boolean proxied = !target.proxies().isEmpty();
@@ -253,7 +278,7 @@ public final class GatewayBenchmark {
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
 
-  private static String report(List<Figures> figures, Flags flags) {
+  private String report(List<Figures> figures) {
     Figures direct = figures.get(0);
     StringBuilder out = new StringBuilder();
     out.append(
@@ -261,10 +286,7 @@ public final class GatewayBenchmark {
             "Request/response over established mTLS connections: open loop %s rps for %s"
                 + " (%s interleaved slices), %s B each way; latency (µs) from each request's"
                 + " scheduled send time%n",
-            flags.string("rate"),
-            flags.string("duration"),
-            flags.string("rounds"),
-            flags.string("body")));
+            options.rate, DurationText.format(options.duration), options.rounds, options.body));
     Table latency =
         new Table(
             "topology",
@@ -312,7 +334,7 @@ public final class GatewayBenchmark {
         String.format(
             "Connection setup (µs): connect, TLS 1.3 handshake with client certificate, first"
                 + " %s B exchange; %s fresh connections one after another%n",
-            flags.string("body"), flags.string("setups")));
+            options.body, setups));
     Table setup =
         new Table(
             "topology",
@@ -350,7 +372,7 @@ public final class GatewayBenchmark {
     out.append(
         String.format(
             "Throughput: closed loop %s with %s keep-alive mTLS connections; gateway memory%n",
-            flags.string("closed-duration"), flags.string("concurrency")));
+            DurationText.format(options.closedDuration), options.concurrency));
     Table throughput =
         new Table(
             "topology",

@@ -17,10 +17,17 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * Issue #5: the latency a pair of fedmesh sidecars adds to a request, next to a pair of haproxy
@@ -37,20 +44,96 @@ import java.util.stream.Stream;
  * request's scheduled send time), the proxies' resident memory and CPU, then a closed loop for the
  * most requests per second and per proxy core. Prints one table; see benchmarks/README.md.
  */
-public final class SidecarBenchmark {
+@Command(
+    name = "run-sidecar-bench.sh",
+    abbreviateSynopsis = true,
+    sortOptions = false,
+    description =
+        "The latency, memory and CPU a pair of fedmesh sidecars adds to a request, next to a pair"
+            + " of haproxy instances and to direct calls, on loopback (see benchmarks/README.md).")
+public final class SidecarBenchmark implements Callable<Integer> {
   private static final String HOST = SidecarProcess.SERVICE + ":" + SidecarProcess.SERVICE_PORT;
 
-  private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  /** What {@code --topologies} may name. */
+  static final List<String> TOPOLOGIES = List.of("direct", "fedmesh", "fedmesh-policy", "haproxy");
 
-  static {
-    DEFAULTS.putAll(Flags.loadDefaults());
-    DEFAULTS.put("proxy-threads", "1");
-    DEFAULTS.put("topologies", "direct,fedmesh,haproxy");
-    DEFAULTS.put("sidecar-jvm", SidecarJvm.optionsLine());
-    DEFAULTS.put("class-data", "true");
+  @Mixin LoadOptions options = new LoadOptions();
+
+  @Option(
+      names = "--proxy-threads",
+      paramLabel = "N",
+      defaultValue = "1",
+      converter = PositiveInt.class,
+      description =
+          "Event loop threads of each sidecar, and haproxy's nbthread (default: ${DEFAULT-VALUE}).")
+  int proxyThreads;
+
+  @Option(
+      names = "--topologies",
+      paramLabel = "TOPOLOGY",
+      split = ",",
+      defaultValue = "direct,fedmesh,haproxy",
+      converter = TopologyName.class,
+      description =
+          "What to measure, comma-separated, of direct, fedmesh, haproxy and fedmesh-policy"
+              + " (fedmesh with access logs and an authorization policy) (default:"
+              + " ${DEFAULT-VALUE}).")
+  List<String> topologies;
+
+  @Option(
+      names = "--sidecar-jvm",
+      paramLabel = "OPTIONS",
+      description =
+          "The sidecars' JVM options, as one argument (default: those an injected sidecar runs"
+              + " with, listed below).")
+  String sidecarJvm = SidecarJvm.optionsLine();
+
+  @Option(
+      names = "--class-data",
+      paramLabel = "true|false",
+      arity = "1",
+      defaultValue = "true",
+      description =
+          "Start the measured sidecars with class-data archives written by a training run, as an"
+              + " image would ship them; false to measure without (default: ${DEFAULT-VALUE}).")
+  boolean classData;
+
+  SidecarBenchmark() {}
+
+  /**
+   * The benchmark's command line. Its usage ends with {@code --sidecar-jvm}'s default, broken
+   * between options: wrapped in the option's description, it would be broken inside them.
+   */
+  static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new SidecarBenchmark());
+    List<String> footer = new ArrayList<>();
+    footer.add("");
+    footer.add("The sidecars' JVM options by default (SidecarJvm in mesh-model):");
+    StringBuilder line = new StringBuilder();
+    for (String option : SidecarJvm.OPTIONS) {
+      if (line.length() > 0 && line.length() + 1 + option.length() > 78) {
+        footer.add(line.toString());
+        line.setLength(0);
+      }
+      line.append(line.length() == 0 ? "  " : " ").append(option);
+    }
+    footer.add(line.toString());
+    commandLine.getCommandSpec().usageMessage().footer(footer.toArray(String[]::new));
+    return commandLine;
   }
 
-  private SidecarBenchmark() {}
+  /** One of {@link #TOPOLOGIES}; anything else is refused with the list. */
+  static final class TopologyName implements ITypeConverter<String> {
+    @Override
+    public String convert(String value) {
+      String name = value.strip();
+      if (!TOPOLOGIES.contains(name)) {
+        throw new TypeConversionException(
+            "'" + name + "' (expected: one of " + String.join(", ", TOPOLOGIES) + ")");
+      }
+      return name;
+    }
+  }
 
   /** One topology's figures. */
   private record Figures(
@@ -75,15 +158,12 @@ public final class SidecarBenchmark {
     }
   }
 
-  public static void main(String[] args) throws Exception {
-    Flags flags;
-    try {
-      flags = new Flags(DEFAULTS, args);
-    } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage());
-      System.exit(2);
-      return;
-    }
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
     String loadAtStart = ProcessStats.loadAverage();
     Path work = Files.createTempDirectory("fedmesh-sidecar-bench");
     Deque<AutoCloseable> running = new ConcurrentLinkedDeque<>();
@@ -94,7 +174,7 @@ public final class SidecarBenchmark {
             1, new DefaultThreadFactory("app", true), NioIoHandler.newFactory());
     List<Figures> figures = new ArrayList<>();
     try {
-      int body = flags.integer("body");
+      int body = options.body;
       HttpResponder app = new HttpResponder(appLoop, body);
       running.push(app);
       BenchPki pki = new BenchPki(work);
@@ -103,40 +183,39 @@ public final class SidecarBenchmark {
       System.out.printf(
           "fedmesh sidecar benchmark: %s per topology at %s rps in %s interleaved slices after %s"
               + " warm-up, %d B bodies, closed loop %s x %s connections; logs in %s%n",
-          flags.string("duration"),
-          flags.string("rate"),
-          flags.string("rounds"),
-          flags.string("warmup"),
+          DurationText.format(options.duration),
+          options.rate,
+          options.rounds,
+          DurationText.format(options.warmup),
           body,
-          flags.string("closed-duration"),
-          flags.string("concurrency"),
+          DurationText.format(options.closedDuration),
+          options.concurrency,
           work);
-      List<Deployed> topologies = new ArrayList<>();
-      for (String topology : flags.string("topologies").split(",")) {
-        System.out.printf("%s: starting%n", topology.trim());
-        Deployed deployed = deploy(topology.trim(), flags, work, app.address());
+      List<Deployed> deployments = new ArrayList<>();
+      for (String topology : topologies) {
+        System.out.printf("%s: starting%n", topology);
+        Deployed deployed = deploy(topology, work, app.address());
         running.push(deployed);
-        topologies.add(deployed);
+        deployments.add(deployed);
       }
-      figures.addAll(measure(topologies, flags, body));
+      figures.addAll(measure(deployments, body));
     } finally {
       closeAll(running);
       appLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
       Runtime.getRuntime().removeShutdownHook(stopAll);
     }
     System.out.println();
-    System.out.print(report(figures, flags));
+    System.out.print(report(figures));
     System.out.printf(
         "Machine: %d cores, load average %s at start, %s at end (other work skews every figure).%n",
         Runtime.getRuntime().availableProcessors(), loadAtStart, ProcessStats.loadAverage());
-    if (!Boolean.parseBoolean(flags.string("keep"))) {
+    if (!options.keep) {
       deleteTree(work);
     }
+    return 0;
   }
 
-  private static Deployed deploy(String topology, Flags flags, Path work, InetSocketAddress app)
-      throws Exception {
-    String threads = flags.string("proxy-threads");
+  private Deployed deploy(String topology, Path work, InetSocketAddress app) throws Exception {
     switch (topology) {
       case "direct":
         return new Deployed(topology, app, "/echo", List.of());
@@ -146,26 +225,22 @@ public final class SidecarBenchmark {
               topology.equals("fedmesh-policy") ? new String[] {"policy"} : new String[0];
           List<String> serverJvm = new ArrayList<>();
           List<String> clientJvm = new ArrayList<>();
-          if (Boolean.parseBoolean(flags.string("class-data"))) {
-            Path[] archives = trainClassData(topology, flags, work, app, policy);
+          if (classData) {
+            Path[] archives = trainClassData(topology, work, app, policy);
             serverJvm.add("-XX:SharedArchiveFile=" + archives[0]);
             clientJvm.add("-XX:SharedArchiveFile=" + archives[1]);
           }
-          List<ChildProcess> pair =
-              startPair(flags, work, app, policy, topology, serverJvm, clientJvm);
+          List<ChildProcess> pair = startPair(work, app, policy, topology, serverJvm, clientJvm);
           InetSocketAddress outbound = pair.get(0).awaitListening(Duration.ofSeconds(30));
           return new Deployed(topology, outbound, "http://" + HOST + "/echo", pair);
         }
       case "haproxy":
         {
-          HaproxyPair pair = HaproxyPair.start(work, app, Integer.parseInt(threads));
+          HaproxyPair pair = HaproxyPair.start(work, app, proxyThreads);
           return new Deployed(topology, pair.front(), "/echo", pair.processes());
         }
       default:
-        throw new IllegalArgumentException(
-            "--topologies: '"
-                + topology
-                + "' (expected: direct, fedmesh, fedmesh-policy or haproxy)");
+        throw new IllegalStateException("topology '" + topology + "' is not one of " + TOPOLOGIES);
     }
   }
 
@@ -182,15 +257,13 @@ public final class SidecarBenchmark {
    * of reading and verifying those classes from the jar again. Returns the server's and the
    * client's archive.
    */
-  private static Path[] trainClassData(
-      String topology, Flags flags, Path work, InetSocketAddress app, String[] policy)
+  private Path[] trainClassData(String topology, Path work, InetSocketAddress app, String[] policy)
       throws Exception {
     Path serverArchive = work.resolve(topology + "-server.jsa");
     Path clientArchive = work.resolve(topology + "-client.jsa");
     System.out.printf("%s: class-data archives (a training run)%n", topology);
     List<ChildProcess> pair =
         startPair(
-            flags,
             work,
             app,
             policy,
@@ -199,7 +272,7 @@ public final class SidecarBenchmark {
             List.of("-XX:ArchiveClassesAtExit=" + clientArchive));
     try {
       InetSocketAddress outbound = pair.get(0).awaitListening(Duration.ofSeconds(30));
-      int body = flags.integer("body");
+      int body = options.body;
       try (LoadGenerator load =
           new LoadGenerator(
               outbound, new HttpExchange("http://" + HOST + "/echo", HOST, body, body))) {
@@ -228,8 +301,7 @@ public final class SidecarBenchmark {
    * A caller's sidecar routing to a callee's sidecar in front of {@code app}, both listening;
    * returned client first (the order to stop them in). Neither is left running on a failure.
    */
-  private static List<ChildProcess> startPair(
-      Flags flags,
+  private List<ChildProcess> startPair(
       Path work,
       InetSocketAddress app,
       String[] policy,
@@ -237,12 +309,11 @@ public final class SidecarBenchmark {
       List<String> serverJvm,
       List<String> clientJvm)
       throws Exception {
-    String threads = flags.string("proxy-threads");
+    String threads = Integer.toString(proxyThreads);
     List<ChildProcess> started = new ArrayList<>();
     try {
       ChildProcess server =
           sidecar(
-              flags,
               serverJvm,
               work,
               name + "-server",
@@ -251,7 +322,6 @@ public final class SidecarBenchmark {
       InetSocketAddress inbound = server.awaitListening(Duration.ofSeconds(30));
       ChildProcess client =
           sidecar(
-              flags,
               clientJvm,
               work,
               name + "-client",
@@ -267,11 +337,11 @@ public final class SidecarBenchmark {
     }
   }
 
-  private static ChildProcess sidecar(
-      Flags flags, List<String> jvm, Path work, String name, String... args) throws IOException {
+  private ChildProcess sidecar(List<String> jvm, Path work, String name, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>();
-    command.add(flags.string("java"));
-    command.addAll(Arrays.asList(flags.string("sidecar-jvm").trim().split("\\s+")));
+    command.add(options.java.toString());
+    command.addAll(Arrays.asList(sidecarJvm.trim().split("\\s+")));
     command.addAll(jvm);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
@@ -287,21 +357,20 @@ public final class SidecarBenchmark {
    * taking the topologies in turn (and in a rotated order each round), so that load from outside
    * the benchmark falls on all of them alike; then each topology's closed loop.
    */
-  private static List<Figures> measure(List<Deployed> topologies, Flags flags, int body)
-      throws Exception {
-    int rate = flags.integer("rate");
-    int rounds = flags.integer("rounds");
-    Duration warmup = flags.duration("warmup");
-    Duration slice = flags.duration("duration").dividedBy(rounds);
+  private List<Figures> measure(List<Deployed> deployments, int body) throws Exception {
+    int rate = options.rate;
+    int rounds = options.rounds;
+    Duration warmup = options.warmup;
+    Duration slice = options.duration.dividedBy(rounds);
     Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
     Map<Deployed, LoopTally> tallies = new LinkedHashMap<>();
     Map<Deployed, long[]> rss = new LinkedHashMap<>();
     try {
-      for (Deployed deployed : topologies) {
+      for (Deployed deployed : deployments) {
         LoadGenerator load = load(deployed, body);
         loads.put(deployed, load);
         tallies.put(deployed, new LoopTally());
-        load.connect(flags.integer("connections"));
+        load.connect(options.connections);
         Duration burst = warmup.dividedBy(3);
         System.out.printf(
             "%s: warm-up %s closed loop, %s at %d rps%n",
@@ -310,7 +379,7 @@ public final class SidecarBenchmark {
         load.openLoop(rate, warmup.minus(burst));
       }
       inTurn(
-          topologies,
+          deployments,
           rounds,
           "open loop",
           slice,
@@ -318,7 +387,7 @@ public final class SidecarBenchmark {
               tallies
                   .get(deployed)
                   .openSlice(loads.get(deployed), deployed.proxies(), rate, slice));
-      for (Deployed deployed : topologies) {
+      for (Deployed deployed : deployments) {
         rss.put(
             deployed,
             deployed.proxies().stream().mapToLong(p -> ProcessStats.rssKib(p.pid())).toArray());
@@ -326,9 +395,9 @@ public final class SidecarBenchmark {
     } finally {
       loads.values().forEach(LoadGenerator::close);
     }
-    Map<Deployed, LoopTally> closed = closedLoops(topologies, flags, body);
+    Map<Deployed, LoopTally> closed = closedLoops(deployments, body);
     List<Figures> figures = new ArrayList<>();
-    for (Deployed deployed : topologies) {
+    for (Deployed deployed : deployments) {
       long[] peak =
           deployed.proxies().stream().mapToLong(p -> ProcessStats.peakRssKib(p.pid())).toArray();
       figures.add(
@@ -375,25 +444,25 @@ public final class SidecarBenchmark {
    * between minutes) lands on whichever topology was running, which decides the requests-per-core
    * comparison.
    */
-  private static Map<Deployed, LoopTally> closedLoops(
-      List<Deployed> topologies, Flags flags, int body) throws Exception {
-    int rounds = flags.integer("rounds");
-    Duration slice = flags.duration("closed-duration").dividedBy(rounds);
+  private Map<Deployed, LoopTally> closedLoops(List<Deployed> deployments, int body)
+      throws Exception {
+    int rounds = options.rounds;
+    Duration slice = options.closedDuration.dividedBy(rounds);
     Map<Deployed, LoadGenerator> loads = new LinkedHashMap<>();
     Map<Deployed, LoopTally> tallies = new LinkedHashMap<>();
     try {
-      for (Deployed deployed : topologies) {
+      for (Deployed deployed : deployments) {
         LoadGenerator load = load(deployed, body);
         loads.put(deployed, load);
         tallies.put(deployed, new LoopTally());
-        load.connect(flags.integer("concurrency"));
+        load.connect(options.concurrency);
         System.out.printf(
             "%s: warm-up 2s closed loop with %s connections%n",
-            deployed.name(), flags.string("concurrency"));
+            deployed.name(), options.concurrency);
         load.closedLoop(Duration.ofSeconds(2));
       }
       inTurn(
-          topologies,
+          deployments,
           rounds,
           "closed loop",
           slice,
@@ -407,7 +476,7 @@ public final class SidecarBenchmark {
 
   private static final double[] QUANTILES = {0.50, 0.90, 0.99, 0.999};
 
-  static String report(List<Figures> figures, Flags flags) {
+  private String report(List<Figures> figures) {
     Figures direct =
         figures.stream().filter(f -> f.topology().equals("direct")).findFirst().orElse(null);
     StringBuilder out = new StringBuilder();
@@ -415,10 +484,7 @@ public final class SidecarBenchmark {
         String.format(
             "Open loop: %s rps for %s per topology (%s interleaved slices), %s B request and"
                 + " response bodies; latency (µs) from each request's scheduled send time%n",
-            flags.string("rate"),
-            flags.string("duration"),
-            flags.string("rounds"),
-            flags.string("body")));
+            options.rate, DurationText.format(options.duration), options.rounds, options.body));
     Table latency =
         new Table(
             "topology",
@@ -485,7 +551,7 @@ public final class SidecarBenchmark {
         String.format(
             "Proxies: memory and CPU; closed loop %s with %s keep-alive connections (%s"
                 + " interleaved slices)%n",
-            flags.string("closed-duration"), flags.string("concurrency"), flags.string("rounds")));
+            DurationText.format(options.closedDuration), options.concurrency, options.rounds));
     Table resources =
         new Table(
             "topology",
