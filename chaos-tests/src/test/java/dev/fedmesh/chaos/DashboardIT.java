@@ -48,7 +48,7 @@ class DashboardIT {
 
   @Test
   void theFailoverDemoCanBeWatchedAndRunFromThePage() throws Exception {
-    WebDriver browser = browser();
+    WebDriver browser = browser(dir.resolve("browser"));
     long shownDownMs;
     try (ChaosLab lab = ChaosLab.up(dir, LocalLab.Options.DEFAULT);
         DashboardServer dashboard =
@@ -199,7 +199,11 @@ class DashboardIT {
         "DASHBOARD west shown down %d ms after the page's kill button%n", shownDownMs);
   }
 
-  private static WebDriver browser() {
+  /**
+   * Headless chromium under chromedriver, with its profile and its temporary files (the singleton
+   * socket it leaves behind when chromedriver stops it) in {@code tmp}, which the test deletes.
+   */
+  private static WebDriver browser(Path tmp) throws Exception {
     for (String program : List.of(CHROMIUM, CHROMEDRIVER)) {
       if (!new File(program).canExecute()) {
         throw new IllegalStateException(
@@ -220,7 +224,8 @@ class DashboardIT {
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1000");
+        "--window-size=1400,1000",
+        "--user-data-dir=" + tmp.resolve("profile"));
     LoggingPreferences logs = new LoggingPreferences();
     logs.enable(LogType.BROWSER, Level.ALL);
     options.setCapability("goog:loggingPrefs", logs);
@@ -228,6 +233,7 @@ class DashboardIT {
         new ChromeDriverService.Builder()
             .usingDriverExecutable(new File(CHROMEDRIVER))
             .usingAnyFreePort()
+            .withEnvironment(Map.of("TMPDIR", Files.createDirectories(tmp).toString()))
             .build();
     return new ChromeDriver(service, options);
   }

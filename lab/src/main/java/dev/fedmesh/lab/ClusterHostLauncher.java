@@ -16,6 +16,14 @@ final class ClusterHostLauncher {
   static final String PROPERTY = "fedmesh.labCluster.classpath";
   private static final String MAIN = "dev.fedmesh.lab.cluster.ClusterHostMain";
 
+  /**
+   * For every lab process: fabric8's client and mock API server run on vert.x, which otherwise
+   * makes a directory in /tmp for each process (a cache for files served from the class path, which
+   * nothing here needs) and leaves it there when the process is killed, as the lab's kill command
+   * and the chaos tests do.
+   */
+  static final String NO_VERTX_CACHE = "-Dvertx.disableFileCPResolving=true";
+
   private ClusterHostLauncher() {}
 
   static String classpath() {
@@ -66,6 +74,7 @@ final class ClusterHostLauncher {
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dfedmesh.log.level=INFO");
+    command.add(NO_VERTX_CACHE);
     command.add("-cp");
     command.add(classpath);
     command.add(MAIN);

@@ -43,6 +43,7 @@ final class ProcessLauncher {
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dfedmesh.log.level=INFO");
+    command.add(ClusterHostLauncher.NO_VERTX_CACHE);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass);

@@ -53,6 +53,10 @@ public final class JavaProcess implements AutoCloseable {
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
     command.add("-Dfedmesh.log.level=INFO");
+    // fabric8's client and mock API server run on vert.x, which otherwise makes a directory in
+    // /tmp for each process (for files served from the class path, which nothing here needs) and
+    // leaves it there when the process is killed.
+    command.add("-Dvertx.disableFileCPResolving=true");
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(classPath);
