@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -402,13 +403,7 @@ class HttpProxyTest {
   @Test
   void hopByHopHeadersAndThoseConnectionNamesStopAtTheProxy() throws Exception {
     Backend a = backend("a");
-    fixture
-        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
-        .addHost("shop.test", route("/", "c"));
-    HttpProxy proxy =
-        fixture.start(
-            HttpProxy.builder(fixture.group).outbound(new InetSocketAddress("127.0.0.1", 0)));
-    proxy.apply(fixture.config());
+    HttpProxy proxy = shopProxy(a, UnaryOperator.identity());
 
     assertThat(
             rawExchange(
@@ -506,15 +501,19 @@ class HttpProxyTest {
 
   /** An outbound proxy routing shop.test to one backend, with this header timeout. */
   private HttpProxy shopProxy(long headerTimeoutMillis) throws Exception {
-    Backend a = backend("a");
+    return shopProxy(backend("a"), builder -> builder.limits(64 * 1024, headerTimeoutMillis));
+  }
+
+  /** An outbound proxy routing shop.test to {@code backend}, built with {@code options}. */
+  private HttpProxy shopProxy(Backend backend, UnaryOperator<HttpProxy.Builder> options)
+      throws Exception {
     fixture
-        .addCluster(cluster("c").build(), List.of(List.of(a.address())))
+        .addCluster(cluster("c").build(), List.of(List.of(backend.address())))
         .addHost("shop.test", route("/", "c"));
     HttpProxy proxy =
         fixture.start(
-            HttpProxy.builder(fixture.group)
-                .outbound(new InetSocketAddress("127.0.0.1", 0))
-                .limits(64 * 1024, headerTimeoutMillis));
+            options.apply(
+                HttpProxy.builder(fixture.group).outbound(new InetSocketAddress("127.0.0.1", 0))));
     proxy.apply(fixture.config());
     return proxy;
   }
