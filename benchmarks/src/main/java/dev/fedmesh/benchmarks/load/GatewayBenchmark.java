@@ -1,5 +1,6 @@
 package dev.fedmesh.benchmarks.load;
 
+import dev.fedmesh.model.policy.PolicyDurations;
 import dev.fedmesh.trust.SvidVerifier;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -158,12 +159,12 @@ public final class GatewayBenchmark implements Callable<Integer> {
       System.out.printf(
           "fedmesh gateway benchmark: %s per path at %s rps after %s warm-up, %d B each way,"
               + " %s connection setups, closed loop %s x %s connections; logs in %s%n",
-          DurationText.format(options.duration),
+          PolicyDurations.format(options.duration),
           options.rate,
-          DurationText.format(options.warmup),
+          PolicyDurations.format(options.warmup),
           body,
           setups,
-          DurationText.format(options.closedDuration),
+          PolicyDurations.format(options.closedDuration),
           options.concurrency,
           work);
       ChildProcess gateway = startGateway(work, app.address());
@@ -265,7 +266,7 @@ public final class GatewayBenchmark implements Callable<Integer> {
       load.connect(options.concurrency);
       System.out.printf(
           "%s: closed loop %s with %s connections%n",
-          target.name(), DurationText.format(options.closedDuration), options.concurrency);
+          target.name(), PolicyDurations.format(options.closedDuration), options.concurrency);
       load.closedLoop(Duration.ofSeconds(2));
       CpuWindow window = CpuWindow.start(target.proxies());
       closed = load.closedLoop(options.closedDuration);
@@ -286,7 +287,7 @@ public final class GatewayBenchmark implements Callable<Integer> {
             "Request/response over established mTLS connections: open loop %s rps for %s"
                 + " (%s interleaved slices), %s B each way; latency (µs) from each request's"
                 + " scheduled send time%n",
-            options.rate, DurationText.format(options.duration), options.rounds, options.body));
+            options.rate, PolicyDurations.format(options.duration), options.rounds, options.body));
     Table latency =
         new Table(
             "topology",
@@ -372,7 +373,7 @@ public final class GatewayBenchmark implements Callable<Integer> {
     out.append(
         String.format(
             "Throughput: closed loop %s with %s keep-alive mTLS connections; gateway memory%n",
-            DurationText.format(options.closedDuration), options.concurrency));
+            PolicyDurations.format(options.closedDuration), options.concurrency));
     Table throughput =
         new Table(
             "topology",

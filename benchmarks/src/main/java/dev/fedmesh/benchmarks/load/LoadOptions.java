@@ -20,7 +20,7 @@ final class LoadOptions {
       names = "--duration",
       paramLabel = "DURATION",
       defaultValue = "60s",
-      converter = DurationText.PositiveConverter.class,
+      converter = DurationOption.PositiveConverter.class,
       description =
           "Measured open-loop time per topology: 500ms, 10s, 1.5s or 2m (default:"
               + " ${DEFAULT-VALUE}).")
@@ -30,7 +30,7 @@ final class LoadOptions {
       names = "--warmup",
       paramLabel = "DURATION",
       defaultValue = "15s",
-      converter = DurationText.Converter.class,
+      converter = DurationOption.Converter.class,
       description =
           "Unmeasured load per topology before the first round, a third of it closed loop; 0s"
               + " for none (default: ${DEFAULT-VALUE}).")
@@ -78,7 +78,7 @@ final class LoadOptions {
       names = "--closed-duration",
       paramLabel = "DURATION",
       defaultValue = "10s",
-      converter = DurationText.PositiveConverter.class,
+      converter = DurationOption.PositiveConverter.class,
       description =
           "Measured closed-loop time per topology, after a 2 s warm-up (default:"
               + " ${DEFAULT-VALUE}).")

@@ -1,6 +1,7 @@
 package dev.fedmesh.benchmarks.load;
 
 import dev.fedmesh.model.SidecarJvm;
+import dev.fedmesh.model.policy.PolicyDurations;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -183,12 +184,12 @@ public final class SidecarBenchmark implements Callable<Integer> {
       System.out.printf(
           "fedmesh sidecar benchmark: %s per topology at %s rps in %s interleaved slices after %s"
               + " warm-up, %d B bodies, closed loop %s x %s connections; logs in %s%n",
-          DurationText.format(options.duration),
+          PolicyDurations.format(options.duration),
           options.rate,
           options.rounds,
-          DurationText.format(options.warmup),
+          PolicyDurations.format(options.warmup),
           body,
-          DurationText.format(options.closedDuration),
+          PolicyDurations.format(options.closedDuration),
           options.concurrency,
           work);
       List<Deployed> deployments = new ArrayList<>();
@@ -484,7 +485,7 @@ public final class SidecarBenchmark implements Callable<Integer> {
         String.format(
             "Open loop: %s rps for %s per topology (%s interleaved slices), %s B request and"
                 + " response bodies; latency (µs) from each request's scheduled send time%n",
-            options.rate, DurationText.format(options.duration), options.rounds, options.body));
+            options.rate, PolicyDurations.format(options.duration), options.rounds, options.body));
     Table latency =
         new Table(
             "topology",
@@ -551,7 +552,7 @@ public final class SidecarBenchmark implements Callable<Integer> {
         String.format(
             "Proxies: memory and CPU; closed loop %s with %s keep-alive connections (%s"
                 + " interleaved slices)%n",
-            DurationText.format(options.closedDuration), options.concurrency, options.rounds));
+            PolicyDurations.format(options.closedDuration), options.concurrency, options.rounds));
     Table resources =
         new Table(
             "topology",

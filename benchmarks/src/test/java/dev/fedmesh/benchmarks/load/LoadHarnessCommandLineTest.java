@@ -90,6 +90,8 @@ class LoadHarnessCommandLineTest {
     assertThat(parse("--duration", "500ms").options.duration).isEqualTo(Duration.ofMillis(500));
     assertThat(parse("--duration", "2m").options.duration).isEqualTo(Duration.ofMinutes(2));
     assertThat(parse("--warmup", "0s").options.warmup).isZero();
+    assertThat(parse("--closed-duration", "1m30s").options.closedDuration)
+        .isEqualTo(Duration.ofSeconds(90));
   }
 
   @Test
@@ -101,6 +103,13 @@ class LoadHarnessCommandLineTest {
         .contains("--warmup")
         .contains("'-5s' (expected: a duration such as 500ms, 10s, 1.5s or 2m)");
     assertThat(refusal("--closed-duration", "0s")).contains("--closed-duration").contains("'0s'");
+  }
+
+  @Test
+  void otherDurationFormsAreRefused() {
+    for (String text : new String[] {"10", "-5s", "10 s", "1e3s", "NaNs", "s", "5 seconds"}) {
+      assertThat(refusal("--duration", text)).as(text).contains("--duration").contains(text);
+    }
   }
 
   @Test
