@@ -91,6 +91,9 @@ final class PathNormalizer {
     if (!path.startsWith("/")) {
       return new Rejected("path '" + path + "' does not start with '/'");
     }
+    if (canonical(path)) {
+      return new Normalized(target); // the usual path: every step below would leave it as it is
+    }
     boolean escapedSlash = hasEscapedSlash(path);
     if (escapedSlash) {
       switch (options.escapedSlashes()) {
@@ -133,6 +136,40 @@ final class PathNormalizer {
       return new Redirect(path + query);
     }
     return new Normalized(path + query);
+  }
+
+  /**
+   * Whether no step can change {@code path}, whatever the options: it has no escape, no backslash,
+   * no empty segment and no dot segment.
+   */
+  static boolean canonical(String path) {
+    int length = path.length();
+    for (int i = 0; i < length; i++) {
+      char c = path.charAt(i);
+      if (c == '%' || c == '\\') {
+        return false;
+      }
+      if (c == '/' && i + 1 < length) {
+        char next = path.charAt(i + 1);
+        if (next == '/') {
+          return false;
+        }
+        if (next == '.' && (dotSegmentEnd(path, i + 2) || dotDotSegment(path, i + 2))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Whether a segment that began with one dot ends at {@code i}. */
+  private static boolean dotSegmentEnd(String path, int i) {
+    return i == path.length() || path.charAt(i) == '/';
+  }
+
+  /** Whether a segment that began with one dot is "..", its second dot at {@code i}. */
+  private static boolean dotDotSegment(String path, int i) {
+    return i < path.length() && path.charAt(i) == '.' && dotSegmentEnd(path, i + 1);
   }
 
   private static boolean hasEscapedSlash(String path) {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fedmesh.proxy.http.PathNormalizer.EscapedSlashes;
 import dev.fedmesh.proxy.http.PathNormalizer.Options;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,10 +32,49 @@ class PathNormalizerTest {
     "/100%25, /100%25",
     "/%252Fadmin, /%252Fadmin",
     "*, *",
+    "/, /",
+    "/.well-known/a, /.well-known/a",
+    "/a/.b/..c/d.., /a/.b/..c/d..",
+    "/a/., /a/",
+    "/., /",
+    "/a/.., /",
+    "/a?next=//b/../c, /a?next=//b/../c",
   })
   void theDefaultsMakeEveryEncodingOfAPathOnePath(String sent, String forwarded) {
     assertThat(PathNormalizer.normalize(sent, Options.DEFAULT))
         .isEqualTo(new PathNormalizer.Normalized(forwarded));
+  }
+
+  @Test
+  void noPathComesOutWithADotOrEmptySegment() {
+    // Every path of up to seven characters made of '/', '.' and 'a': the paths already canonical
+    // are passed through untouched, and none of the others may be taken for one.
+    List<String> paths = new ArrayList<>(List.of("/"));
+    for (int length = 1; length < 7; length++) {
+      for (String shorter : List.copyOf(paths)) {
+        if (shorter.length() == length) {
+          for (char c : new char[] {'/', '.', 'a'}) {
+            paths.add(shorter + c);
+          }
+        }
+      }
+    }
+    for (String sent : paths) {
+      String path =
+          ((PathNormalizer.Normalized) PathNormalizer.normalize(sent, Options.DEFAULT)).path();
+      String[] segments = path.substring(1).split("/", -1);
+      for (int i = 0; i < segments.length; i++) {
+        assertThat(segments[i])
+            .as("segment %d of %s, normalized from %s", i, path, sent)
+            .isNotIn(".", "..");
+        if (i < segments.length - 1) {
+          assertThat(segments[i])
+              .as("segment %d of %s, normalized from %s", i, path, sent)
+              .isNotEmpty();
+        }
+      }
+      assertThat(PathNormalizer.canonical(path)).as("%s, normalized from %s", path, sent).isTrue();
+    }
   }
 
   @ParameterizedTest
