@@ -21,6 +21,12 @@ interface Downstream {
   /** The per-try timeout's timer, the connection's as {@link #routeDeadline()} is. */
   Deadline tryDeadline();
 
+  /**
+   * Whether the downstream is in the middle of a read: more of the request may still come before
+   * the read ends, when {@link UpstreamExchange#downstreamReadComplete()} is called.
+   */
+  boolean readInProgress();
+
   /** The request's headers for this upstream try, with the listener's own headers added. */
   HttpRequest upstreamRequest(HttpRequest request, Routing.Forward forward, int attempt);
 

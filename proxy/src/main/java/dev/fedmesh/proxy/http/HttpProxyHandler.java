@@ -57,6 +57,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   private ChannelHandlerContext ctx;
   private UpstreamExchange exchange;
 
+  /** Between a read's first message and its end ({@link #channelReadComplete}). */
+  private boolean reading;
+
   /** The current request's telemetry, until it is reported. */
   private RequestRecord record;
 
@@ -153,6 +156,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    reading = true;
     if (exchange != null && exchange.requestComplete() && msg instanceof HttpRequest) {
       // HTTP/1.1 pipelining: hold the next request until this response is done.
       pipelined.add(msg);
@@ -164,6 +168,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
       return;
     }
     handle(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    reading = false;
+    if (exchange != null) {
+      exchange.downstreamReadComplete();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public boolean readInProgress() {
+    return reading;
   }
 
   private void handle(Object msg) {

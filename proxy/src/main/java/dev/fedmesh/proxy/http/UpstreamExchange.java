@@ -4,8 +4,10 @@ import dev.fedmesh.proxy.upstream.CircuitBreaker;
 import dev.fedmesh.proxy.upstream.FailureKind;
 import dev.fedmesh.proxy.upstream.UpstreamCluster;
 import dev.fedmesh.proxy.upstream.UpstreamHost;
-import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -61,6 +63,10 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   private boolean upstreamKeepAlive;
   private UpstreamStream stream;
   private int writtenChunks;
+
+  /** This try's stream is open, and its head waits for the body's first part (this read). */
+  private boolean headPending;
+
   private boolean responseStarted;
   private HttpResponse held;
   private final List<HttpContent> heldBody = new ArrayList<>();
@@ -140,6 +146,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     }
     attempt++;
     writtenChunks = 0;
+    headPending = false;
     if (attempt > 1) {
       stats.retry(cluster.name());
     }
@@ -190,12 +197,54 @@ final class UpstreamExchange implements UpstreamStream.Listener {
   }
 
   private void sendRequest() {
-    stream.write(downstream.upstreamRequest(request, forward, attempt));
-    writeBody();
-    stream.flush();
+    if (!requestComplete && body.isEmpty() && downstream.readInProgress()) {
+      // A body's first part nearly always comes in the same read as its head: wait for it, until
+      // this read ends at the latest, and send the two together.
+      headPending = true;
+    } else {
+      writeRequest();
+    }
     if (retry.perTryTimeoutMillis() > 0) {
       tryDeadline.set(retry.perTryTimeoutMillis(), TimeUnit.MILLISECONDS, onTryTimeout);
     }
+  }
+
+  /** The downstream's read ended: a head still waiting for its body goes now, on its own. */
+  void downstreamReadComplete() {
+    if (headPending) {
+      headPending = false;
+      if (stream != null && !done) {
+        writeRequest();
+      }
+    }
+  }
+
+  /**
+   * Writes this try's request head and what has arrived of the body, and flushes them. A request
+   * already whole in one part, the usual small one, goes as one message, which the encoder writes
+   * as one buffer.
+   */
+  private void writeRequest() {
+    HttpRequest head = downstream.upstreamRequest(request, forward, attempt);
+    if (replayable
+        && requestComplete
+        && body.size() == 1
+        && body.peek() instanceof LastHttpContent last
+        && last.trailingHeaders().isEmpty()) {
+      stream.write(
+          new DefaultFullHttpRequest(
+              head.protocolVersion(),
+              head.method(),
+              head.uri(),
+              last.content().retainedDuplicate(),
+              head.headers(),
+              EmptyHttpHeaders.INSTANCE));
+      writtenChunks = 1;
+    } else {
+      stream.write(head);
+      writeBody();
+    }
+    stream.flush();
     if (!stream.isWritable()) {
       ctx.channel().config().setAutoRead(false);
     }
@@ -251,7 +300,10 @@ final class UpstreamExchange implements UpstreamStream.Listener {
         writtenChunks = 0;
       }
     }
-    if (stream != null && !done) {
+    if (stream != null && !done && headPending) {
+      headPending = false;
+      writeRequest();
+    } else if (stream != null && !done) {
       writeBody();
       stream.flush();
       if (!stream.isWritable()) {
@@ -349,17 +401,26 @@ final class UpstreamExchange implements UpstreamStream.Listener {
         return;
       }
       responseStarted = true;
-      ctx.write(held);
-      held = null;
-      for (HttpContent part : heldBody) {
-        ctx.write(counted(part));
+      ChannelFuture written;
+      if (heldBody.size() == 1) {
+        // The usual small response, whole in one part: one message down the pipeline, which the
+        // encoder writes as one buffer, instead of the head and its body one after the other.
+        written = ctx.write(whole(held, (LastHttpContent) counted(content)));
+      } else {
+        ctx.write(held);
+        written = null;
+        for (HttpContent part : heldBody) {
+          written = ctx.write(counted(part));
+        }
       }
+      held = null;
       heldBody.clear();
-      finish();
+      finish(written);
       return;
     }
     if (message instanceof HttpContent content) {
       boolean last = content instanceof LastHttpContent;
+      ChannelFuture written;
       if (message instanceof HttpResponse) {
         // A full response object: its body and trailers follow its headers.
         LastHttpContent tail = new DefaultLastHttpContent(content.content().retain());
@@ -367,12 +428,12 @@ final class UpstreamExchange implements UpstreamStream.Listener {
           tail.trailingHeaders().set(full.trailingHeaders());
         }
         ReferenceCountUtil.release(message);
-        ctx.write(counted(tail));
+        written = ctx.write(counted(tail));
       } else {
-        ctx.write(counted(content));
+        written = ctx.write(counted(content));
       }
       if (last) {
-        finish();
+        finish(written);
       } else {
         flushOrPause();
       }
@@ -400,7 +461,24 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     }
   }
 
-  private void finish() {
+  /**
+   * A held response and its only part as one message. The part's buffer moves to the new message (a
+   * last part's reference count is its buffer's), and so do its trailers.
+   */
+  private static FullHttpResponse whole(HttpResponse head, LastHttpContent part) {
+    return new DefaultFullHttpResponse(
+        head.protocolVersion(),
+        head.status(),
+        part.content(),
+        head.headers(),
+        part.trailingHeaders());
+  }
+
+  /**
+   * The response is written: the exchange ends once {@code lastWrite}, its last part, is on the
+   * wire, and the connection may then take its next request.
+   */
+  private void finish(ChannelFuture lastWrite) {
     done = true;
     boolean reusable = upstreamKeepAlive && requestComplete && stream.channel().isActive();
     UpstreamStream finished = stream;
@@ -412,8 +490,8 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       record.upstream(cluster.name(), address(host));
     }
     boolean complete = requestComplete;
-    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
-        .addListener(future -> downstream.exchangeFinished(complete));
+    ctx.flush();
+    lastWrite.addListener(future -> downstream.exchangeFinished(complete));
   }
 
   @Override

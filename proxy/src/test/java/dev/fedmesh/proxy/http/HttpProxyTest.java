@@ -499,6 +499,64 @@ class HttpProxyTest {
     assertThat(proxy.stats().localReplies(408)).isZero();
   }
 
+  @Test
+  void aRequestsHeadReachesTheHostBeforeItsBodyIsSent() throws Exception {
+    Backend backend = backend("a");
+    HttpProxy proxy = shopProxy(backend, UnaryOperator.identity());
+    try (Socket socket = connect(proxy)) {
+      // A first request leaves a pooled connection to the host, so that the next one is sent
+      // while the proxy is still reading it, not later, when a new connection is up.
+      send(socket, "GET http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n");
+      assertThat(readReply(socket.getInputStream())).startsWith("HTTP/1.1 200");
+      send(
+          socket,
+          "POST http://shop.test/upload HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\n\r\n");
+      // The proxy may send a head together with its body when both come in one read, but a head
+      // whose body has not come must not wait for it: the host (and its routing) sees it now.
+      await().atMost(Duration.ofSeconds(5)).until(() -> backend.requests.size() == 2);
+      send(socket, "hello");
+      assertThat(readReply(socket.getInputStream()))
+          .startsWith("HTTP/1.1 200")
+          .endsWith("a got 5 bytes");
+    }
+  }
+
+  @Test
+  void pipelinedRequestsWithBodiesAreAnsweredInOrder() throws Exception {
+    HttpProxy proxy = shopProxy(backend("a"), UnaryOperator.identity());
+    String post =
+        "POST http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\nContent-Length: %d\r\n\r\n";
+    try (Socket socket = connect(proxy)) {
+      // Three requests in one write, so in one read of the proxy's: heads and bodies interleaved.
+      send(
+          socket,
+          post.formatted(3)
+              + "abc"
+              + "GET http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+              + post.formatted(4)
+              + "wxyz");
+      InputStream in = socket.getInputStream();
+      assertThat(readReply(in)).startsWith("HTTP/1.1 200").endsWith("a got 3 bytes");
+      assertThat(readReply(in)).startsWith("HTTP/1.1 200").endsWith("\r\n\r\na");
+      assertThat(readReply(in)).startsWith("HTTP/1.1 200").endsWith("a got 4 bytes");
+    }
+  }
+
+  @Test
+  void aCallerExpecting100ContinueIsToldToGoOnAndItsBodyArrives() throws Exception {
+    HttpProxy proxy = shopProxy(backend("a"), UnaryOperator.identity());
+    try (Socket socket = connect(proxy)) {
+      send(
+          socket,
+          "PUT http://shop.test/ HTTP/1.1\r\nHost: shop.test\r\nExpect: 100-continue\r\n"
+              + "Content-Length: 6\r\n\r\n");
+      InputStream in = socket.getInputStream();
+      assertThat(readHead(in)).startsWith("HTTP/1.1 100");
+      send(socket, "abcdef");
+      assertThat(readReply(in)).startsWith("HTTP/1.1 200").endsWith("a got 6 bytes");
+    }
+  }
+
   /** An outbound proxy routing shop.test to one backend, with this header timeout. */
   private HttpProxy shopProxy(long headerTimeoutMillis) throws Exception {
     return shopProxy(backend("a"), builder -> builder.limits(64 * 1024, headerTimeoutMillis));
@@ -535,15 +593,33 @@ class HttpProxyTest {
       socket.setSoTimeout(5000);
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
-      String head = readHead(socket.getInputStream());
-      int length =
-          head.lines()
-              .filter(line -> line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
-              .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
-              .findFirst()
-              .orElse(0);
-      return head + new String(socket.getInputStream().readNBytes(length), StandardCharsets.UTF_8);
+      return readReply(socket.getInputStream());
     }
+  }
+
+  /** One answer from {@code in}: its head and the body of the length the head gives. */
+  private static String readReply(InputStream in) throws IOException {
+    String head = readHead(in);
+    int length =
+        head.lines()
+            .filter(line -> line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
+            .map(line -> Integer.parseInt(line.substring(line.indexOf(':') + 1).trim()))
+            .findFirst()
+            .orElse(0);
+    return head + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
+
+  /** A socket connected to {@code proxy}'s outbound listener; the caller closes it. */
+  private static Socket connect(HttpProxy proxy) throws IOException {
+    Socket socket = new Socket();
+    socket.connect(proxy.outboundAddress().orElseThrow(), 2000);
+    socket.setSoTimeout(5000);
+    return socket;
+  }
+
+  private static void send(Socket socket, String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
   }
 
   private static String readHead(InputStream in) throws IOException {
