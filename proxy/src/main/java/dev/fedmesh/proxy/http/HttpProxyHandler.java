@@ -60,6 +60,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   /** Between a read's first message and its end ({@link #channelReadComplete}). */
   private boolean reading;
 
+  /** The series this connection's last request was counted in: the next is usually alike. */
+  private final Telemetry.LastSeries lastSeries = new Telemetry.LastSeries();
+
   /** The current request's telemetry, until it is reported. */
   private RequestRecord record;
 
@@ -514,7 +517,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Dow
   /** Reports the current request, once. */
   private void report() {
     if (record != null) {
-      telemetry.completed(record);
+      telemetry.completed(record, lastSeries);
       record = null;
     }
   }

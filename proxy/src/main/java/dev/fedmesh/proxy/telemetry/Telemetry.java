@@ -182,10 +182,18 @@ public final class Telemetry {
 
   /** Reports a finished request, once: metrics, and a line in the access log if on. */
   public void completed(RequestRecord record) {
+    completed(record, null);
+  }
+
+  /**
+   * {@link #completed(RequestRecord)} for a request of a connection that remembers its last
+   * request's series in {@code last}: the requests of one connection are nearly always alike.
+   */
+  public void completed(RequestRecord record, LastSeries last) {
     if (!record.complete()) {
       return;
     }
-    Series counted = series(record);
+    Series counted = series(record, last);
     counted.requests().inc();
     counted.duration().observe(record.elapsedNanos() / 1e6);
     counted.requestBytes().observe(record.requestBytes);
@@ -222,10 +230,19 @@ public final class Telemetry {
       DistributionDataPoint requestBytes,
       DistributionDataPoint responseBytes) {}
 
+  /**
+   * The series the last request of one connection (or HTTP/2 stream) was counted in. Used on that
+   * connection's event loop only.
+   */
+  public static final class LastSeries {
+    private SeriesKey key;
+    private Series series;
+  }
+
   /** How many distinct series are remembered; beyond that each request looks its labels up. */
   private static final int SERIES_LIMIT = 4096;
 
-  private Series series(RequestRecord r) {
+  private Series series(RequestRecord r, LastSeries last) {
     SeriesKey key =
         new SeriesKey(
             r.reporter,
@@ -238,10 +255,21 @@ public final class Telemetry {
             r.grpc ? r.grpcStatus : "",
             r.flags(),
             r.mutualTls);
-    Series known = series.get(key);
-    if (known != null) {
-      return known;
+    if (last != null && key.equals(last.key)) {
+      return last.series;
     }
+    Series known = series.get(key);
+    if (known == null) {
+      known = newSeries(key, r);
+    }
+    if (last != null) {
+      last.key = key;
+      last.series = known;
+    }
+    return known;
+  }
+
+  private Series newSeries(SeriesKey key, RequestRecord r) {
     String[] labels = labels(r);
     Series made =
         new Series(
