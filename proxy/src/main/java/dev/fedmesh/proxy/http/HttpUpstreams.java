@@ -36,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -50,7 +51,23 @@ final class HttpUpstreams {
   private static final int MAX_IDLE_PER_HOST = 64;
 
   private record PoolKey(
-      InetSocketAddress address, UpstreamTlsContext tls, UpstreamCluster.Protocol protocol) {}
+      InetSocketAddress address, UpstreamTlsContext tls, UpstreamCluster.Protocol protocol) {
+    // Written out: the record's generated ones go through method handles that C2 did not inline
+    // on this per-request lookup. The TLS context is the cluster's own object, so usually the
+    // same one (Objects.equals checks identity first).
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof PoolKey that
+          && protocol == that.protocol
+          && address.equals(that.address)
+          && Objects.equals(tls, that.tls);
+    }
+
+    @Override
+    public int hashCode() {
+      return (31 * address.hashCode() + Objects.hashCode(tls)) * 31 + Objects.hashCode(protocol);
+    }
+  }
 
   private final Optional<TlsContexts> tls;
   private final TlsOrigination origination = new TlsOrigination();

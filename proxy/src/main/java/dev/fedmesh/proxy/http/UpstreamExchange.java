@@ -487,7 +487,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     cleanUp();
     stats.completed(cluster.name(), System.nanoTime() - startNanos);
     if (record != null) {
-      record.upstream(cluster.name(), address(host));
+      record.upstream(cluster.name(), host.hostPort());
     }
     boolean complete = requestComplete;
     ctx.flush();
@@ -573,7 +573,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     if (record != null) {
       record.flag("DC");
       if (host != null) {
-        record.upstream(cluster.name(), address(host));
+        record.upstream(cluster.name(), host.hostPort());
       }
     }
     if (stream != null) {
@@ -618,7 +618,7 @@ final class UpstreamExchange implements UpstreamStream.Listener {
     cleanUp();
     stats.reset(cluster.name());
     if (record != null) {
-      record.upstream(cluster.name(), address(host));
+      record.upstream(cluster.name(), host.hostPort());
       record.flag("UC");
     }
     downstream.exchangeAborted();
@@ -636,10 +636,6 @@ final class UpstreamExchange implements UpstreamStream.Listener {
       hostActive = false;
       host.endRequest();
     }
-  }
-
-  private static String address(UpstreamHost host) {
-    return host.address().getHostString() + ":" + host.address().getPort();
   }
 
   private void cancelTryTimer() {

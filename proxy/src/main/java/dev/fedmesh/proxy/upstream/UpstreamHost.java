@@ -12,6 +12,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class UpstreamHost {
   private final InetSocketAddress address;
+
+  /** {@link #hostPort()}, made once: the access log prints it for every request. */
+  private final String text;
+
   // Replaced when the cluster's outlier settings change.
   volatile OutlierDetector detector;
   private final AtomicInteger activeRequests = new AtomicInteger();
@@ -41,6 +45,7 @@ public final class UpstreamHost {
       HealthStatus health,
       OutlierDetector detector) {
     this.address = address;
+    this.text = address.getHostString() + ":" + address.getPort();
     this.detector = detector;
     update(locality, priority, weight, health);
   }
@@ -113,8 +118,13 @@ public final class UpstreamHost {
     detector.failure(this, kind);
   }
 
+  /** The address as {@code host:port}, as the access log prints it. */
+  public String hostPort() {
+    return text;
+  }
+
   @Override
   public String toString() {
-    return address.getHostString() + ":" + address.getPort();
+    return text;
   }
 }
